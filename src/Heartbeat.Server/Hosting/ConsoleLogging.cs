@@ -1,0 +1,18 @@
+namespace Heartbeat.Server.Hosting;
+
+internal static class ConsoleLogging
+{
+    /// <summary>
+    /// Diagnostics (not heartbeats) go to the console, one line each, so journald and docker logs read well.
+    /// The framework's start-up chatter is left out; the server says where it listens itself.
+    /// </summary>
+    public static ILoggingBuilder UseServerConsole(this ILoggingBuilder logging) => logging
+        .AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
+        })
+        .AddFilter("Microsoft", LogLevel.Warning)
+        // A failed start is reported as one clear line by ServerRunner, not as a stack trace.
+        ;
+}

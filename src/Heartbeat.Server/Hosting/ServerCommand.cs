@@ -1,0 +1,193 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using System.Net;
+using Heartbeat.Server.Logging;
+
+namespace Heartbeat.Server.Hosting;
+
+/// <summary>
+/// The command line: <c>heartbeat-server [port] [options]</c>. Every option can also come from a
+/// HEARTBEAT_* environment variable (handy under systemd); the command line wins over the environment.
+/// </summary>
+internal static class ServerCommand
+{
+    public const string Name = "heartbeat-server";
+
+    /// <summary>Exit code for a command line or environment that cannot be used.</summary>
+    public const int UsageError = 2;
+
+    private delegate bool ValueParser<T>(string text, out T value, out string error);
+
+    public static async Task<int> InvokeAsync(string[] args, Func<ServerOptions, CancellationToken, Task<int>> run)
+    {
+        var parsed = Create(run).Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors)
+            {
+                await Console.Error.WriteLineAsync($"{Name}: {error.Message}");
+            }
+
+            await Console.Error.WriteLineAsync($"Try '{Name} --help' for the options.");
+            return UsageError;
+        }
+
+        // The host handles SIGTERM and SIGINT itself and drains in-flight requests; the parser must not race it.
+        return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+
+    internal static RootCommand Create(Func<ServerOptions, CancellationToken, Task<int>> run)
+    {
+        var port = new Argument<int>("port")
+        {
+            Description = "TCP port to listen on [env: HEARTBEAT_PORT]",
+            Arity = ArgumentArity.ZeroOrOne,
+            DefaultValueFactory = FromEnvironment("HEARTBEAT_PORT", ServerOptions.DefaultPort, TryParsePort),
+            CustomParser = FromToken<int>("port", TryParsePort),
+        };
+        var bind = new Option<string[]>("--bind")
+        {
+            Description = "Address to listen on, repeatable (e.g. 127.0.0.1, ::1, localhost); default: every interface [env: HEARTBEAT_BIND, comma-separated]",
+            HelpName = "address",
+            DefaultValueFactory = FromEnvironment<string[]>("HEARTBEAT_BIND", [], TryParseBindList),
+            CustomParser = result => TryParseBindList(string.Join(',', result.Tokens.Select(t => t.Value)), out var value, out var error)
+                ? value
+                : Fail<string[]>(result, $"--bind: {error}"),
+        };
+        var logFile = new Option<string>("--log-file")
+        {
+            Description = "Heartbeat log to append to; '-' writes to standard output [env: HEARTBEAT_LOG_FILE]",
+            HelpName = "path",
+            DefaultValueFactory = FromEnvironment("HEARTBEAT_LOG_FILE", HeartbeatLogOptions.DefaultPath, TryParsePath),
+            CustomParser = FromToken<string>("--log-file", TryParsePath),
+        };
+        var logMaxSize = new Option<long>("--log-max-size")
+        {
+            Description = "Rotate the log when it would grow past this size; 0 never rotates [env: HEARTBEAT_LOG_MAX_SIZE]",
+            HelpName = "size",
+            DefaultValueFactory = FromEnvironment("HEARTBEAT_LOG_MAX_SIZE", HeartbeatLogOptions.DefaultMaxSizeBytes, TryParseSize),
+            CustomParser = FromToken<long>("--log-max-size", TryParseSize),
+        };
+        var logKeep = new Option<int>("--log-keep")
+        {
+            Description = "Rotated log files to keep (path.1 is the newest) [env: HEARTBEAT_LOG_KEEP]",
+            HelpName = "count",
+            DefaultValueFactory = FromEnvironment("HEARTBEAT_LOG_KEEP", HeartbeatLogOptions.DefaultKeep, TryParseKeep),
+            CustomParser = FromToken<int>("--log-keep", TryParseKeep),
+        };
+        var fsync = new Option<bool>("--fsync")
+        {
+            Description = "fsync the log after every batch: acknowledged beats survive a power cut, at some cost in speed [env: HEARTBEAT_FSYNC]",
+            DefaultValueFactory = FromEnvironment("HEARTBEAT_FSYNC", false, TryParseBool),
+        };
+        var maxBody = new Option<long>("--max-body")
+        {
+            Description = "Largest heartbeat body accepted; larger ones get 413 [env: HEARTBEAT_MAX_BODY]",
+            HelpName = "size",
+            DefaultValueFactory = FromEnvironment("HEARTBEAT_MAX_BODY", ServerOptions.DefaultMaxBodyBytes, TryParseBodySize),
+            CustomParser = FromToken<long>("--max-body", TryParseBodySize),
+        };
+
+        var command = new RootCommand(
+            "Heartbeat server: receives heartbeats (POST / with a JSON body such as {\"ip\": \"192.168.1.100\"}), "
+            + "appends one line per beat to the heartbeat log, and shows its status at GET /.")
+        {
+            port, bind, logFile, logMaxSize, logKeep, fsync, maxBody,
+        };
+
+        command.SetAction((result, cancellationToken) => run(
+            new ServerOptions
+            {
+                Port = result.GetValue(port),
+                Bind = result.GetValue(bind) ?? [],
+                MaxBodyBytes = result.GetValue(maxBody),
+                Log = new HeartbeatLogOptions
+                {
+                    Path = result.GetValue(logFile) ?? HeartbeatLogOptions.DefaultPath,
+                    MaxSizeBytes = result.GetValue(logMaxSize),
+                    Keep = result.GetValue(logKeep),
+                    Fsync = result.GetValue(fsync),
+                },
+            },
+            cancellationToken));
+        return command;
+    }
+
+    private static Func<ArgumentResult, T> FromEnvironment<T>(string variable, T fallback, ValueParser<T> parse) =>
+        result =>
+        {
+            var text = Environment.GetEnvironmentVariable(variable);
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                return fallback;
+            }
+
+            return parse(text, out var value, out var error) ? value : Fail<T>(result, $"{variable}: {error}");
+        };
+
+    private static Func<ArgumentResult, T> FromToken<T>(string name, ValueParser<T> parse) =>
+        result => parse(result.Tokens[^1].Value, out var value, out var error) ? value : Fail<T>(result, $"{name}: {error}");
+
+    private static T Fail<T>(ArgumentResult result, string error)
+    {
+        result.AddError(error);
+        return default!;
+    }
+
+    private static bool TryParsePort(string text, out int port, out string error)
+    {
+        error = $"'{text}' is not a port number (0-65535; 0 picks a free port)";
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port <= IPEndPoint.MaxPort;
+    }
+
+    private static bool TryParseBindList(string text, out string[] addresses, out string error)
+    {
+        addresses = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var bad = addresses.FirstOrDefault(a => a != "localhost" && !IPAddress.TryParse(a, out _));
+        error = $"'{bad}' is not an IP address or 'localhost'";
+        return bad is null;
+    }
+
+    private static bool TryParsePath(string text, out string path, out string error)
+    {
+        path = text;
+        error = "the log file path is empty";
+        return !string.IsNullOrWhiteSpace(text);
+    }
+
+    private static bool TryParseSize(string text, out long bytes, out string error)
+    {
+        error = $"'{text}' is not a size (e.g. 0, 1048576, 64KiB, 100MiB, 1GiB)";
+        return ByteSize.TryParse(text, out bytes);
+    }
+
+    private static bool TryParseBodySize(string text, out long bytes, out string error)
+    {
+        error = $"'{text}' is not a body size from 1B to 1GiB (e.g. 65536, 64KiB, 1MiB)";
+        return ByteSize.TryParse(text, out bytes) && bytes is > 0 and <= 1L << 30;
+    }
+
+    private static bool TryParseKeep(string text, out int count, out string error)
+    {
+        error = $"'{text}' is not a count of rotated files (0-1000)";
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out count) && count <= 1000;
+    }
+
+    private static bool TryParseBool(string text, out bool value, out string error)
+    {
+        error = $"'{text}' is not a boolean (true/false, 1/0, yes/no)";
+        switch (text.Trim().ToUpperInvariant())
+        {
+            case "1" or "TRUE" or "YES" or "ON":
+                value = true;
+                return true;
+            case "0" or "FALSE" or "NO" or "OFF":
+                value = false;
+                return true;
+            default:
+                value = false;
+                return false;
+        }
+    }
+}

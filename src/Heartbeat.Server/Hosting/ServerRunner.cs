@@ -1,0 +1,73 @@
+using System.Net.Sockets;
+using Heartbeat.Server.Logging;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Heartbeat.Server.Hosting;
+
+/// <summary>Runs the server from start-up to a clean stop, turning start-up failures into one clear line.</summary>
+internal static partial class ServerRunner
+{
+    /// <summary>Exit code for a server that could not start (port taken, log not writable, …).</summary>
+    public const int StartFailed = 1;
+
+    public static async Task<int> RunAsync(ServerOptions options, CancellationToken cancellationToken)
+    {
+        await using var app = Program.BuildApp(options, TimeProvider.System);
+        try
+        {
+            await StartAsync(app, cancellationToken);
+        }
+        catch (Exception e) when (Describe(e, options) is { } reason)
+        {
+            await Console.Error.WriteLineAsync($"{ServerCommand.Name}: {reason}");
+            return StartFailed;
+        }
+
+        // Returns on SIGTERM or SIGINT, after Kestrel has finished the requests in flight;
+        // disposing the app then writes out the last batch of the heartbeat log.
+        await app.WaitForShutdownAsync(cancellationToken);
+        return 0;
+    }
+
+    /// <summary>Opens the log, starts listening, and writes the seed's start line with the port actually bound.</summary>
+    public static async Task<int> StartAsync(WebApplication app, CancellationToken cancellationToken)
+    {
+        var log = app.Services.GetRequiredService<HeartbeatLog>(); // opens the file, before any port is taken
+        await app.StartAsync(cancellationToken);
+
+        var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
+        var port = new Uri(addresses.First()).Port;
+        await log.AppendAsync(LogLines.ServerStarted(port));
+        LogListening(app.Logger, addresses, log.Path);
+        return port;
+    }
+
+    private static string? Describe(Exception exception, ServerOptions options)
+    {
+        var port = options.Port;
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case AddressInUseException:
+                    return $"port {port} is already in use by another program (see: lsof -i :{port}).";
+                case SocketException { SocketErrorCode: SocketError.AccessDenied }:
+                    return $"not allowed to listen on port {port}; ports below 1024 need root or CAP_NET_BIND_SERVICE.";
+                case SocketException { SocketErrorCode: SocketError.AddressNotAvailable }:
+                    return $"cannot listen on {string.Join(", ", options.Bind)}: no such address on this machine.";
+                case UnauthorizedAccessException when Directory.Exists(options.Log.Path):
+                    return $"cannot open the heartbeat log '{options.Log.Path}': it is a directory; give a file path.";
+                case UnauthorizedAccessException or DirectoryNotFoundException when !options.Log.IsStandardOutput:
+                    return $"cannot open the heartbeat log '{options.Log.Path}': {e.Message}";
+            }
+        }
+
+        return exception is IOException ? exception.Message : null;
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Listening on {Addresses}; heartbeat log: {LogPath}")]
+    private static partial void LogListening(ILogger logger, ICollection<string> addresses, string logPath);
+}

@@ -1,0 +1,223 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+
+namespace Heartbeat.Server.Ingest;
+
+/// <summary>
+/// Reads and validates a heartbeat body (wire format v1, PRODUCT.md): empty, or a JSON object whose
+/// known fields are checked and whose unknown fields are ignored. One pass of <see cref="Utf8JsonReader"/>,
+/// so every refusal can say exactly which field is wrong.
+/// </summary>
+internal static class HeartbeatParser
+{
+    public const int MaxHostLength = 253;
+    public const int MaxMessageBytes = 1024;
+    public const int MaxIntervalSeconds = 86_400;
+
+    private static readonly SearchValues<char> HostAlphabet =
+        SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:");
+
+    // Control characters, line and paragraph separators, and bidirectional overrides: anything that
+    // could break a log line or make a note read differently from what it is.
+    private static readonly SearchValues<char> UnsafeInText = SearchValues.Create(
+        "\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000A\u000B\u000C\u000D\u000E\u000F"
+        + "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F"
+        + "\u007F\u0080\u0081\u0082\u0083\u0084\u0085\u0086\u0087\u0088\u0089\u008A\u008B\u008C\u008D\u008E\u008F"
+        + "\u0090\u0091\u0092\u0093\u0094\u0095\u0096\u0097\u0098\u0099\u009A\u009B\u009C\u009D\u009E\u009F"
+        + "\u2028\u2029\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069");
+
+    public static bool TryParse(
+        in ReadOnlySequence<byte> body,
+        [NotNullWhen(true)] out ReceivedHeartbeat? heartbeat,
+        [NotNullWhen(false)] out HeartbeatError? error)
+    {
+        heartbeat = null;
+        if (IsBlank(body))
+        {
+            heartbeat = ReceivedHeartbeat.Empty;
+            error = null;
+            return true;
+        }
+
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 32 });
+        try
+        {
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                error = new HeartbeatError("The body must be a JSON object, such as {\"ip\": \"192.168.1.100\"}.");
+                return false;
+            }
+
+            error = ReadObject(ref reader, out heartbeat);
+            if (error is null && reader.Read())
+            {
+                error = new HeartbeatError("The body must hold one JSON object and nothing after it.");
+            }
+        }
+        catch (JsonException e)
+        {
+            error = new HeartbeatError(string.Create(
+                CultureInfo.InvariantCulture,
+                $"The body is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})."));
+        }
+
+        if (error is not null)
+        {
+            heartbeat = null;
+        }
+
+        return error is null;
+    }
+
+    private static bool IsBlank(in ReadOnlySequence<byte> body)
+    {
+        foreach (var segment in body)
+        {
+            if (segment.Span.ContainsAnyExcept(" \t\r\n"u8))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static HeartbeatError? ReadObject(ref Utf8JsonReader reader, out ReceivedHeartbeat? heartbeat)
+    {
+        heartbeat = null;
+        string? ip = null, host = null, status = null, message = null;
+        double? interval = null;
+        var seen = 0;
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var field = reader.ValueTextEquals("ip"u8) ? "ip"
+                : reader.ValueTextEquals("host"u8) ? "host"
+                : reader.ValueTextEquals("interval"u8) ? "interval"
+                : reader.ValueTextEquals("status"u8) ? "status"
+                : reader.ValueTextEquals("msg"u8) ? "msg"
+                : null;
+            reader.Read();
+            if (field is null)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            var bit = 1 << field.Length; // the five field names differ in length
+            if ((seen & bit) != 0)
+            {
+                return new HeartbeatError($"'{field}' appears more than once.", field);
+            }
+
+            seen |= bit;
+
+            if (reader.TokenType == JsonTokenType.Null)
+            {
+                continue;
+            }
+
+            var problem = field switch
+            {
+                "interval" => ReadInterval(ref reader, out interval),
+                "ip" => ReadString(ref reader, field, out ip),
+                "host" => ReadString(ref reader, field, out host),
+                "status" => ReadString(ref reader, field, out status),
+                _ => ReadString(ref reader, field, out message),
+            };
+            if (problem is not null)
+            {
+                return problem;
+            }
+        }
+
+        var error = ValidateIp(ref ip) ?? ValidateHost(host) ?? ValidateStatus(status) ?? ValidateMessage(message);
+        if (error is null)
+        {
+            heartbeat = new ReceivedHeartbeat(
+                ip,
+                host,
+                interval is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+                status == "fail" ? HeartbeatStatus.Fail : HeartbeatStatus.Up,
+                message);
+        }
+
+        return error;
+    }
+
+    private static HeartbeatError? ReadString(ref Utf8JsonReader reader, string field, out string? value)
+    {
+        value = null;
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            return new HeartbeatError($"'{field}' must be a string.", field);
+        }
+
+        try
+        {
+            value = reader.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return new HeartbeatError($"'{field}' is not valid UTF-8.", field);
+        }
+
+        return value.AsSpan().ContainsAny(UnsafeInText)
+            ? new HeartbeatError($"'{field}' must not contain control characters or line breaks.", field)
+            : null;
+    }
+
+    private static HeartbeatError? ReadInterval(ref Utf8JsonReader reader, out double? seconds)
+    {
+        seconds = null;
+        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetDouble(out var value))
+        {
+            return new HeartbeatError("'interval' must be a number of seconds.", "interval");
+        }
+
+        if (!double.IsFinite(value) || value < 1 || value > MaxIntervalSeconds)
+        {
+            return new HeartbeatError($"'interval' must be between 1 and {MaxIntervalSeconds} seconds.", "interval");
+        }
+
+        seconds = value;
+        return null;
+    }
+
+    private static HeartbeatError? ValidateIp(ref string? ip)
+    {
+        if (ip is null)
+        {
+            return null;
+        }
+
+        // IPAddress.TryParse also takes legacy forms ("10.1", "0x7f.1", "010.0.0.1"); only dotted quads and IPv6 count.
+        if (!IPAddress.TryParse(ip, out var address)
+            || (address.AddressFamily == AddressFamily.InterNetwork && address.ToString() != ip))
+        {
+            return new HeartbeatError("'ip' must be an IPv4 address (such as 192.168.1.100) or an IPv6 address.", "ip");
+        }
+
+        ip = address.ToString();
+        return null;
+    }
+
+    private static HeartbeatError? ValidateHost(string? host) =>
+        host is null || (host.Length is > 0 and <= MaxHostLength && !host.AsSpan().ContainsAnyExcept(HostAlphabet))
+            ? null
+            : new HeartbeatError($"'host' must be 1-{MaxHostLength} letters, digits, '.', '-', '_' or ':'.", "host");
+
+    private static HeartbeatError? ValidateStatus(string? status) =>
+        status is null or "up" or "fail" ? null : new HeartbeatError("'status' must be \"up\" or \"fail\".", "status");
+
+    private static HeartbeatError? ValidateMessage(string? message) =>
+        message is null || Encoding.UTF8.GetByteCount(message) <= MaxMessageBytes
+            ? null
+            : new HeartbeatError($"'msg' must be at most {MaxMessageBytes} bytes.", "msg");
+}

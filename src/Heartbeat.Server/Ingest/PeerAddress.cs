@@ -1,0 +1,14 @@
+using System.Net;
+
+namespace Heartbeat.Server.Ingest;
+
+internal static class PeerAddress
+{
+    /// <summary>The client's address as the seed shows it: IPv4-mapped IPv6 (::ffff:1.2.3.4) as plain IPv4.</summary>
+    public static string Format(IPAddress? address) => address switch
+    {
+        null => "-",
+        { IsIPv4MappedToIPv6: true } => address.MapToIPv4().ToString(),
+        _ => address.ToString(),
+    };
+}

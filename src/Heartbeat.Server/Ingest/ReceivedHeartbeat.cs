@@ -1,0 +1,26 @@
+namespace Heartbeat.Server.Ingest;
+
+internal enum HeartbeatStatus
+{
+    Up,
+    Fail,
+}
+
+/// <summary>A heartbeat that passed validation: every string in it is safe to log and to show.</summary>
+/// <param name="Ip">The address the client reported, in canonical form, or null.</param>
+/// <param name="Host">The client's stable name, or null.</param>
+/// <param name="Interval">Time until the next beat the client promises, or null.</param>
+/// <param name="Status">What the client says of itself.</param>
+/// <param name="Message">A short note from the client, or null.</param>
+internal sealed record ReceivedHeartbeat(
+    string? Ip = null,
+    string? Host = null,
+    TimeSpan? Interval = null,
+    HeartbeatStatus Status = HeartbeatStatus.Up,
+    string? Message = null)
+{
+    public static readonly ReceivedHeartbeat Empty = new();
+}
+
+/// <summary>Why a body was refused, in words for the sender; <paramref name="Field"/> names the culprit when there is one.</summary>
+internal sealed record HeartbeatError(string Detail, string? Field = null);

@@ -1,0 +1,32 @@
+using Heartbeat.Server.Hosting;
+using Heartbeat.Server.Logging;
+using Heartbeat.Server.Web;
+
+return await ServerCommand.InvokeAsync(args, ServerRunner.RunAsync);
+
+internal partial class Program
+{
+    /// <summary>The whole server at a glance: what it is made of and which endpoints it serves.</summary>
+    public static WebApplication BuildApp(ServerOptions options, TimeProvider time)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = ServerCommand.Name });
+        builder.Logging.UseServerConsole();
+        builder.WebHost.UseHeartbeatKestrel(options);
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(time);
+        builder.Services.AddSingleton<ServerStatus>();
+        builder.Services.AddSingleton(services => new HeartbeatLog(options.Log, time, services.GetRequiredService<ILogger<HeartbeatLog>>()));
+
+        builder.Services.AddProblemDetails();
+        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, WebJsonContext.Default));
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages(); // bare 404/405 answers get a problem+json body too
+        app.MapIngest();
+        app.MapStatusPage();
+        return app;
+    }
+}
