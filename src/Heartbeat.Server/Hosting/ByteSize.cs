@@ -37,5 +37,4 @@ internal static class ByteSize
         bytes = number * factor;
         return true;
     }
-
 }

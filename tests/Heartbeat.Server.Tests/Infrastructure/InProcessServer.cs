@@ -1,0 +1,67 @@
+using System.Net.Http.Headers;
+using System.Text;
+using Heartbeat.Server.Hosting;
+using Heartbeat.Server.Logging;
+using Microsoft.AspNetCore.Builder;
+
+namespace Heartbeat.Server.Tests.Infrastructure;
+
+/// <summary>
+/// The real server (Kestrel, the real log writer) in the test process, on 127.0.0.1 and a port of its
+/// own, writing to a log file of its own.
+/// </summary>
+internal sealed class InProcessServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly TempDirectory _directory;
+
+    private InProcessServer(WebApplication app, TempDirectory directory, ServerOptions options, int port)
+    {
+        _app = app;
+        _directory = directory;
+        Options = options;
+        Port = port;
+        Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+    }
+
+    public ServerOptions Options { get; }
+
+    public int Port { get; }
+
+    public HttpClient Client { get; }
+
+    public string LogPath => Options.Log.Path;
+
+    public static async Task<InProcessServer> StartAsync(Func<ServerOptions, ServerOptions>? configure = null, TimeProvider? time = null)
+    {
+        var directory = new TempDirectory();
+        var options = new ServerOptions
+        {
+            Port = 0,
+            Bind = ["127.0.0.1"],
+            Log = new HeartbeatLogOptions { Path = directory.File("heartbeat_server.log") },
+        };
+        options = configure?.Invoke(options) ?? options;
+
+        var app = Program.BuildApp(options, time ?? TimeProvider.System);
+        var port = await ServerRunner.StartAsync(app, TestContext.Current.CancellationToken);
+        return new InProcessServer(app, directory, options, port);
+    }
+
+    public Task<HttpResponseMessage> PostAsync(string body, string? contentType = "application/json")
+    {
+        var content = new StringContent(body, Encoding.UTF8);
+        content.Headers.ContentType = contentType is null ? null : MediaTypeHeaderValue.Parse(contentType);
+        return Client.PostAsync("/", content, TestContext.Current.CancellationToken);
+    }
+
+    public string[] HeartbeatMessages() => HeartbeatLogFile.HeartbeatMessages(LogPath);
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync(CancellationToken.None);
+        await _app.DisposeAsync();
+        _directory.Dispose();
+    }
+}
