@@ -1,0 +1,81 @@
+using Heartbeat.Server.Hosting;
+using Heartbeat.Server.Logging;
+
+namespace Heartbeat.Server.Tests;
+
+public sealed class CommandLineTests
+{
+    [Fact]
+    public async Task NoArgumentsMeansTheSeedsDefaults()
+    {
+        var options = await ParseAsync();
+
+        Assert.Equal(7777, options.Port);
+        Assert.Empty(options.Bind);
+        Assert.Equal("/tmp/heartbeat_server.log", options.Log.Path);
+        Assert.Equal(64 * 1024, options.MaxBodyBytes);
+        Assert.Equal(100L * 1024 * 1024, options.Log.MaxSizeBytes);
+        Assert.Equal(5, options.Log.Keep);
+        Assert.False(options.Log.Fsync);
+    }
+
+    [Fact]
+    public async Task APortArgumentAsInTheSeed()
+    {
+        Assert.Equal(8080, (await ParseAsync("8080")).Port);
+    }
+
+    [Fact]
+    public async Task EveryOptionIsRead()
+    {
+        var options = await ParseAsync(
+            "9000", "--bind", "127.0.0.1", "--bind", "::1", "--log-file", "-", "--log-max-size", "10MiB", "--log-keep", "0", "--fsync", "--max-body", "4k");
+
+        Assert.Equal(
+            new ServerOptions
+            {
+                Port = 9000,
+                Bind = options.Bind,
+                MaxBodyBytes = 4096,
+                Log = new HeartbeatLogOptions { Path = "-", MaxSizeBytes = 10L * 1024 * 1024, Keep = 0, Fsync = true },
+            },
+            options);
+        Assert.Equal(["127.0.0.1", "::1"], options.Bind);
+        Assert.True(options.Log.IsStandardOutput);
+    }
+
+    [Theory]
+    [InlineData("65536", 65536)]
+    [InlineData("64k", 65536)]
+    [InlineData("64KiB", 65536)]
+    [InlineData("100 MiB", 104857600)]
+    [InlineData("1G", 1073741824)]
+    [InlineData("0", 0)]
+    public void SizesAreReadAsSysadminsWriteThem(string text, long bytes)
+    {
+        Assert.True(ByteSize.TryParse(text, out var parsed));
+        Assert.Equal(bytes, parsed);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("-1")]
+    [InlineData("1.5M")]
+    [InlineData("ten")]
+    [InlineData("99999999999G")]
+    public void NonsenseSizesAreRefused(string text) => Assert.False(ByteSize.TryParse(text, out _));
+
+    private static async Task<ServerOptions> ParseAsync(params string[] args)
+    {
+        ServerOptions? captured = null;
+        var parsed = ServerCommand.Create((options, _) =>
+        {
+            captured = options;
+            return Task.FromResult(0);
+        }).Parse(args);
+
+        Assert.Empty(parsed.Errors);
+        Assert.Equal(0, await parsed.InvokeAsync(cancellationToken: TestContext.Current.CancellationToken));
+        return captured!;
+    }
+}

@@ -1,0 +1,125 @@
+using System.Net;
+using System.Net.Sockets;
+using Heartbeat.Server.Tests.Infrastructure;
+
+namespace Heartbeat.Server.Tests;
+
+/// <summary>heartbeat-server as its own process: signals, kill -9, restarts, and start-up errors.</summary>
+public sealed class ServerProcessTests
+{
+    private static readonly TimeSpan ExitDeadline = TimeSpan.FromSeconds(15);
+
+    [Fact]
+    public async Task KillNineRightAfterTheAcknowledgementsLosesNoHeartbeat()
+    {
+        const int beats = 400;
+        using var directory = new TempDirectory();
+        var log = directory.File("heartbeat.log");
+        using var server = ServerProcess.Start(["0", "--bind", "127.0.0.1", "--log-file", log]);
+        var port = await server.WaitForStartAsync(log);
+
+        using (var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") })
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(0, beats), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (beat, ct) =>
+            {
+                using var response = await client.PostAsync("/", new StringContent($$"""{"host": "acked-{{beat}}"}"""), ct);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            });
+        }
+
+        server.KillHard();
+
+        var hosts = HeartbeatLogFile.HeartbeatMessages(log).Select(m => m[(m.LastIndexOf(' ') + 1)..]).Order(StringComparer.Ordinal);
+        Assert.Equal(Enumerable.Range(0, beats).Select(b => $"acked-{b}").Order(StringComparer.Ordinal), hosts);
+    }
+
+    [Fact]
+    public async Task SigtermExitsZeroQuicklyAndARestartAppendsToTheSameLog()
+    {
+        using var directory = new TempDirectory();
+        var log = directory.File("heartbeat.log");
+        string[] arguments = ["0", "--bind", "127.0.0.1", "--log-file", log];
+
+        foreach (var run in new[] { 0, 1 })
+        {
+            using var server = ServerProcess.Start(arguments);
+            var port = await server.WaitForStartAsync(log, earlierStarts: run);
+            using (var client = new HttpClient())
+            {
+                using var response = await client.PostAsync($"http://127.0.0.1:{port}/", new StringContent($$"""{"host": "run-{{run}}"}"""), TestContext.Current.CancellationToken);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+
+            server.Terminate();
+            Assert.Equal(0, await server.WaitForExitAsync(ExitDeadline));
+        }
+
+        var messages = HeartbeatLogFile.ReadMessages(log);
+        Assert.Equal(4, messages.Length);
+        Assert.StartsWith("Server started, listening on port ", messages[0], StringComparison.Ordinal);
+        Assert.EndsWith("Host: run-0", messages[1], StringComparison.Ordinal);
+        Assert.StartsWith("Server started, listening on port ", messages[2], StringComparison.Ordinal);
+        Assert.EndsWith("Host: run-1", messages[3], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EnvironmentVariablesConfigureTheServer()
+    {
+        using var directory = new TempDirectory();
+        var log = directory.File("from-env.log");
+        using var server = ServerProcess.Start([], new Dictionary<string, string>
+        {
+            ["HEARTBEAT_PORT"] = "0",
+            ["HEARTBEAT_BIND"] = "127.0.0.1",
+            ["HEARTBEAT_LOG_FILE"] = log,
+            ["HEARTBEAT_MAX_BODY"] = "100",
+        });
+        var port = await server.WaitForStartAsync(log);
+
+        using var client = new HttpClient();
+        using var response = await client.PostAsync($"http://127.0.0.1:{port}/", new StringContent(new string(' ', 101)), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task PortAlreadyInUseExitsWithOneClearLine()
+    {
+        using var directory = new TempDirectory();
+        using var occupant = new TcpListener(IPAddress.Loopback, 0);
+        occupant.Start();
+        var port = ((IPEndPoint)occupant.LocalEndpoint).Port;
+
+        using var server = ServerProcess.Start([port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--log-file", directory.File("x.log")]);
+
+        Assert.Equal(1, await server.WaitForExitAsync(ExitDeadline));
+        Assert.Equal($"heartbeat-server: port {port} is already in use by another program (see: lsof -i :{port}).", server.StandardError.Trim());
+    }
+
+    [Fact]
+    public async Task UnwritableLogPathExitsWithOneClearLine()
+    {
+        using var directory = new TempDirectory();
+        var log = directory.File("missing-directory/heartbeat.log");
+
+        using var server = ServerProcess.Start(["0", "--bind", "127.0.0.1", "--log-file", log]);
+
+        Assert.Equal(1, await server.WaitForExitAsync(ExitDeadline));
+        var error = Assert.Single(server.StandardError.Trim().Split('\n'));
+        Assert.StartsWith($"heartbeat-server: cannot open the heartbeat log '{log}'", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--max-body", "lots", "--max-body: 'lots' is not a body size")]
+    [InlineData("--log-keep", "-1", "--log-keep")]
+    [InlineData("--bind", "not-an-address", "--bind: 'not-an-address' is not an IP address")]
+    [InlineData("--no-such-option", "x", "--no-such-option")]
+    public async Task BadOptionExitsTwoWithAClearMessageAndNoStackTrace(string option, string value, string expected)
+    {
+        using var server = ServerProcess.Start([option, value]);
+
+        Assert.Equal(2, await server.WaitForExitAsync(ExitDeadline));
+        Assert.Contains(expected, server.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", server.StandardError, StringComparison.Ordinal);
+    }
+}
