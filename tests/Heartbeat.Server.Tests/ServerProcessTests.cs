@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using Heartbeat.Server.Tests.Infrastructure;
 
 namespace Heartbeat.Server.Tests;
@@ -63,6 +64,32 @@ public sealed class ServerProcessTests
     }
 
     [Fact]
+    public async Task SigtermStopsAcceptingButFinishesTheRequestInFlight()
+    {
+        using var directory = new TempDirectory();
+        var log = directory.File("heartbeat.log");
+        using var server = ServerProcess.Start(["0", "--bind", "127.0.0.1", "--log-file", log]);
+        var port = await server.WaitForStartAsync(log);
+        var body = Encoding.ASCII.GetBytes("""{"host": "in-flight"}""");
+        using var inFlight = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await inFlight.ConnectAsync(IPAddress.Loopback, port, TestContext.Current.CancellationToken);
+        using var reader = new StreamReader(new NetworkStream(inFlight));
+
+        // Kestrel answers "100 Continue" once the handler starts reading the body: from then on the request is in flight.
+        await inFlight.SendAsync(Encoding.ASCII.GetBytes($"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: {body.Length}\r\n\r\n"), TestContext.Current.CancellationToken);
+        Assert.Equal("HTTP/1.1 100 Continue", await reader.ReadLineAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(string.Empty, await reader.ReadLineAsync(TestContext.Current.CancellationToken));
+
+        server.Terminate();
+        await Eventually.TrueAsync(() => !Accepts(port), "the server to stop accepting connections");
+        await inFlight.SendAsync(body, TestContext.Current.CancellationToken);
+
+        Assert.Equal("HTTP/1.1 200 OK", await reader.ReadLineAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(0, await server.WaitForExitAsync(ExitDeadline));
+        Assert.Equal(["Received heartbeat - From: 127.0.0.1, Reported IP: -, Host: in-flight"], HeartbeatLogFile.HeartbeatMessages(log));
+    }
+
+    [Fact]
     public async Task EnvironmentVariablesConfigureTheServer()
     {
         using var directory = new TempDirectory();
@@ -121,5 +148,19 @@ public sealed class ServerProcessTests
         Assert.Equal(2, await server.WaitForExitAsync(ExitDeadline));
         Assert.Contains(expected, server.StandardError, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", server.StandardError, StringComparison.Ordinal);
+    }
+
+    private static bool Accepts(int port)
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            probe.Connect(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 }

@@ -1,0 +1,27 @@
+-- wrk script: POST / heartbeats from HOSTS distinct hosts (default 1000), each with its own IP.
+-- Usage: HOSTS=100000 wrk -t2 -c64 -d10s -s bench/heartbeats.lua http://127.0.0.1:7777
+local hosts = tonumber(os.getenv("HOSTS") or "1000")
+local counter = 0
+
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+
+request = function()
+  counter = counter + 1
+  local n = counter % hosts
+  local body = string.format('{"ip":"10.%d.%d.%d","host":"host-%d","interval":60}',
+    math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256, n)
+  return wrk.format(nil, "/", nil, body)
+end
+
+-- Any non-200 answer is counted and reported: a benchmark with errors is not a result.
+local non200 = 0
+response = function(status)
+  if status ~= 200 then non200 = non200 + 1 end
+end
+
+done = function(summary, latency)
+  io.write(string.format("heartbeats/s: %.0f  p50: %.2f ms  p99: %.2f ms  errors: %d\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout))
+end
