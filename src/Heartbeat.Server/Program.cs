@@ -1,3 +1,4 @@
+using Heartbeat.Protocol;
 using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Logging;
 using Heartbeat.Server.Web;
@@ -20,7 +21,7 @@ internal partial class Program
         builder.Services.AddSingleton(services => new HeartbeatLog(options.Log, time, services.GetRequiredService<ILogger<HeartbeatLog>>()));
 
         builder.Services.AddProblemDetails();
-        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, WebJsonContext.Default));
+        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ProtocolJsonContext.Default));
 
         var app = builder.Build();
         app.UseExceptionHandler();

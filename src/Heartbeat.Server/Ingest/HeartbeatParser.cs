@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Heartbeat.Protocol;
 
 namespace Heartbeat.Server.Ingest;
 
@@ -15,22 +16,6 @@ namespace Heartbeat.Server.Ingest;
 /// </summary>
 internal static class HeartbeatParser
 {
-    public const int MaxHostLength = 253;
-    public const int MaxMessageBytes = 1024;
-    public const int MaxIntervalSeconds = 86_400;
-
-    private static readonly SearchValues<char> HostAlphabet =
-        SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:");
-
-    // Control characters, line and paragraph separators, and bidirectional overrides: anything that
-    // could break a log line or make a note read differently from what it is.
-    private static readonly SearchValues<char> UnsafeInText = SearchValues.Create(
-        "\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000A\u000B\u000C\u000D\u000E\u000F"
-        + "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F"
-        + "\u007F\u0080\u0081\u0082\u0083\u0084\u0085\u0086\u0087\u0088\u0089\u008A\u008B\u008C\u008D\u008E\u008F"
-        + "\u0090\u0091\u0092\u0093\u0094\u0095\u0096\u0097\u0098\u0099\u009A\u009B\u009C\u009D\u009E\u009F"
-        + "\u2028\u2029\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069");
-
     public static bool TryParse(
         in ReadOnlySequence<byte> body,
         [NotNullWhen(true)] out ReceivedHeartbeat? heartbeat,
@@ -168,7 +153,7 @@ internal static class HeartbeatParser
             return new HeartbeatError($"'{field}' is not valid UTF-8.", field);
         }
 
-        return value.AsSpan().ContainsAny(UnsafeInText)
+        return HeartbeatRules.HasUnsafeCharacters(value)
             ? new HeartbeatError($"'{field}' must not contain control characters or line breaks.", field)
             : null;
     }
@@ -181,9 +166,10 @@ internal static class HeartbeatParser
             return new HeartbeatError("'interval' must be a number of seconds.", "interval");
         }
 
-        if (!double.IsFinite(value) || value < 1 || value > MaxIntervalSeconds)
+        if (!HeartbeatRules.IsValidInterval(value))
         {
-            return new HeartbeatError($"'interval' must be between 1 and {MaxIntervalSeconds} seconds.", "interval");
+            return new HeartbeatError(
+                $"'interval' must be between {HeartbeatRules.MinIntervalSeconds} and {HeartbeatRules.MaxIntervalSeconds} seconds.", "interval");
         }
 
         seconds = value;
@@ -209,15 +195,15 @@ internal static class HeartbeatParser
     }
 
     private static HeartbeatError? ValidateHost(string? host) =>
-        host is null || (host.Length is > 0 and <= MaxHostLength && !host.AsSpan().ContainsAnyExcept(HostAlphabet))
+        host is null || HeartbeatRules.IsValidHost(host)
             ? null
-            : new HeartbeatError($"'host' must be 1-{MaxHostLength} letters, digits, '.', '-', '_' or ':'.", "host");
+            : new HeartbeatError($"'host' must be 1-{HeartbeatRules.MaxHostLength} letters, digits, '.', '-', '_' or ':'.", "host");
 
     private static HeartbeatError? ValidateStatus(string? status) =>
         status is null or "up" or "fail" ? null : new HeartbeatError("'status' must be \"up\" or \"fail\".", "status");
 
     private static HeartbeatError? ValidateMessage(string? message) =>
-        message is null || Encoding.UTF8.GetByteCount(message) <= MaxMessageBytes
+        message is null || Encoding.UTF8.GetByteCount(message) <= HeartbeatRules.MaxMessageBytes
             ? null
-            : new HeartbeatError($"'msg' must be at most {MaxMessageBytes} bytes.", "msg");
+            : new HeartbeatError($"'msg' must be at most {HeartbeatRules.MaxMessageBytes} bytes.", "msg");
 }

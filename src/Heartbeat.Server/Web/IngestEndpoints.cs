@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using Heartbeat.Protocol;
 using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Ingest;
 using Heartbeat.Server.Logging;
