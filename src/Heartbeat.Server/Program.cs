@@ -1,6 +1,8 @@
 using Heartbeat.Protocol;
 using Heartbeat.Server.Hosting;
+using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
+using Heartbeat.Server.Storage;
 using Heartbeat.Server.Web;
 
 return await ServerCommand.InvokeAsync(args, ServerRunner.RunAsync);
@@ -20,14 +22,31 @@ internal partial class Program
         builder.Services.AddSingleton<ServerStatus>();
         builder.Services.AddSingleton(services => new HeartbeatLog(options.Log, time, services.GetRequiredService<ILogger<HeartbeatLog>>()));
 
+        builder.Services.AddSingleton(options.Hosts);
+        builder.Services.AddSingleton<HostEventFeed>();
+        builder.Services.AddSingleton<HostRegistry>();
+        builder.Services.AddHostedService<LivenessMonitor>();
+
+        builder.Services.AddSingleton(options.Store);
+        builder.Services.AddSingleton<IHostStore>(_ => options.Store.Kind == StoreKind.Memory
+            ? SqliteHostStore.OpenInMemory()
+            : SqliteHostStore.OpenFile(options.Store.Path));
+        builder.Services.AddSingleton<StoreFlusher>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<StoreFlusher>());
+
         builder.Services.AddProblemDetails();
-        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ProtocolJsonContext.Default));
+        builder.Services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, ProtocolJsonContext.Default);
+            json.SerializerOptions.TypeInfoResolverChain.Insert(1, ApiJsonContext.Default);
+        });
 
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages(); // bare 404/405 answers get a problem+json body too
         app.MapIngest();
         app.MapStatusPage();
+        app.MapHostsApi();
         return app;
     }
 }

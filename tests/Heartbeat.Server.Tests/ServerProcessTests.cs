@@ -55,7 +55,7 @@ public sealed class ServerProcessTests
             Assert.Equal(0, await server.WaitForExitAsync(ExitDeadline));
         }
 
-        var messages = HeartbeatLogFile.ReadMessages(log);
+        var messages = HeartbeatLogFile.ReadMessages(log).Where(m => !m.StartsWith("New host", StringComparison.Ordinal)).ToArray();
         Assert.Equal(4, messages.Length);
         Assert.StartsWith("Server started, listening on port ", messages[0], StringComparison.Ordinal);
         Assert.EndsWith("Host: run-0", messages[1], StringComparison.Ordinal);

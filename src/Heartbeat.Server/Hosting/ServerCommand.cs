@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Net;
+using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
+using Heartbeat.Server.Storage;
 
 namespace Heartbeat.Server.Hosting;
 
@@ -89,11 +91,34 @@ internal static class ServerCommand
             CustomParser = FromToken<long>("--max-body", TryParseBodySize),
         };
 
+        var data = new Option<string>("--data")
+        {
+            Description = "SQLite file that keeps hosts, their history and events across restarts [env: HEARTBEAT_DATA]",
+            HelpName = "path",
+            DefaultValueFactory = FromEnvironment("HEARTBEAT_DATA", StoreOptions.DefaultPath(), TryParsePath),
+            CustomParser = FromToken<string>("--data", TryParsePath),
+        };
+        var store = new Option<StoreKind>("--store")
+        {
+            Description = "'sqlite' keeps state in the --data file; 'memory' forgets it at exit [env: HEARTBEAT_STORE]",
+            HelpName = "sqlite|memory",
+            DefaultValueFactory = FromEnvironment("HEARTBEAT_STORE", StoreKind.Sqlite, TryParseStore),
+            CustomParser = FromToken<StoreKind>("--store", TryParseStore),
+        };
+        var defaultInterval = new Option<TimeSpan>("--default-interval")
+        {
+            Description = "Expected interval of hosts that neither declare one nor have beaten often enough to learn it (e.g. 60s, 5m) [env: HEARTBEAT_DEFAULT_INTERVAL]",
+            HelpName = "duration",
+            DefaultValueFactory = FromEnvironment("HEARTBEAT_DEFAULT_INTERVAL", new HostsOptions().DefaultInterval, TryParseInterval),
+            CustomParser = FromToken<TimeSpan>("--default-interval", TryParseInterval),
+        };
+
         var command = new RootCommand(
             "Heartbeat server: receives heartbeats (POST / with a JSON body such as {\"ip\": \"192.168.1.100\"}), "
-            + "appends one line per beat to the heartbeat log, and shows its status at GET /.")
+            + "appends one line per beat to the heartbeat log, tracks every host's liveness and IP, "
+            + "and shows them at GET / (HTML, or JSON) and /api/v1/hosts.")
         {
-            port, bind, logFile, logMaxSize, logKeep, fsync, maxBody,
+            port, bind, logFile, logMaxSize, logKeep, fsync, maxBody, data, store, defaultInterval,
         };
 
         command.SetAction((result, cancellationToken) => run(
@@ -109,6 +134,12 @@ internal static class ServerCommand
                     Keep = result.GetValue(logKeep),
                     Fsync = result.GetValue(fsync),
                 },
+                Store = new StoreOptions
+                {
+                    Kind = result.GetValue(store),
+                    Path = result.GetValue(data) ?? StoreOptions.DefaultPath(),
+                },
+                Hosts = new HostsOptions { DefaultInterval = result.GetValue(defaultInterval) },
             },
             cancellationToken));
         return command;
@@ -172,6 +203,18 @@ internal static class ServerCommand
     {
         error = $"'{text}' is not a count of rotated files (0-1000)";
         return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out count) && count <= 1000;
+    }
+
+    private static bool TryParseStore(string text, out StoreKind kind, out string error)
+    {
+        error = $"'{text}' is not a store (sqlite or memory)";
+        return Enum.TryParse(text, ignoreCase: true, out kind) && Enum.IsDefined(kind);
+    }
+
+    private static bool TryParseInterval(string text, out TimeSpan interval, out string error)
+    {
+        error = $"'{text}' is not an interval from 1s to 1d (e.g. 30s, 5m, 1h)";
+        return Durations.TryParse(text, out interval) && interval >= Liveness.MinimumInterval && interval <= Liveness.MaximumInterval;
     }
 
     private static bool TryParseBool(string text, out bool value, out string error)

@@ -1,4 +1,6 @@
+using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
+using Heartbeat.Server.Storage;
 
 namespace Heartbeat.Server.Hosting;
 
@@ -18,4 +20,8 @@ internal sealed record ServerOptions
     public long MaxBodyBytes { get; init; } = DefaultMaxBodyBytes;
 
     public HeartbeatLogOptions Log { get; init; } = new();
+
+    public StoreOptions Store { get; init; } = new();
+
+    public HostsOptions Hosts { get; init; } = new();
 }

@@ -1,5 +1,7 @@
 using System.Net.Sockets;
+using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
+using Heartbeat.Server.Storage;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -35,7 +37,10 @@ internal static partial class ServerRunner
     /// <summary>Opens the log, starts listening, and writes the seed's start line with the port actually bound.</summary>
     public static async Task<int> StartAsync(WebApplication app, CancellationToken cancellationToken)
     {
-        var log = app.Services.GetRequiredService<HeartbeatLog>(); // opens the file, before any port is taken
+        // Log and store are opened, and the hosts restored, before any port is taken.
+        var log = app.Services.GetRequiredService<HeartbeatLog>();
+        var (hosts, lastEventId) = await app.Services.GetRequiredService<IHostStore>().LoadAsync(cancellationToken);
+        app.Services.GetRequiredService<HostRegistry>().Restore(hosts, lastEventId);
         await app.StartAsync(cancellationToken);
 
         var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
@@ -58,6 +63,8 @@ internal static partial class ServerRunner
                     return $"not allowed to listen on port {port}; ports below 1024 need root or CAP_NET_BIND_SERVICE.";
                 case SocketException { SocketErrorCode: SocketError.AddressNotAvailable }:
                     return $"cannot listen on {string.Join(", ", options.Bind)}: no such address on this machine.";
+                case StoreUnavailableException:
+                    return $"{e.Message} (choose another file with --data, or run without one with --store memory)";
                 case UnauthorizedAccessException when Directory.Exists(options.Log.Path):
                     return $"cannot open the heartbeat log '{options.Log.Path}': it is a directory; give a file path.";
                 case UnauthorizedAccessException or DirectoryNotFoundException when !options.Log.IsStandardOutput:

@@ -45,13 +45,16 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
 
     public string Path => _options.Path;
 
-    /// <summary>Queues one line; the task completes once it is written, or faults with <see cref="HeartbeatLogException"/>.</summary>
-    public Task AppendAsync(string message)
+    /// <summary>
+    /// Queues lines, kept together and in order; the task completes once they are written, or faults
+    /// with <see cref="HeartbeatLogException"/>.
+    /// </summary>
+    public Task AppendAsync(params ReadOnlySpan<string> messages)
     {
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_closing, this);
-            _pending.Add(message);
+            _pending.AddRange(messages);
             SignalWriter();
             return _pendingWritten.Task;
         }

@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using Heartbeat.Protocol;
 using Heartbeat.Server.Hosting;
+using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Ingest;
 using Heartbeat.Server.Logging;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -17,7 +18,13 @@ internal static class IngestEndpoints
     }
 
     private static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> ReceiveHeartbeatAsync(
-        HttpContext context, ServerOptions options, HeartbeatLog log, ServerStatus status, TimeProvider time, CancellationToken cancellationToken)
+        HttpContext context,
+        ServerOptions options,
+        HeartbeatLog log,
+        HostRegistry registry,
+        ServerStatus status,
+        TimeProvider time,
+        CancellationToken cancellationToken)
     {
         if (context.Request.ContentLength > options.MaxBodyBytes)
         {
@@ -59,10 +66,12 @@ internal static class IngestEndpoints
         }
 
         var peer = PeerAddress.Format(context.Connection.RemoteIpAddress);
+        var events = registry.RecordBeat(heartbeat, peer);
         try
         {
-            // Not cancelled with the request: once accepted, the beat is written even if the client hangs up.
-            await log.AppendAsync(LogLines.HeartbeatReceived(peer, heartbeat));
+            // The beat's line and the lines of the events it caused go out together, in that order. Not
+            // cancelled with the request: once accepted, the beat is written even if the client hangs up.
+            await log.AppendAsync([LogLines.HeartbeatReceived(peer, heartbeat), .. events.Select(e => e.Summary)]);
         }
         catch (HeartbeatLogException)
         {

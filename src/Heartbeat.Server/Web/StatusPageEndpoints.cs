@@ -1,67 +1,115 @@
 using System.Globalization;
+using System.Reflection;
 using System.Text;
 using System.Text.Encodings.Web;
 using Heartbeat.Server.Hosting;
+using Heartbeat.Server.Hosts;
 
 namespace Heartbeat.Server.Web;
 
+/// <summary>
+/// GET / : every host at a glance. Rendered on the server, so it works without JavaScript; status.js then
+/// keeps it live. With Accept: application/json the same data comes as JSON.
+/// </summary>
 internal static class StatusPageEndpoints
 {
+    private static readonly HtmlEncoder Html = HtmlEncoder.Default;
+
     public static IEndpointRouteBuilder MapStatusPage(this IEndpointRouteBuilder app)
     {
         // HEAD is answered by the same handler: Kestrel sends the headers (Content-Length included) and drops the body.
-        app.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], (ServerStatus status, TimeProvider time) =>
+        app.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], (HttpRequest request, ServerStatus status, HostRegistry registry, HostEventFeed feed, TimeProvider time, string? q) =>
         {
-            var page = Encoding.UTF8.GetBytes(Render(status, time));
+            var hosts = HostQuery.Run(registry, state: null, q, offset: 0, HostQuery.DefaultLimit);
+            var recent = feed.Recent(20).Select(EventView.From).ToList();
+            if (request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)))
+            {
+                return Results.Json(new StatusView(ServerView.From(status), hosts, recent), ApiJsonContext.Default.StatusView);
+            }
+
+            var page = Encoding.UTF8.GetBytes(Render(status, hosts, recent, q, time));
             return TypedResults.Bytes(page, "text/html; charset=utf-8");
         });
+
+        app.MapGet("/assets/{name}", (string name) => Assets.TryGetValue(name, out var asset)
+            ? Results.Bytes(asset.Content, asset.ContentType)
+            : Results.NotFound());
         return app;
     }
 
-    private static string Render(ServerStatus status, TimeProvider time)
+    private static readonly Dictionary<string, (byte[] Content, string ContentType)> Assets = new(StringComparer.Ordinal)
     {
-        var started = TimeZoneInfo.ConvertTime(status.StartedAt, time.LocalTimeZone);
-        var html = HtmlEncoder.Default;
-        return string.Create(CultureInfo.InvariantCulture, $$"""
+        ["status.css"] = (ReadAsset("status.css"), "text/css; charset=utf-8"),
+        ["status.js"] = (ReadAsset("status.js"), "text/javascript; charset=utf-8"),
+    };
+
+    private static byte[] ReadAsset(string name)
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream($"Heartbeat.Server.Web.Assets.{name}")
+            ?? throw new InvalidOperationException($"The asset {name} is not embedded in the server.");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    private static string Render(ServerStatus status, HostPage hosts, IReadOnlyList<EventView> recent, string? search, TimeProvider time)
+    {
+        var page = new StringBuilder(4096 + (hosts.Hosts.Count * 400));
+        page.Append(CultureInfo.InvariantCulture, $$"""
             <!doctype html>
             <html lang="en">
             <head>
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>Heartbeat server</title>
-            <style>
-            body { font: 16px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 42rem; padding: 0 1rem; color: #1f2328; }
-            h1 { font-size: 1.5rem; margin-bottom: 0.25rem; }
-            .state { color: #1a7f37; font-weight: 600; margin-top: 0; }
-            dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 1.5rem; }
-            dt { color: #59636e; }
-            dd { margin: 0; font-variant-numeric: tabular-nums; }
-            code { background: #f6f8fa; padding: 0.1rem 0.3rem; border-radius: 4px; }
-            </style>
+            <title>Heartbeat</title>
+            <link rel="stylesheet" href="/assets/status.css">
+            <script src="/assets/status.js" defer></script>
             </head>
             <body>
             <main>
-            <h1>Heartbeat server</h1>
-            <p class="state">Running</p>
-            <dl>
-            <dt>Version</dt><dd>{{html.Encode(ServerStatus.Version)}}</dd>
-            <dt>Started</dt><dd><time datetime="{{status.StartedAt.UtcDateTime:O}}">{{started:yyyy-MM-dd HH:mm:ss zzz}}</time></dd>
-            <dt>Uptime</dt><dd>{{FormatUptime(status.Uptime)}}</dd>
+            <h1>Heartbeat</h1>
+            <div class="summary"><dl>
+            <dt>Version</dt><dd>{{Html.Encode(ServerStatus.Version)}}</dd>
+            <dt>Started</dt><dd><time datetime="{{status.StartedAt.UtcDateTime:O}}">{{Local(status.StartedAt, time)}}</time></dd>
+            <dt>Uptime</dt><dd>{{Durations.Format(status.Uptime)}}</dd>
             <dt>Heartbeats received</dt><dd>{{status.HeartbeatsReceived:N0}}</dd>
-            </dl>
-            <p>Machines report in with <code>POST /</code> and a JSON body such as <code>{"ip": "192.168.1.100"}</code>.</p>
-            </main>
-            </body>
-            </html>
+            <dt>Hosts</dt><dd>{{hosts.Counts.Values.Sum():N0}}</dd>
+            </dl></div>
+            <div class="counts">
+            """);
+        foreach (var state in new[] { HostState.Down, HostState.Failing, HostState.Late, HostState.Up })
+        {
+            var name = ApiNames.Of(state);
+            page.Append(CultureInfo.InvariantCulture, $"<span class=\"state state-{name}\">{name} <span data-count=\"{name}\">{hosts.Counts[name]}</span></span>\n");
+        }
+
+        page.Append(CultureInfo.InvariantCulture, $"""
+            </div>
+            <form class="filter" method="get" action="/"><input type="search" name="q" value="{Html.Encode(search ?? string.Empty)}" placeholder="Filter by name or address" aria-label="Filter hosts"> <span id="shown" class="muted">{(hosts.Hosts.Count < hosts.Total ? $"{hosts.Hosts.Count} of {hosts.Total} shown" : string.Empty)}</span> <span id="live" class="live"></span></form>
+            <table id="hosts" data-limit="{HostQuery.DefaultLimit}">
+            <thead><tr><th>Host</th><th>State</th><th>IP</th><th>Peer</th><th>Last seen</th><th>Interval</th><th>IP changes</th></tr></thead>
+            <tbody>
 
             """);
+        var now = time.GetUtcNow();
+        foreach (var host in hosts.Hosts)
+        {
+            page.Append(CultureInfo.InvariantCulture, $"""
+                <tr data-host="{Html.Encode(host.Id)}"><td class="host">{Html.Encode(host.Id)}</td><td class="state state-{host.State}">{host.State}</td><td>{Html.Encode(host.Ip)}</td><td class="muted">{Html.Encode(host.Peer)}</td><td data-last-seen="{host.LastSeen.UtcDateTime:O}" title="{Local(host.LastSeen, time)}">{Durations.Format(now - host.LastSeen)} ago</td><td class="muted">{Durations.Format(TimeSpan.FromSeconds(host.IntervalSeconds))} ({host.IntervalSource})</td><td>{host.IpChanges}</td></tr>
+
+                """);
+        }
+
+        page.Append("</tbody>\n</table>\n<h2>Recent events</h2>\n<ul id=\"events\">\n");
+        foreach (var e in recent)
+        {
+            page.Append(CultureInfo.InvariantCulture, $"<li><time datetime=\"{e.At.UtcDateTime:O}\">{Local(e.At, time)}</time>{Html.Encode(e.Summary)}</li>\n");
+        }
+
+        page.Append("</ul>\n</main>\n</body>\n</html>\n");
+        return page.ToString();
     }
 
-    private static string FormatUptime(TimeSpan uptime) => uptime switch
-    {
-        { TotalDays: >= 1 } => string.Create(CultureInfo.InvariantCulture, $"{(int)uptime.TotalDays}d {uptime.Hours}h {uptime.Minutes}m"),
-        { TotalHours: >= 1 } => string.Create(CultureInfo.InvariantCulture, $"{uptime.Hours}h {uptime.Minutes}m {uptime.Seconds}s"),
-        { TotalMinutes: >= 1 } => string.Create(CultureInfo.InvariantCulture, $"{uptime.Minutes}m {uptime.Seconds}s"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"{uptime.Seconds}s"),
-    };
+    private static string Local(DateTimeOffset at, TimeProvider time) =>
+        TimeZoneInfo.ConvertTime(at, time.LocalTimeZone).ToString("yyyy-MM-dd HH:mm:ss zzz", CultureInfo.InvariantCulture);
 }

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Logging;
+using Heartbeat.Server.Storage;
 using Microsoft.AspNetCore.Builder;
 
 namespace Heartbeat.Server.Tests.Infrastructure;
@@ -40,6 +41,7 @@ internal sealed class InProcessServer : IAsyncDisposable
             Port = 0,
             Bind = ["127.0.0.1"],
             Log = new HeartbeatLogOptions { Path = directory.File("heartbeat_server.log") },
+            Store = new StoreOptions { Path = directory.File("heartbeat.db") },
         };
         options = configure?.Invoke(options) ?? options;
 

@@ -41,6 +41,8 @@ public sealed partial class ServerProcess : IDisposable
             start.ArgumentList.Add(argument);
         }
 
+        // Unless a test asks for a store, keep state in memory: never in the user's own state directory.
+        start.Environment["HEARTBEAT_STORE"] = "memory";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[name] = value;

@@ -1,0 +1,47 @@
+namespace Heartbeat.Server.Hosts;
+
+/// <summary>
+/// Learns a host's beat interval from its recent inter-arrival gaps: the median of the last eight.
+/// A median rather than a mean (or phi-accrual's mean and variance) because one missed beat doubles a
+/// single gap and jitter moves gaps both ways; the median ignores both, needs no tuning, and costs 32
+/// bytes per host. Grace on top of it (see <see cref="Liveness"/>) absorbs the remaining jitter.
+/// </summary>
+internal struct IntervalEstimator
+{
+    private const int Window = 8;
+    private const int MinimumSamples = 3;
+
+    private GapBuffer _gaps;
+    private int _count;
+    private int _next;
+
+    public readonly TimeSpan? Estimate
+    {
+        get
+        {
+            if (_count < MinimumSamples)
+            {
+                return null;
+            }
+
+            Span<float> sorted = stackalloc float[_count];
+            ((ReadOnlySpan<float>)_gaps)[.._count].CopyTo(sorted);
+            sorted.Sort();
+            var median = _count % 2 == 1 ? sorted[_count / 2] : (sorted[(_count / 2) - 1] + sorted[_count / 2]) / 2;
+            return TimeSpan.FromSeconds(Math.Clamp(median, Liveness.MinimumInterval.TotalSeconds, Liveness.MaximumInterval.TotalSeconds));
+        }
+    }
+
+    public void Add(TimeSpan gap)
+    {
+        _gaps[_next] = (float)gap.TotalSeconds;
+        _next = (_next + 1) % Window;
+        _count = Math.Min(_count + 1, Window);
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(Window)]
+    private struct GapBuffer
+    {
+        private float _element;
+    }
+}

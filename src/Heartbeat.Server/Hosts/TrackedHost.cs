@@ -1,0 +1,60 @@
+using Heartbeat.Server.Ingest;
+
+namespace Heartbeat.Server.Hosts;
+
+/// <summary>A host's live record in the registry. Every field is read and written under a lock on the instance.</summary>
+internal sealed class TrackedHost(string id)
+{
+    public string Id { get; } = id;
+
+    public string? ReportedIp { get; set; }
+
+    public string Peer { get; set; } = "-";
+
+    public DateTimeOffset FirstSeen { get; set; }
+
+    public DateTimeOffset LastSeen { get; set; }
+
+    public long Beats { get; set; }
+
+    public string? Message { get; set; }
+
+    public HeartbeatStatus ClientStatus { get; set; }
+
+    public TimeSpan? DeclaredInterval { get; set; }
+
+    public TimeSpan? LearnedInterval { get; set; }
+
+    public IntervalEstimator Gaps;
+
+    public HostState State { get; set; }
+
+    public DateTimeOffset StateSince { get; set; }
+
+    public int IpChanges { get; set; }
+
+    /// <summary>Judged no earlier than this (set after a restart so that the server's own downtime is not held against anyone).</summary>
+    public DateTimeOffset NotBefore { get; set; }
+
+    /// <summary>Whether the deadline queue holds an entry for this host.</summary>
+    public bool Scheduled { get; set; }
+
+    /// <summary>Whether the store has yet to receive the latest state.</summary>
+    public bool Dirty { get; set; }
+
+    /// <summary>False once the host is forgotten: a stale reference must not write it back.</summary>
+    public bool Live { get; set; } = true;
+
+    public (TimeSpan Interval, IntervalSource Source) Expected(TimeSpan defaultInterval) =>
+        DeclaredInterval is { } declared ? (declared, IntervalSource.Declared)
+        : LearnedInterval is { } learned ? (learned, IntervalSource.Learned)
+        : (defaultInterval, IntervalSource.Default);
+
+    public HostSnapshot Snapshot(TimeSpan defaultInterval)
+    {
+        var (interval, source) = Expected(defaultInterval);
+        return new HostSnapshot(
+            Id, ReportedIp, Peer, FirstSeen, LastSeen, Beats, Message, ClientStatus,
+            DeclaredInterval, LearnedInterval, interval, source, State, StateSince, IpChanges);
+    }
+}

@@ -1,0 +1,25 @@
+using Heartbeat.Server.Hosts;
+
+namespace Heartbeat.Server.Storage;
+
+/// <summary>
+/// Where hosts, their address history and their events are kept across restarts. An interface because
+/// there are two: SQLite on one machine (the default) and PostgreSQL for a fleet of servers.
+/// </summary>
+internal interface IHostStore : IAsyncDisposable
+{
+    /// <summary>Creates or migrates the schema, then returns every host and the newest event id.</summary>
+    Task<(IReadOnlyList<HostSnapshot> Hosts, long LastEventId)> LoadAsync(CancellationToken cancellationToken);
+
+    /// <summary>Writes one batch of changes in one transaction.</summary>
+    Task WriteAsync(HostChanges changes, CancellationToken cancellationToken);
+
+    /// <summary>Events after <paramref name="afterId"/>, oldest first; for one host when <paramref name="hostId"/> is given.</summary>
+    Task<IReadOnlyList<HostEvent>> ReadEventsAsync(string? hostId, long afterId, int limit, CancellationToken cancellationToken);
+
+    /// <summary>A host's address changes, newest first.</summary>
+    Task<IReadOnlyList<AddressChange>> ReadAddressHistoryAsync(string hostId, int limit, CancellationToken cancellationToken);
+}
+
+/// <summary>The store cannot be opened or migrated; the server cannot start with it.</summary>
+internal sealed class StoreUnavailableException(string message, Exception inner) : Exception(message, inner);

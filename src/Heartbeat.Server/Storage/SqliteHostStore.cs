@@ -1,0 +1,319 @@
+using Heartbeat.Server.Hosts;
+using Heartbeat.Server.Ingest;
+using Microsoft.Data.Sqlite;
+
+namespace Heartbeat.Server.Storage;
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode, so the API reads while the flusher writes. Times are
+/// kept as UTC Unix milliseconds; the schema version lives in PRAGMA user_version.
+/// </summary>
+internal sealed class SqliteHostStore : IHostStore
+{
+    /// <summary>Address changes and events kept per host; older ones are pruned as new ones arrive.</summary>
+    public const int HistoryPerHost = 100;
+
+    private const int SchemaVersion = 1;
+
+    private readonly string _connectionString;
+    private readonly string? _path;
+
+    // Held open for the store's lifetime: keeps an in-memory database alive and the file's WAL settled.
+    private readonly SqliteConnection _anchor;
+
+    private SqliteHostStore(string connectionString, string? path)
+    {
+        _connectionString = connectionString;
+        _path = path;
+        _anchor = new SqliteConnection(connectionString);
+    }
+
+    public static SqliteHostStore OpenFile(string path) =>
+        new(new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString(), path);
+
+    /// <summary>A throwaway database that lives as long as the store (--store memory).</summary>
+    public static SqliteHostStore OpenInMemory() => new(new SqliteConnectionStringBuilder
+    {
+        DataSource = $"heartbeat-{Guid.NewGuid():N}",
+        Mode = SqliteOpenMode.Memory,
+        Cache = SqliteCacheMode.Shared,
+    }.ToString(), path: null);
+
+    public async Task<(IReadOnlyList<HostSnapshot> Hosts, long LastEventId)> LoadAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (_path is not null && Path.GetDirectoryName(Path.GetFullPath(_path)) is { } directory)
+            {
+                Directory.CreateDirectory(directory);
+            }
+
+            await _anchor.OpenAsync(cancellationToken);
+            await MigrateAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            throw new StoreUnavailableException($"cannot open the store '{_path ?? "memory"}': {e.Message}", e);
+        }
+
+        var hosts = new List<HostSnapshot>();
+        await using var command = _anchor.CreateCommand();
+        command.CommandText = """
+            SELECT id, reported_ip, peer, first_seen, last_seen, beats, message, client_status,
+                   declared_interval_ms, learned_interval_ms, state, state_since, ip_changes
+            FROM hosts
+            """;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var declared = reader.IsDBNull(8) ? (TimeSpan?)null : TimeSpan.FromMilliseconds(reader.GetInt64(8));
+                var learned = reader.IsDBNull(9) ? (TimeSpan?)null : TimeSpan.FromMilliseconds(reader.GetInt64(9));
+                hosts.Add(new HostSnapshot(
+                    Id: reader.GetString(0),
+                    ReportedIp: reader.IsDBNull(1) ? null : reader.GetString(1),
+                    Peer: reader.GetString(2),
+                    FirstSeen: FromMilliseconds(reader.GetInt64(3)),
+                    LastSeen: FromMilliseconds(reader.GetInt64(4)),
+                    Beats: reader.GetInt64(5),
+                    Message: reader.IsDBNull(6) ? null : reader.GetString(6),
+                    ClientStatus: Enum.Parse<HeartbeatStatus>(reader.GetString(7)),
+                    DeclaredInterval: declared,
+                    LearnedInterval: learned,
+                    ExpectedInterval: declared ?? learned ?? TimeSpan.Zero,
+                    IntervalSource: declared is not null ? IntervalSource.Declared : learned is not null ? IntervalSource.Learned : IntervalSource.Default,
+                    State: Enum.Parse<HostState>(reader.GetString(10)),
+                    StateSince: FromMilliseconds(reader.GetInt64(11)),
+                    IpChanges: reader.GetInt32(12)));
+            }
+        }
+
+        command.CommandText = "SELECT coalesce(max(id), 0) FROM events";
+        var lastEventId = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        return (hosts, lastEventId);
+    }
+
+    public async Task WriteAsync(HostChanges changes, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+
+        await using (var insertEvent = connection.CreateCommand())
+        {
+            insertEvent.CommandText = """
+                INSERT INTO events (id, at, host_id, kind, state, ip, previous_ip, last_seen, expected_interval_ms, summary)
+                VALUES ($id, $at, $host, $kind, $state, $ip, $previous, $lastSeen, $expected, $summary)
+                """;
+            foreach (var e in changes.Events)
+            {
+                Bind(insertEvent, ("$id", e.Id), ("$at", ToMilliseconds(e.At)), ("$host", e.HostId), ("$kind", e.Kind.ToString()),
+                    ("$state", e.State.ToString()), ("$ip", e.Ip), ("$previous", e.PreviousIp), ("$lastSeen", ToMilliseconds(e.LastSeen)),
+                    ("$expected", (long)e.ExpectedInterval.TotalMilliseconds), ("$summary", e.Summary));
+                await insertEvent.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
+        await using (var insertChange = connection.CreateCommand())
+        {
+            insertChange.CommandText = "INSERT INTO address_changes (at, host_id, kind, previous, current) VALUES ($at, $host, $kind, $previous, $current)";
+            foreach (var change in changes.AddressChanges)
+            {
+                Bind(insertChange, ("$at", ToMilliseconds(change.At)), ("$host", change.HostId), ("$kind", change.Kind.ToString()),
+                    ("$previous", change.Previous), ("$current", change.Current));
+                await insertChange.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
+        await using (var forget = connection.CreateCommand())
+        {
+            forget.CommandText = """
+                DELETE FROM hosts WHERE id = $host;
+                DELETE FROM events WHERE host_id = $host;
+                DELETE FROM address_changes WHERE host_id = $host;
+                """;
+            foreach (var id in changes.Forgotten)
+            {
+                Bind(forget, ("$host", id));
+                await forget.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
+        await using (var upsert = connection.CreateCommand())
+        {
+            upsert.CommandText = """
+                INSERT INTO hosts (id, reported_ip, peer, first_seen, last_seen, beats, message, client_status,
+                                   declared_interval_ms, learned_interval_ms, state, state_since, ip_changes)
+                VALUES ($id, $reportedIp, $peer, $firstSeen, $lastSeen, $beats, $message, $clientStatus,
+                        $declared, $learned, $state, $stateSince, $ipChanges)
+                ON CONFLICT (id) DO UPDATE SET
+                    reported_ip = excluded.reported_ip, peer = excluded.peer, last_seen = excluded.last_seen,
+                    beats = excluded.beats, message = excluded.message, client_status = excluded.client_status,
+                    declared_interval_ms = excluded.declared_interval_ms, learned_interval_ms = excluded.learned_interval_ms,
+                    state = excluded.state, state_since = excluded.state_since, ip_changes = excluded.ip_changes
+                """;
+            foreach (var host in changes.Hosts)
+            {
+                Bind(upsert, ("$id", host.Id), ("$reportedIp", host.ReportedIp), ("$peer", host.Peer),
+                    ("$firstSeen", ToMilliseconds(host.FirstSeen)), ("$lastSeen", ToMilliseconds(host.LastSeen)), ("$beats", host.Beats),
+                    ("$message", host.Message), ("$clientStatus", host.ClientStatus.ToString()),
+                    ("$declared", (long?)host.DeclaredInterval?.TotalMilliseconds), ("$learned", (long?)host.LearnedInterval?.TotalMilliseconds),
+                    ("$state", host.State.ToString()), ("$stateSince", ToMilliseconds(host.StateSince)), ("$ipChanges", host.IpChanges));
+                await upsert.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
+        await PruneAsync(connection, changes, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<HostEvent>> ReadEventsAsync(string? hostId, long afterId, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT id, at, host_id, kind, state, ip, previous_ip, last_seen, expected_interval_ms, summary
+            FROM events
+            WHERE id > $after AND ($host IS NULL OR host_id = $host)
+            ORDER BY id
+            LIMIT $limit
+            """;
+        Bind(command, ("$after", afterId), ("$host", hostId), ("$limit", limit));
+        var events = new List<HostEvent>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            events.Add(new HostEvent(
+                reader.GetInt64(0), FromMilliseconds(reader.GetInt64(1)), reader.GetString(2), Enum.Parse<HostEventKind>(reader.GetString(3)),
+                Enum.Parse<HostState>(reader.GetString(4)), reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6),
+                FromMilliseconds(reader.GetInt64(7)), TimeSpan.FromMilliseconds(reader.GetInt64(8)), reader.GetString(9)));
+        }
+
+        return events;
+    }
+
+    public async Task<IReadOnlyList<AddressChange>> ReadAddressHistoryAsync(string hostId, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT at, kind, previous, current FROM address_changes WHERE host_id = $host ORDER BY id DESC LIMIT $limit";
+        Bind(command, ("$host", hostId), ("$limit", limit));
+        var changes = new List<AddressChange>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            changes.Add(new AddressChange(
+                FromMilliseconds(reader.GetInt64(0)), hostId, Enum.Parse<AddressKind>(reader.GetString(1)),
+                reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
+        }
+
+        return changes;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _anchor.DisposeAsync();
+        SqliteConnection.ClearPool(_anchor);
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA busy_timeout = 5000";
+        await pragma.ExecuteNonQueryAsync(cancellationToken);
+        return connection;
+    }
+
+    private async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var command = _anchor.CreateCommand();
+        // NORMAL is durable in WAL mode except against power loss; the heartbeat log is the durable record.
+        command.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL";
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        command.CommandText = "PRAGMA user_version";
+        var version = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+        if (version > SchemaVersion)
+        {
+            throw new InvalidOperationException(
+                $"The database was written by a newer heartbeat-server (schema {version}; this one knows {SchemaVersion}). Upgrade the server or point --data elsewhere.");
+        }
+
+        if (version < 1)
+        {
+            command.CommandText = """
+                BEGIN;
+                CREATE TABLE hosts (
+                    id TEXT PRIMARY KEY,
+                    reported_ip TEXT,
+                    peer TEXT NOT NULL,
+                    first_seen INTEGER NOT NULL,
+                    last_seen INTEGER NOT NULL,
+                    beats INTEGER NOT NULL,
+                    message TEXT,
+                    client_status TEXT NOT NULL,
+                    declared_interval_ms INTEGER,
+                    learned_interval_ms INTEGER,
+                    state TEXT NOT NULL,
+                    state_since INTEGER NOT NULL,
+                    ip_changes INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE events (
+                    id INTEGER PRIMARY KEY,
+                    at INTEGER NOT NULL,
+                    host_id TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    ip TEXT NOT NULL,
+                    previous_ip TEXT,
+                    last_seen INTEGER NOT NULL,
+                    expected_interval_ms INTEGER NOT NULL,
+                    summary TEXT NOT NULL
+                );
+                CREATE INDEX events_by_host ON events (host_id, id);
+                CREATE TABLE address_changes (
+                    id INTEGER PRIMARY KEY,
+                    at INTEGER NOT NULL,
+                    host_id TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    previous TEXT,
+                    current TEXT
+                );
+                CREATE INDEX address_changes_by_host ON address_changes (host_id, id);
+                PRAGMA user_version = 1;
+                COMMIT;
+                """;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Keeps the newest <see cref="HistoryPerHost"/> events and address changes of each host that got new ones.</summary>
+    private static async Task PruneAsync(SqliteConnection connection, HostChanges changes, CancellationToken cancellationToken)
+    {
+        await using var prune = connection.CreateCommand();
+        prune.CommandText = $"""
+            DELETE FROM events WHERE host_id = $host AND id <=
+                (SELECT id FROM events WHERE host_id = $host ORDER BY id DESC LIMIT 1 OFFSET {HistoryPerHost});
+            DELETE FROM address_changes WHERE host_id = $host AND id <=
+                (SELECT id FROM address_changes WHERE host_id = $host ORDER BY id DESC LIMIT 1 OFFSET {HistoryPerHost});
+            """;
+        foreach (var hostId in changes.Events.Select(e => e.HostId).Concat(changes.AddressChanges.Select(c => c.HostId)).Distinct())
+        {
+            Bind(prune, ("$host", hostId));
+            await prune.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    private static void Bind(SqliteCommand command, params ReadOnlySpan<(string Name, object? Value)> parameters)
+    {
+        command.Parameters.Clear();
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+    }
+
+    private static long ToMilliseconds(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
+
+    private static DateTimeOffset FromMilliseconds(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+}

@@ -1,0 +1,87 @@
+using Heartbeat.Server.Hosts;
+
+namespace Heartbeat.Server.Storage;
+
+/// <summary>
+/// Write-behind from the registry to the store: every flush interval, everything that changed goes out
+/// in one transaction, each host once. A failed write is kept and retried with the next batch; the last
+/// flush runs after the web server has drained, so nothing it acknowledged is left in memory.
+/// </summary>
+internal sealed partial class StoreFlusher(
+    HostRegistry registry, IHostStore store, StoreOptions options, TimeProvider time, ILogger<StoreFlusher> logger)
+    : BackgroundService, IHostedLifecycleService
+{
+    private readonly SemaphoreSlim _flushing = new(1, 1);
+    private HostChanges? _unwritten;
+
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        await _flushing.WaitAsync(cancellationToken);
+        try
+        {
+            var changes = registry.DrainChanges();
+            if (_unwritten is { } earlier)
+            {
+                changes = Merge(earlier, changes);
+            }
+
+            if (changes.IsEmpty)
+            {
+                return;
+            }
+
+            try
+            {
+                await store.WriteAsync(changes, cancellationToken);
+                _unwritten = null;
+            }
+#pragma warning disable CA1031 // Whatever went wrong (disk full, database locked), the batch is kept for the next try.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                _unwritten = changes;
+                LogFlushFailed(logger, changes.Hosts.Count, changes.Events.Count, e);
+            }
+        }
+        finally
+        {
+            _flushing.Release();
+        }
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => FlushAsync(CancellationToken.None);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.FlushInterval, time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            await FlushAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>An unwritten batch followed by a newer one: newer host states win; events keep their order.</summary>
+    private static HostChanges Merge(HostChanges earlier, HostChanges later)
+    {
+        var hosts = earlier.Hosts.Where(h => !later.Forgotten.Contains(h.Id)).ToDictionary(h => h.Id, StringComparer.Ordinal);
+        foreach (var host in later.Hosts)
+        {
+            hosts[host.Id] = host;
+        }
+
+        return new HostChanges(
+            [.. hosts.Values],
+            [.. earlier.Events, .. later.Events],
+            [.. earlier.AddressChanges, .. later.AddressChanges],
+            [.. earlier.Forgotten, .. later.Forgotten]);
+    }
+
+    [LoggerMessage(EventId = 300, Level = LogLevel.Error, Message = "Could not write {Hosts} hosts and {Events} events to the store; keeping them for the next try")]
+    private static partial void LogFlushFailed(ILogger logger, int hosts, int events, Exception exception);
+}

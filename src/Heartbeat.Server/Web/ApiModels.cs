@@ -1,0 +1,95 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Heartbeat.Server.Hosting;
+using Heartbeat.Server.Hosts;
+
+namespace Heartbeat.Server.Web;
+
+/// <summary>A host as the API shows it. Times are UTC (ISO 8601); durations are in seconds.</summary>
+internal sealed record HostView(
+    string Id,
+    string State,
+    string Ip,
+    string? ReportedIp,
+    string Peer,
+    DateTimeOffset FirstSeen,
+    DateTimeOffset LastSeen,
+    DateTimeOffset StateSince,
+    long Beats,
+    double IntervalSeconds,
+    string IntervalSource,
+    string ClientStatus,
+    string? Message,
+    int IpChanges)
+{
+    public static HostView From(HostSnapshot host) => new(
+        host.Id, ApiNames.Of(host.State), host.Ip, host.ReportedIp, host.Peer, host.FirstSeen, host.LastSeen, host.StateSince,
+        host.Beats, host.ExpectedInterval.TotalSeconds, host.IntervalSource.ToString().ToLowerInvariant(),
+        host.ClientStatus.ToString().ToLowerInvariant(), host.Message, host.IpChanges);
+}
+
+internal sealed record HostPage(int Total, int Offset, int Limit, IReadOnlyDictionary<string, int> Counts, IReadOnlyList<HostView> Hosts);
+
+internal sealed record EventView(
+    long Id,
+    DateTimeOffset At,
+    string Host,
+    string Kind,
+    string State,
+    string Ip,
+    string? PreviousIp,
+    DateTimeOffset LastSeen,
+    double ExpectedIntervalSeconds,
+    string Summary)
+{
+    public static EventView From(HostEvent e) => new(
+        e.Id, e.At, e.HostId, ApiNames.Of(e.Kind), ApiNames.Of(e.State), e.Ip, e.PreviousIp, e.LastSeen, e.ExpectedInterval.TotalSeconds, e.Summary);
+}
+
+internal sealed record AddressChangeView(DateTimeOffset At, string Kind, string? Previous, string? Current)
+{
+    public static AddressChangeView From(AddressChange change) =>
+        new(change.At, change.Kind == AddressKind.Reported ? "reported-ip" : "peer", change.Previous, change.Current);
+}
+
+internal sealed record HostHistory(string Id, IReadOnlyList<AddressChangeView> AddressChanges, IReadOnlyList<EventView> Events);
+
+internal sealed record ServerView(string Version, DateTimeOffset StartedAt, double UptimeSeconds, long HeartbeatsReceived)
+{
+    public static ServerView From(ServerStatus status) =>
+        new(ServerStatus.Version, status.StartedAt, Math.Round(status.Uptime.TotalSeconds), status.HeartbeatsReceived);
+}
+
+internal sealed record StatusView(ServerView Server, HostPage Hosts, IReadOnlyList<EventView> RecentEvents);
+
+/// <summary>The names states and events have in JSON, on the page and in the query string.</summary>
+internal static class ApiNames
+{
+    public static string Of(HostState state) => state switch
+    {
+        HostState.Up => "up",
+        HostState.Late => "late",
+        HostState.Down => "down",
+        _ => "failing",
+    };
+
+    public static string Of(HostEventKind kind) => kind switch
+    {
+        HostEventKind.New => "new",
+        HostEventKind.Down => "down",
+        HostEventKind.Recovered => "recovered",
+        HostEventKind.IpChanged => "ip-changed",
+        _ => "failing",
+    };
+
+    public static HostState? ParseState(string? name) =>
+        Enum.GetValues<HostState>().Cast<HostState?>().FirstOrDefault(s => Of(s!.Value) == name);
+}
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(HostView))]
+[JsonSerializable(typeof(HostPage))]
+[JsonSerializable(typeof(EventView))]
+[JsonSerializable(typeof(HostHistory))]
+[JsonSerializable(typeof(StatusView))]
+internal sealed partial class ApiJsonContext : JsonSerializerContext;

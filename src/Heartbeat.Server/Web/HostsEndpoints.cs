@@ -1,0 +1,143 @@
+using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using Heartbeat.Server.Hosts;
+using Heartbeat.Server.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Heartbeat.Server.Web;
+
+/// <summary>The JSON API: /api/v1/hosts, a host, its history, forgetting it, and the live event stream.</summary>
+internal static class HostsEndpoints
+{
+    public static IEndpointRouteBuilder MapHostsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1");
+        api.MapGet("/hosts", ListHosts);
+        api.MapGet("/hosts/{id}", GetHost);
+        api.MapGet("/hosts/{id}/history", GetHistoryAsync);
+        api.MapDelete("/hosts/{id}", ForgetHost);
+        api.MapGet("/events", StreamEvents);
+        return app;
+    }
+
+    private static Results<Ok<HostPage>, ProblemHttpResult> ListHosts(HostRegistry registry, string? state, string? q, int? offset, int? limit)
+    {
+        var parsedState = ApiNames.ParseState(state);
+        if (state is not null && parsedState is null)
+        {
+            return BadQuery("'state' must be one of up, late, down, failing.");
+        }
+
+        if (offset < 0 || limit is < 1 or > HostQuery.MaxLimit)
+        {
+            return BadQuery($"'offset' must be 0 or more and 'limit' between 1 and {HostQuery.MaxLimit}.");
+        }
+
+        return TypedResults.Ok(HostQuery.Run(registry, parsedState, q, offset ?? 0, limit ?? HostQuery.DefaultLimit));
+    }
+
+    private static Results<Ok<HostView>, ProblemHttpResult> GetHost(HostRegistry registry, string id) =>
+        registry.Find(id) is { } host ? TypedResults.Ok(HostView.From(host)) : NoSuchHost(id);
+
+    private static async Task<Results<Ok<HostHistory>, ProblemHttpResult>> GetHistoryAsync(
+        HostRegistry registry, IHostStore store, string id, CancellationToken cancellationToken)
+    {
+        if (registry.Find(id) is null)
+        {
+            return NoSuchHost(id);
+        }
+
+        var addresses = await store.ReadAddressHistoryAsync(id, SqliteHostStore.HistoryPerHost, cancellationToken);
+        var events = await store.ReadEventsAsync(id, afterId: 0, SqliteHostStore.HistoryPerHost, cancellationToken);
+        return TypedResults.Ok(new HostHistory(
+            id,
+            [.. addresses.Select(AddressChangeView.From)],
+            [.. events.Reverse().Select(EventView.From)]));
+    }
+
+    private static Results<NoContent, ProblemHttpResult> ForgetHost(HostRegistry registry, string id) =>
+        registry.Forget(id) ? TypedResults.NoContent() : NoSuchHost(id);
+
+    /// <summary>
+    /// Server-Sent Events, one per host event. <c>?since=ID</c> (or the Last-Event-ID header an EventSource
+    /// sends when it reconnects) first replays what came after that event.
+    /// </summary>
+    private static Results<ServerSentEventsResult<EventView>, ProblemHttpResult> StreamEvents(
+        HttpRequest request, HostEventFeed feed, IHostStore store, IHostApplicationLifetime lifetime, string? since)
+    {
+        var resumeFrom = since ?? request.Headers["Last-Event-ID"].FirstOrDefault();
+        long? afterId = null;
+        if (resumeFrom is not null)
+        {
+            if (!long.TryParse(resumeFrom, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+            {
+                return BadQuery("'since' must be an event id (a whole number).");
+            }
+
+            afterId = parsed;
+        }
+
+        return TypedResults.ServerSentEvents(Stream(feed, store, afterId, lifetime.ApplicationStopping, request.HttpContext.RequestAborted));
+    }
+
+    private static async IAsyncEnumerable<SseItem<EventView>> Stream(
+        HostEventFeed feed, IHostStore store, long? afterId, CancellationToken stopping, [EnumeratorCancellation] CancellationToken aborted)
+    {
+        // Ends when the client leaves or the server stops, so a shutdown never waits on an open page.
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(stopping, aborted);
+        var (backlog, live, subscription) = feed.Subscribe(afterId ?? long.MaxValue);
+        using (subscription)
+        {
+            var last = afterId ?? 0;
+            if (afterId is { } after && (backlog.Count == 0 || backlog[0].Id > after + 1))
+            {
+                // Older than what the feed keeps in memory: replay those from the store first.
+                foreach (var e in await store.ReadEventsAsync(null, after, 1000, done.Token))
+                {
+                    yield return Item(e);
+                    last = e.Id;
+                }
+            }
+
+            foreach (var e in backlog.Where(e => e.Id > last))
+            {
+                yield return Item(e);
+                last = e.Id;
+            }
+
+            while (await WaitAsync(live, done.Token))
+            {
+                while (live.TryRead(out var e))
+                {
+                    if (afterId is null || e.Id > last)
+                    {
+                        yield return Item(e);
+                        last = e.Id;
+                    }
+                }
+            }
+        }
+    }
+
+    private static async Task<bool> WaitAsync(System.Threading.Channels.ChannelReader<HostEvent> live, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await live.WaitToReadAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private static SseItem<EventView> Item(HostEvent e) =>
+        new(EventView.From(e), ApiNames.Of(e.Kind)) { EventId = e.Id.ToString(CultureInfo.InvariantCulture) };
+
+    private static ProblemHttpResult NoSuchHost(string id) => TypedResults.Problem(
+        title: "No such host", detail: $"No host is known as '{id}'.", statusCode: StatusCodes.Status404NotFound);
+
+    private static ProblemHttpResult BadQuery(string detail) => TypedResults.Problem(
+        title: "Invalid query", detail: detail, statusCode: StatusCodes.Status400BadRequest);
+}
