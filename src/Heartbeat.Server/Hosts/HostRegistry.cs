@@ -9,8 +9,8 @@ namespace Heartbeat.Server.Hosts;
 /// Every known host, its liveness, and the events its beats and silences cause. Beats update a host in
 /// O(1) under that host's lock; deadlines live in a priority queue that only the sweeper touches in the
 /// steady state (a beat just moves the host's deadline; the sweeper re-queues a host whose deadline moved
-/// when the old one comes up), so a beat costs no queue operation and the sweeper costs O(log n) per host
-/// per interval — never a scan of all hosts.
+/// when the old one comes up), so a regular beat costs no queue operation and the sweeper costs O(log n)
+/// per host per interval — never a scan of all hosts.
 /// </summary>
 internal sealed class HostRegistry(TimeProvider time, HostsOptions options, HostEventFeed feed)
 {
@@ -81,9 +81,13 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
 
                 Apply(host, heartbeat, peer, now, events);
                 MarkDirty(host);
-                if (!host.Scheduled)
+
+                // A later deadline is picked up when the queued one comes due; only an earlier one
+                // (a shorter declared interval, say) needs an entry of its own.
+                var deadline = Deadline(host);
+                if (host.ScheduledAt is not { } scheduled || deadline < scheduled)
                 {
-                    Schedule(host, Deadline(host));
+                    Schedule(host, deadline);
                 }
             }
 
@@ -96,11 +100,16 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
     {
         var now = time.GetUtcNow();
         var events = new List<HostEvent>();
-        while (NextDue(now) is { } host)
+        while (NextDue(now) is var (host, due))
         {
             lock (host)
             {
-                host.Scheduled = false;
+                if (host.ScheduledAt != due)
+                {
+                    continue; // superseded by an earlier entry
+                }
+
+                host.ScheduledAt = null;
                 if (!host.Live || host.State == HostState.Down)
                 {
                     continue;
@@ -313,18 +322,18 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
 
     private void Schedule(TrackedHost host, DateTimeOffset due)
     {
-        host.Scheduled = true;
+        host.ScheduledAt = due;
         lock (_deadlinesGate)
         {
             _deadlines.Enqueue(host, due);
         }
     }
 
-    private TrackedHost? NextDue(DateTimeOffset now)
+    private (TrackedHost Host, DateTimeOffset Due)? NextDue(DateTimeOffset now)
     {
         lock (_deadlinesGate)
         {
-            return _deadlines.TryPeek(out _, out var due) && due <= now ? _deadlines.Dequeue() : null;
+            return _deadlines.TryPeek(out var host, out var due) && due <= now && _deadlines.TryDequeue(out _, out _) ? (host, due) : null;
         }
     }
 

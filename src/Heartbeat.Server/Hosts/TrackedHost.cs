@@ -36,8 +36,8 @@ internal sealed class TrackedHost(string id)
     /// <summary>Judged no earlier than this (set after a restart so that the server's own downtime is not held against anyone).</summary>
     public DateTimeOffset NotBefore { get; set; }
 
-    /// <summary>Whether the deadline queue holds an entry for this host.</summary>
-    public bool Scheduled { get; set; }
+    /// <summary>When the sweeper looks at the host next; a queue entry for any other time is stale and skipped.</summary>
+    public DateTimeOffset? ScheduledAt { get; set; }
 
     /// <summary>Whether the store has yet to receive the latest state.</summary>
     public bool Dirty { get; set; }

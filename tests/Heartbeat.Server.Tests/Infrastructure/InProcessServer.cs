@@ -14,12 +14,12 @@ namespace Heartbeat.Server.Tests.Infrastructure;
 internal sealed class InProcessServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly TempDirectory _directory;
+    private readonly TempDirectory? _ownDirectory;
 
-    private InProcessServer(WebApplication app, TempDirectory directory, ServerOptions options, int port)
+    private InProcessServer(WebApplication app, TempDirectory? ownDirectory, ServerOptions options, int port)
     {
         _app = app;
-        _directory = directory;
+        _ownDirectory = ownDirectory;
         Options = options;
         Port = port;
         Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
@@ -33,9 +33,14 @@ internal sealed class InProcessServer : IAsyncDisposable
 
     public string LogPath => Options.Log.Path;
 
-    public static async Task<InProcessServer> StartAsync(Func<ServerOptions, ServerOptions>? configure = null, TimeProvider? time = null)
+    /// <param name="configure">Changes to the test defaults.</param>
+    /// <param name="time">The clock the server's own logic runs on (Kestrel keeps the real one).</param>
+    /// <param name="directory">Where log and database live; a test passes one to restart a server on the same files.</param>
+    public static async Task<InProcessServer> StartAsync(
+        Func<ServerOptions, ServerOptions>? configure = null, TimeProvider? time = null, TempDirectory? directory = null)
     {
-        var directory = new TempDirectory();
+        var ownDirectory = directory is null ? new TempDirectory() : null;
+        directory ??= ownDirectory!;
         var options = new ServerOptions
         {
             Port = 0,
@@ -47,7 +52,7 @@ internal sealed class InProcessServer : IAsyncDisposable
 
         var app = Program.BuildApp(options, time ?? TimeProvider.System);
         var port = await ServerRunner.StartAsync(app, TestContext.Current.CancellationToken);
-        return new InProcessServer(app, directory, options, port);
+        return new InProcessServer(app, ownDirectory, options, port);
     }
 
     public Task<HttpResponseMessage> PostAsync(string body, string? contentType = "application/json")
@@ -64,6 +69,6 @@ internal sealed class InProcessServer : IAsyncDisposable
         Client.Dispose();
         await _app.StopAsync(CancellationToken.None);
         await _app.DisposeAsync();
-        _directory.Dispose();
+        _ownDirectory?.Dispose();
     }
 }
