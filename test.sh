@@ -4,6 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# The status page is tested in a real headless Chromium: Debian's, installed on first use where we may.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing Chromium for the browser tests (apt-get install chromium)..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
+  else
+    echo "The browser tests need Chromium at /usr/bin/chromium: sudo apt-get install chromium" >&2
+    exit 1
+  fi
+fi
+
 output=$(mktemp)
 trap 'rm -f "$output"' EXIT
 

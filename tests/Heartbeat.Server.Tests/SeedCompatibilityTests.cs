@@ -132,7 +132,7 @@ public sealed class SeedCompatibilityTests
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
-        Assert.Contains("<dt>Heartbeats received</dt><dd>2</dd>", html, StringComparison.Ordinal);
+        Assert.Contains("<dt>Heartbeats received</dt><dd id=\"beats\">2</dd>", html, StringComparison.Ordinal);
         Assert.Contains("<dt>Version</dt>", html, StringComparison.Ordinal);
         Assert.Contains("<dt>Uptime</dt>", html, StringComparison.Ordinal);
     }

@@ -1,8 +1,11 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Storage;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Heartbeat.Server.Web;
@@ -17,7 +20,7 @@ internal static class HostsEndpoints
         api.MapGet("/hosts/{id}", GetHost);
         api.MapGet("/hosts/{id}/history", GetHistoryAsync);
         api.MapDelete("/hosts/{id}", ForgetHost);
-        api.MapGet("/events", StreamEvents);
+        api.MapGet("/events", StreamEventsAsync);
         return app;
     }
 
@@ -63,22 +66,44 @@ internal static class HostsEndpoints
     /// Server-Sent Events, one per host event. <c>?since=ID</c> (or the Last-Event-ID header an EventSource
     /// sends when it reconnects) first replays what came after that event.
     /// </summary>
-    private static Results<ServerSentEventsResult<EventView>, ProblemHttpResult> StreamEvents(
-        HttpRequest request, HostEventFeed feed, IHostStore store, IHostApplicationLifetime lifetime, string? since)
+    private static async Task StreamEventsAsync(
+        HttpContext context, HostEventFeed feed, IHostStore store, IHostApplicationLifetime lifetime, string? since)
     {
-        var resumeFrom = since ?? request.Headers["Last-Event-ID"].FirstOrDefault();
+        var resumeFrom = since ?? context.Request.Headers["Last-Event-ID"].FirstOrDefault();
         long? afterId = null;
         if (resumeFrom is not null)
         {
             if (!long.TryParse(resumeFrom, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
             {
-                return BadQuery("'since' must be an event id (a whole number).");
+                await BadQuery("'since' must be an event id (a whole number).").ExecuteAsync(context);
+                return;
             }
 
             afterId = parsed;
         }
 
-        return TypedResults.ServerSentEvents(Stream(feed, store, afterId, lifetime.ApplicationStopping, request.HttpContext.RequestAborted));
+        // Headers go out at once, so a client knows it is connected before the first event happens.
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
+        await context.Response.StartAsync(context.RequestAborted);
+        await context.Response.Body.FlushAsync(context.RequestAborted);
+
+        var events = Stream(feed, store, afterId, lifetime.ApplicationStopping, context.RequestAborted);
+        try
+        {
+            await SseFormatter.WriteAsync(events, context.Response.Body, WriteJson, context.RequestAborted);
+        }
+        catch (OperationCanceledException)
+        {
+            // The client left.
+        }
+    }
+
+    private static void WriteJson(SseItem<EventView> item, IBufferWriter<byte> destination)
+    {
+        using var writer = new Utf8JsonWriter(destination);
+        JsonSerializer.Serialize(writer, item.Data, ApiJsonContext.Default.EventView);
     }
 
     private static async IAsyncEnumerable<SseItem<EventView>> Stream(

@@ -71,9 +71,9 @@ internal static class StatusPageEndpoints
             <div class="summary"><dl>
             <dt>Version</dt><dd>{{Html.Encode(ServerStatus.Version)}}</dd>
             <dt>Started</dt><dd><time datetime="{{status.StartedAt.UtcDateTime:O}}">{{Local(status.StartedAt, time)}}</time></dd>
-            <dt>Uptime</dt><dd>{{Durations.Format(status.Uptime)}}</dd>
-            <dt>Heartbeats received</dt><dd>{{status.HeartbeatsReceived:N0}}</dd>
-            <dt>Hosts</dt><dd>{{hosts.Counts.Values.Sum():N0}}</dd>
+            <dt>Uptime</dt><dd id="uptime">{{Durations.Format(status.Uptime)}}</dd>
+            <dt>Heartbeats received</dt><dd id="beats">{{status.HeartbeatsReceived:N0}}</dd>
+            <dt>Hosts</dt><dd id="host-count">{{hosts.Counts.Values.Sum():N0}}</dd>
             </dl></div>
             <div class="counts">
             """);
@@ -86,7 +86,7 @@ internal static class StatusPageEndpoints
         page.Append(CultureInfo.InvariantCulture, $"""
             </div>
             <form class="filter" method="get" action="/"><input type="search" name="q" value="{Html.Encode(search ?? string.Empty)}" placeholder="Filter by name or address" aria-label="Filter hosts"> <span id="shown" class="muted">{(hosts.Hosts.Count < hosts.Total ? $"{hosts.Hosts.Count} of {hosts.Total} shown" : string.Empty)}</span> <span id="live" class="live"></span></form>
-            <table id="hosts" data-limit="{HostQuery.DefaultLimit}">
+            <table id="hosts">
             <thead><tr><th>Host</th><th>State</th><th>IP</th><th>Peer</th><th>Last seen</th><th>Interval</th><th>IP changes</th></tr></thead>
             <tbody>
 

@@ -6,9 +6,7 @@
   const events = document.getElementById("events");
   const live = document.getElementById("live");
   const filter = document.querySelector("form.filter input[name=q]");
-  const limit = Number(table.dataset.limit) || 500;
 
-  const plural = (n, unit) => `${n}${unit}`;
   function ago(iso) {
     const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
     if (seconds < 120) return `${seconds} s ago`;
@@ -16,10 +14,11 @@
     if (seconds < 172800) return `${Math.floor(seconds / 3600)} h ago`;
     return `${Math.floor(seconds / 86400)} d ago`;
   }
-  function every(seconds) {
-    if (seconds < 120) return plural(Math.round(seconds * 10) / 10, "s");
-    if (seconds < 7200) return plural(Math.round(seconds / 60), "m");
-    return plural(Math.round(seconds / 3600), "h");
+  function duration(seconds) {
+    if (seconds < 120) return `${Math.round(seconds * 10) / 10}s`;
+    if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+    if (seconds < 172800) return `${Math.round(seconds / 3600)}h`;
+    return `${Math.round(seconds / 86400)}d`;
   }
   function local(iso) {
     const d = new Date(iso);
@@ -42,11 +41,15 @@
     const seen = cell(ago(host.lastSeen));
     seen.dataset.lastSeen = host.lastSeen;
     seen.title = local(host.lastSeen);
-    tr.append(seen, cell(`${every(host.intervalSeconds)} (${host.intervalSource})`, "muted"), cell(String(host.ipChanges)));
+    tr.append(seen, cell(`${duration(host.intervalSeconds)} (${host.intervalSource})`, "muted"), cell(String(host.ipChanges)));
     return tr;
   }
-  function render(page) {
+  function render(status) {
+    const page = status.hosts;
     body.replaceChildren(...page.hosts.map(row));
+    document.getElementById("uptime").textContent = duration(status.server.uptimeSeconds);
+    document.getElementById("beats").textContent = status.server.heartbeatsReceived.toLocaleString("en-US");
+    document.getElementById("host-count").textContent = Object.values(page.counts).reduce((a, b) => a + b, 0).toLocaleString("en-US");
     for (const [state, count] of Object.entries(page.counts)) {
       const counter = document.querySelector(`[data-count=${state}]`);
       if (counter) counter.textContent = String(count);
@@ -57,10 +60,10 @@
   let pending = null;
   async function refresh() {
     pending = null;
-    const query = new URLSearchParams({ limit: String(limit) });
+    const query = new URLSearchParams();
     if (filter && filter.value) query.set("q", filter.value);
     try {
-      const response = await fetch(`/api/v1/hosts?${query}`, { headers: { Accept: "application/json" } });
+      const response = await fetch(`/?${query}`, { headers: { Accept: "application/json" } });
       if (response.ok) render(await response.json());
     } catch { /* the next poll tries again */ }
   }
