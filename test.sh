@@ -8,7 +8,8 @@ cd "$(dirname "$0")"
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "Installing Chromium for the browser tests (apt-get install chromium)..."
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null \
+      || { echo "Could not install Chromium with apt-get; install it by hand: apt-get install chromium" >&2; exit 1; }
   else
     echo "The browser tests need Chromium at /usr/bin/chromium: sudo apt-get install chromium" >&2
     exit 1
