@@ -2,6 +2,7 @@ using Heartbeat.Protocol;
 using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
+using Heartbeat.Server.Notify;
 using Heartbeat.Server.Storage;
 using Heartbeat.Server.Web;
 
@@ -31,6 +32,11 @@ internal partial class Program
         builder.Services.AddSingleton<IHostStore>(_ => options.Store.Kind == StoreKind.Memory
             ? SqliteHostStore.OpenInMemory()
             : SqliteHostStore.OpenFile(options.Store.Path));
+        builder.Services.AddSingleton(options.Notify);
+        builder.Services.AddHttpClient(nameof(Notifiers));
+        builder.Services.AddSingleton<Notifiers>();
+        builder.Services.AddHostedService<NotificationDispatcher>();
+
         builder.Services.AddSingleton<StoreFlusher>();
         builder.Services.AddHostedService(services => services.GetRequiredService<StoreFlusher>());
 
@@ -47,6 +53,7 @@ internal partial class Program
         app.MapIngest();
         app.MapStatusPage();
         app.MapHostsApi();
+        app.MapNotifiersApi();
         return app;
     }
 }

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Net;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
+using Heartbeat.Server.Notify;
 using Heartbeat.Server.Storage;
 
 namespace Heartbeat.Server.Hosting;
@@ -113,12 +114,48 @@ internal static class ServerCommand
             CustomParser = FromToken<TimeSpan>("--default-interval", TryParseInterval),
         };
 
+        var webhooks = new Option<string[]>("--webhook")
+        {
+            Description = "Send alerts to this URL, repeatable: [FORMAT:]URL[#EVENTS], FORMAT one of json (default), slack, mattermost, discord, ntfy, gotify, teams "
+                + "(detected from well-known addresses), EVENTS e.g. down,recovered (default: all) [env: HEARTBEAT_WEBHOOKS, space-separated]",
+            HelpName = "spec",
+            DefaultValueFactory = FromEnvironment<string[]>("HEARTBEAT_WEBHOOKS", [], TryParseWebhooks),
+            CustomParser = result => TryParseWebhooks(string.Join(' ', result.Tokens.Select(t => t.Value)), out var value, out var error)
+                ? value
+                : Fail<string[]>(result, $"--webhook: {error}"),
+        };
+        var notifyExec = new Option<string[]>("--notify-exec")
+        {
+            Description = "Run this shell command for each alert, repeatable, optionally ending in #EVENTS: the event in HEARTBEAT_* variables and as JSON on stdin [env: HEARTBEAT_NOTIFY_EXEC, one command]",
+            HelpName = "command",
+            DefaultValueFactory = FromEnvironment<string[]>("HEARTBEAT_NOTIFY_EXEC", [], TryParseCommand),
+            CustomParser = result =>
+            {
+                foreach (var token in result.Tokens)
+                {
+                    if (!TargetSpec.TryParseCommand(token.Value, out _, out _, out var error))
+                    {
+                        return Fail<string[]>(result, $"--notify-exec: {error}");
+                    }
+                }
+
+                return [.. result.Tokens.Select(t => t.Value)];
+            },
+        };
+        var notifyAttempts = new Option<int>("--notify-max-attempts")
+        {
+            Description = "Delivery attempts per alert before it is parked (shown, no longer retried) [env: HEARTBEAT_NOTIFY_MAX_ATTEMPTS]",
+            HelpName = "count",
+            DefaultValueFactory = FromEnvironment("HEARTBEAT_NOTIFY_MAX_ATTEMPTS", new NotifyOptions().MaxAttempts, TryParseAttempts),
+            CustomParser = FromToken<int>("--notify-max-attempts", TryParseAttempts),
+        };
+
         var command = new RootCommand(
             "Heartbeat server: receives heartbeats (POST / with a JSON body such as {\"ip\": \"192.168.1.100\"}), "
             + "appends one line per beat to the heartbeat log, tracks every host's liveness and IP, "
             + "and shows them at GET / (HTML, or JSON) and /api/v1/hosts.")
         {
-            port, bind, logFile, logMaxSize, logKeep, fsync, maxBody, data, store, defaultInterval,
+            port, bind, logFile, logMaxSize, logKeep, fsync, maxBody, data, store, defaultInterval, webhooks, notifyExec, notifyAttempts,
         };
 
         command.SetAction((result, cancellationToken) => run(
@@ -140,6 +177,12 @@ internal static class ServerCommand
                     Path = result.GetValue(data) ?? StoreOptions.DefaultPath(),
                 },
                 Hosts = new HostsOptions { DefaultInterval = result.GetValue(defaultInterval) },
+                Notify = new NotifyOptions
+                {
+                    Webhooks = result.GetValue(webhooks) ?? [],
+                    Commands = result.GetValue(notifyExec) ?? [],
+                    MaxAttempts = result.GetValue(notifyAttempts),
+                },
             },
             cancellationToken));
         return command;
@@ -215,6 +258,33 @@ internal static class ServerCommand
     {
         error = $"'{text}' is not an interval from 1s to 1d (e.g. 30s, 5m, 1h)";
         return Durations.TryParse(text, out interval) && interval >= Liveness.MinimumInterval && interval <= Liveness.MaximumInterval;
+    }
+
+    private static bool TryParseWebhooks(string text, out string[] specs, out string error)
+    {
+        specs = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        error = string.Empty;
+        foreach (var spec in specs)
+        {
+            if (!TargetSpec.TryParseWebhook(spec, out _, out _, out _, out error))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool TryParseCommand(string text, out string[] commands, out string error)
+    {
+        commands = [text];
+        return TargetSpec.TryParseCommand(text, out _, out _, out error);
+    }
+
+    private static bool TryParseAttempts(string text, out int attempts, out string error)
+    {
+        error = $"'{text}' is not a number of attempts (1-100)";
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out attempts) && attempts is >= 1 and <= 100;
     }
 
     private static bool TryParseBool(string text, out bool value, out string error)

@@ -1,5 +1,6 @@
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
+using Heartbeat.Server.Notify;
 using Heartbeat.Server.Storage;
 
 namespace Heartbeat.Server.Hosting;
@@ -24,4 +25,6 @@ internal sealed record ServerOptions
     public StoreOptions Store { get; init; } = new();
 
     public HostsOptions Hosts { get; init; } = new();
+
+    public NotifyOptions Notify { get; init; } = new();
 }

@@ -350,11 +350,14 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
 }
 
 /// <summary>What the store has to write: hosts in their latest state, new events and address changes, and forgotten hosts.</summary>
+/// <remarks><see cref="Notifications"/> are the events' notifications, added on the way to the store so both land in one transaction.</remarks>
 internal sealed record HostChanges(
     IReadOnlyList<HostSnapshot> Hosts,
     IReadOnlyList<HostEvent> Events,
     IReadOnlyList<AddressChange> AddressChanges,
     IReadOnlyList<string> Forgotten)
 {
-    public bool IsEmpty => Hosts.Count == 0 && Events.Count == 0 && AddressChanges.Count == 0 && Forgotten.Count == 0;
+    public IReadOnlyList<Notify.PendingNotification> Notifications { get; init; } = [];
+
+    public bool IsEmpty => Hosts.Count == 0 && Events.Count == 0 && AddressChanges.Count == 0 && Forgotten.Count == 0 && Notifications.Count == 0;
 }

@@ -1,4 +1,5 @@
 using Heartbeat.Server.Hosts;
+using Heartbeat.Server.Notify;
 
 namespace Heartbeat.Server.Storage;
 
@@ -19,6 +20,20 @@ internal interface IHostStore : IAsyncDisposable
 
     /// <summary>A host's address changes, newest first.</summary>
     Task<IReadOnlyList<AddressChange>> ReadAddressHistoryAsync(string hostId, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Puts notifications in the outbox on their own (event notifications come with <see cref="WriteAsync"/>).</summary>
+    Task EnqueueNotificationsAsync(IReadOnlyList<PendingNotification> notifications, CancellationToken cancellationToken);
+
+    /// <summary>Pending notifications whose next attempt is due, oldest first.</summary>
+    Task<IReadOnlyList<OutboxEntry>> ReadDueNotificationsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
+
+    Task RecordDeliveryAsync(DeliveryOutcome outcome, CancellationToken cancellationToken);
+
+    /// <summary>Per target: what waits, what was parked, what was delivered lately, and the last error.</summary>
+    Task<IReadOnlyList<NotifierStats>> ReadNotifierStatsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Forgets delivered notifications older than <paramref name="before"/>.</summary>
+    Task PruneDeliveredAsync(DateTimeOffset before, CancellationToken cancellationToken);
 }
 
 /// <summary>The store cannot be opened or migrated; the server cannot start with it.</summary>

@@ -1,5 +1,6 @@
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Ingest;
+using Heartbeat.Server.Notify;
 using Microsoft.Data.Sqlite;
 
 namespace Heartbeat.Server.Storage;
@@ -13,7 +14,7 @@ internal sealed class SqliteHostStore : IHostStore
     /// <summary>Address changes and events kept per host; older ones are pruned as new ones arrive.</summary>
     public const int HistoryPerHost = 100;
 
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
 
     private readonly string _connectionString;
     private readonly string? _path;
@@ -162,8 +163,106 @@ internal sealed class SqliteHostStore : IHostStore
             }
         }
 
+        await InsertNotificationsAsync(connection, changes.Notifications, cancellationToken);
         await PruneAsync(connection, changes, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task EnqueueNotificationsAsync(IReadOnlyList<PendingNotification> notifications, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await InsertNotificationsAsync(connection, notifications, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<OutboxEntry>> ReadDueNotificationsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT id, target, payload, attempts FROM outbox
+            WHERE state = 'pending' AND next_attempt_at <= $now
+            ORDER BY id
+            LIMIT $limit
+            """;
+        Bind(command, ("$now", ToMilliseconds(now)), ("$limit", limit));
+        var entries = new List<OutboxEntry>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            entries.Add(new OutboxEntry(reader.GetInt64(0), reader.GetString(1), Notification.FromJson(reader.GetString(2)), reader.GetInt32(3)));
+        }
+
+        return entries;
+    }
+
+    public async Task RecordDeliveryAsync(DeliveryOutcome outcome, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            UPDATE outbox SET
+                state = $state, attempts = $attempts, next_attempt_at = coalesce($next, next_attempt_at), updated_at = $at,
+                last_error = coalesce($error, last_error), error_at = CASE WHEN $error IS NULL THEN error_at ELSE $at END
+            WHERE id = $id
+            """;
+        var state = outcome.Delivered ? "delivered" : outcome.NextAttempt is null ? "parked" : "pending";
+        Bind(command, ("$id", outcome.Id), ("$state", state), ("$attempts", outcome.Attempts),
+            ("$next", outcome.NextAttempt is { } next ? ToMilliseconds(next) : null), ("$at", ToMilliseconds(outcome.At)), ("$error", outcome.Error));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<NotifierStats>> ReadNotifierStatsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT target,
+                   sum(state = 'pending'), sum(state = 'parked'), sum(state = 'delivered'),
+                   max(CASE WHEN state = 'delivered' THEN updated_at END),
+                   (SELECT last_error FROM outbox e WHERE e.target = o.target AND e.error_at IS NOT NULL ORDER BY e.error_at DESC LIMIT 1),
+                   max(error_at)
+            FROM outbox o
+            GROUP BY target
+            """;
+        var stats = new List<NotifierStats>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            stats.Add(new NotifierStats(
+                reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3),
+                reader.IsDBNull(4) ? null : FromMilliseconds(reader.GetInt64(4)),
+                reader.IsDBNull(5) ? null : reader.GetString(5),
+                reader.IsDBNull(6) ? null : FromMilliseconds(reader.GetInt64(6))));
+        }
+
+        return stats;
+    }
+
+    public async Task PruneDeliveredAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM outbox WHERE state = 'delivered' AND updated_at < $before";
+        Bind(command, ("$before", ToMilliseconds(before)));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>New notifications are due at once; their creation time is the server time they carry.</summary>
+    private static async Task InsertNotificationsAsync(
+        SqliteConnection connection, IReadOnlyList<PendingNotification> notifications, CancellationToken cancellationToken)
+    {
+        await using var insert = connection.CreateCommand();
+        insert.CommandText = """
+            INSERT INTO outbox (target, payload, state, attempts, next_attempt_at, created_at, updated_at)
+            VALUES ($target, $payload, 'pending', 0, $now, $now, $now)
+            """;
+        foreach (var pending in notifications)
+        {
+            Bind(insert, ("$target", pending.Target), ("$payload", pending.Notification.ToJson()), ("$now", ToMilliseconds(pending.Notification.ServerTime)));
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
     }
 
     public async Task<IReadOnlyList<HostEvent>> ReadEventsAsync(string? hostId, long afterId, int limit, CancellationToken cancellationToken)
@@ -281,6 +380,29 @@ internal sealed class SqliteHostStore : IHostStore
                 );
                 CREATE INDEX address_changes_by_host ON address_changes (host_id, id);
                 PRAGMA user_version = 1;
+                COMMIT;
+                """;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (version < 2)
+        {
+            command.CommandText = """
+                BEGIN;
+                CREATE TABLE outbox (
+                    id INTEGER PRIMARY KEY,
+                    target TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    next_attempt_at INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    last_error TEXT,
+                    error_at INTEGER
+                );
+                CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+                PRAGMA user_version = 2;
                 COMMIT;
                 """;
             await command.ExecuteNonQueryAsync(cancellationToken);

@@ -1,14 +1,15 @@
 using Heartbeat.Server.Hosts;
+using Heartbeat.Server.Notify;
 
 namespace Heartbeat.Server.Storage;
 
 /// <summary>
 /// Write-behind from the registry to the store: every flush interval, everything that changed goes out
-/// in one transaction, each host once. A failed write is kept and retried with the next batch; the last
+/// in one transaction, each host once, together with the notifications its events call for. A failed write is kept and retried with the next batch; the last
 /// flush runs after the web server has drained, so nothing it acknowledged is left in memory.
 /// </summary>
 internal sealed partial class StoreFlusher(
-    HostRegistry registry, IHostStore store, StoreOptions options, TimeProvider time, ILogger<StoreFlusher> logger)
+    HostRegistry registry, IHostStore store, Notifiers notifiers, StoreOptions options, TimeProvider time, ILogger<StoreFlusher> logger)
     : BackgroundService, IHostedLifecycleService
 {
     private readonly SemaphoreSlim _flushing = new(1, 1);
@@ -20,6 +21,7 @@ internal sealed partial class StoreFlusher(
         try
         {
             var changes = registry.DrainChanges();
+            changes = changes with { Notifications = notifiers.Route(changes.Events, time.GetUtcNow()) };
             if (_unwritten is { } earlier)
             {
                 changes = Merge(earlier, changes);
@@ -34,6 +36,10 @@ internal sealed partial class StoreFlusher(
             {
                 await store.WriteAsync(changes, cancellationToken);
                 _unwritten = null;
+                if (changes.Notifications.Count > 0)
+                {
+                    notifiers.Queued();
+                }
             }
 #pragma warning disable CA1031 // Whatever went wrong (disk full, database locked), the batch is kept for the next try.
             catch (Exception e)
@@ -79,7 +85,10 @@ internal sealed partial class StoreFlusher(
             [.. hosts.Values],
             [.. earlier.Events, .. later.Events],
             [.. earlier.AddressChanges, .. later.AddressChanges],
-            [.. earlier.Forgotten, .. later.Forgotten]);
+            [.. earlier.Forgotten, .. later.Forgotten])
+        {
+            Notifications = [.. earlier.Notifications, .. later.Notifications],
+        };
     }
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Error, Message = "Could not write {Hosts} hosts and {Events} events to the store; keeping them for the next try")]

@@ -60,7 +60,7 @@ internal sealed record ServerView(string Version, DateTimeOffset StartedAt, doub
         new(ServerStatus.Version, status.StartedAt, Math.Round(status.Uptime.TotalSeconds), status.HeartbeatsReceived);
 }
 
-internal sealed record StatusView(ServerView Server, HostPage Hosts, IReadOnlyList<EventView> RecentEvents);
+internal sealed record StatusView(ServerView Server, HostPage Hosts, IReadOnlyList<EventView> RecentEvents, IReadOnlyList<NotifierView> Notifiers);
 
 /// <summary>The names states and events have in JSON, on the page and in the query string.</summary>
 internal static class ApiNames
@@ -92,4 +92,6 @@ internal static class ApiNames
 [JsonSerializable(typeof(EventView))]
 [JsonSerializable(typeof(HostHistory))]
 [JsonSerializable(typeof(StatusView))]
+[JsonSerializable(typeof(IReadOnlyList<NotifierView>))]
+[JsonSerializable(typeof(TestQueued))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

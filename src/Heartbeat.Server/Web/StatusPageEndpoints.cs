@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Encodings.Web;
 using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Hosts;
+using Heartbeat.Server.Notify;
+using Heartbeat.Server.Storage;
 
 namespace Heartbeat.Server.Web;
 
@@ -18,17 +20,18 @@ internal static class StatusPageEndpoints
     public static IEndpointRouteBuilder MapStatusPage(this IEndpointRouteBuilder app)
     {
         // HEAD is answered by the same handler: Kestrel sends the headers (Content-Length included) and drops the body.
-        app.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], (HttpRequest request, ServerStatus status, HostRegistry registry, HostEventFeed feed, TimeProvider time, string? q) =>
+        app.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], async (
+            HttpRequest request, ServerStatus status, HostRegistry registry, HostEventFeed feed, Notifiers notifiers, IHostStore store, TimeProvider time, string? q) =>
         {
             var hosts = HostQuery.Run(registry, state: null, q, offset: 0, HostQuery.DefaultLimit);
             var recent = feed.Recent(20).Select(EventView.From).ToList();
+            var view = new StatusView(ServerView.From(status), hosts, recent, await NotifierEndpoints.ReadAsync(notifiers, store, request.HttpContext.RequestAborted));
             if (request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)))
             {
-                return Results.Json(new StatusView(ServerView.From(status), hosts, recent), ApiJsonContext.Default.StatusView);
+                return Results.Json(view, ApiJsonContext.Default.StatusView);
             }
 
-            var page = Encoding.UTF8.GetBytes(Render(status, hosts, recent, q, time));
-            return TypedResults.Bytes(page, "text/html; charset=utf-8");
+            return TypedResults.Bytes(Encoding.UTF8.GetBytes(Render(view, status, q, time)), "text/html; charset=utf-8");
         });
 
         app.MapGet("/assets/{name}", (string name) => Assets.TryGetValue(name, out var asset)
@@ -52,8 +55,9 @@ internal static class StatusPageEndpoints
         return copy.ToArray();
     }
 
-    private static string Render(ServerStatus status, HostPage hosts, IReadOnlyList<EventView> recent, string? search, TimeProvider time)
+    private static string Render(StatusView view, ServerStatus status, string? search, TimeProvider time)
     {
+        var (hosts, recent) = (view.Hosts, view.RecentEvents);
         var page = new StringBuilder(4096 + (hosts.Hosts.Count * 400));
         page.Append(CultureInfo.InvariantCulture, $$"""
             <!doctype html>
@@ -106,7 +110,22 @@ internal static class StatusPageEndpoints
             page.Append(CultureInfo.InvariantCulture, $"<li><time datetime=\"{e.At.UtcDateTime:O}\">{Local(e.At, time)}</time>{Html.Encode(e.Summary)}</li>\n");
         }
 
-        page.Append("</ul>\n</main>\n</body>\n</html>\n");
+        page.Append("</ul>\n");
+        if (view.Notifiers.Count > 0)
+        {
+            page.Append("<h2>Notifiers</h2>\n<table id=\"notifiers\">\n<thead><tr><th>Target</th><th>Events</th><th>Waiting</th><th>Parked</th><th>Last delivered</th><th>Last error</th></tr></thead>\n<tbody>\n");
+            foreach (var n in view.Notifiers)
+            {
+                var events = n.Events.Count == 0 ? "all" : string.Join(", ", n.Events);
+                var delivered = n.LastDelivered is { } at ? Local(at, time) : "never";
+                var error = n.LastError is null ? string.Empty : $"{Local(n.LastErrorAt!.Value, time)}: {n.LastError}";
+                page.Append(CultureInfo.InvariantCulture, $"<tr><td>{Html.Encode(n.Name)}</td><td>{events}</td><td>{n.Pending}</td><td>{n.Parked}</td><td>{delivered}</td><td>{Html.Encode(error)}</td></tr>\n");
+            }
+
+            page.Append("</tbody>\n</table>\n");
+        }
+
+        page.Append("</main>\n</body>\n</html>\n");
         return page.ToString();
     }
 

@@ -1,0 +1,143 @@
+using System.Collections.Concurrent;
+using Heartbeat.Server.Storage;
+
+namespace Heartbeat.Server.Notify;
+
+/// <summary>
+/// Delivers the outbox: each due notification to its target, a few at a time per target, each attempt
+/// with a timeout. A failure is retried with exponential backoff and jitter; after the last attempt the
+/// notification is parked (kept, counted and shown, not retried). Delivery is at least once: an attempt
+/// cut short by a stop or a crash is made again after the restart.
+/// </summary>
+internal sealed partial class NotificationDispatcher(
+    IHostStore store, Notifiers notifiers, NotifyOptions options, TimeProvider time, ILogger<NotificationDispatcher> logger) : BackgroundService
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan KeepDelivered = TimeSpan.FromDays(7);
+
+    private readonly ConcurrentDictionary<long, Task> _inFlight = new();
+    private readonly Dictionary<string, SemaphoreSlim> _perTarget = notifiers.Targets.ToDictionary(
+        t => t.Key, _ => new SemaphoreSlim(options.ConcurrencyPerTarget), StringComparer.Ordinal);
+
+    private DateTimeOffset _nextPrune = DateTimeOffset.MinValue;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await DispatchDueAsync(stoppingToken);
+                await notifiers.WaitForQueuedAsync(PollInterval, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+#pragma warning disable CA1031 // The outbox stays; the next round tries again.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                LogDispatchFailed(logger, e);
+            }
+        }
+
+        await Task.WhenAll(_inFlight.Values);
+    }
+
+    private async Task DispatchDueAsync(CancellationToken stoppingToken)
+    {
+        var now = time.GetUtcNow();
+        var settled = notifiers.Settle(now);
+        if (settled.Count > 0)
+        {
+            await store.EnqueueNotificationsAsync(settled, stoppingToken);
+        }
+
+        foreach (var entry in await store.ReadDueNotificationsAsync(now, limit: 200, stoppingToken))
+        {
+            if (!_inFlight.ContainsKey(entry.Id))
+            {
+                // Not awaited here: each delivery runs on its own, bounded per target; ExecuteAsync waits for all at the end.
+                _inFlight[entry.Id] = DeliverAsync(entry, stoppingToken);
+            }
+        }
+
+        if (now >= _nextPrune)
+        {
+            _nextPrune = now + TimeSpan.FromHours(1);
+            await store.PruneDeliveredAsync(now - KeepDelivered, stoppingToken);
+        }
+    }
+
+    private async Task DeliverAsync(OutboxEntry entry, CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        try
+        {
+            if (notifiers.Find(entry.Target) is not { } target)
+            {
+                // Configured once, gone since: nothing can deliver it, so it is parked where the user can see it.
+                await RecordAsync(entry, delivered: false, parked: true, "this target is no longer configured");
+                return;
+            }
+
+            var gate = _perTarget[target.Key];
+            await gate.WaitAsync(stoppingToken);
+            try
+            {
+                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                attempt.CancelAfter(target is ExecTarget ? options.CommandTimeout + TimeSpan.FromSeconds(5) : options.AttemptTimeout);
+                await target.DeliverAsync(entry.Notification, attempt.Token);
+                await RecordAsync(entry, delivered: true, parked: false, error: null);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested && e is NotificationFailedException or HttpRequestException or OperationCanceledException or IOException)
+            {
+                var error = e is OperationCanceledException ? "timed out" : e.Message;
+                var parked = entry.Attempts + 1 >= options.MaxAttempts;
+                await RecordAsync(entry, delivered: false, parked, error);
+                LogDeliveryFailed(logger, entry.Notification.EventId, target.DisplayName, entry.Attempts + 1, parked ? "parked" : "will retry", error);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping: the entry stays pending and goes out after the restart.
+        }
+#pragma warning disable CA1031 // One broken delivery must not take the dispatcher down.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogDispatchFailed(logger, e);
+        }
+        finally
+        {
+            _inFlight.TryRemove(entry.Id, out _);
+        }
+    }
+
+    private Task RecordAsync(OutboxEntry entry, bool delivered, bool parked, string? error)
+    {
+        var now = time.GetUtcNow();
+        var attempts = entry.Attempts + 1;
+        var next = delivered || parked ? (DateTimeOffset?)null : now + Backoff(attempts);
+        return store.RecordDeliveryAsync(new DeliveryOutcome(entry.Id, delivered, attempts, now, next, error), CancellationToken.None);
+    }
+
+    /// <summary>RetryBase × 2^(attempts-1), capped, times a random 0.8–1.2 so retries from many failures spread out.</summary>
+    private TimeSpan Backoff(int attempts)
+    {
+        var exponential = options.RetryBase.TotalMilliseconds * Math.Pow(2, Math.Min(attempts - 1, 30));
+        var capped = Math.Min(exponential, options.RetryCap.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds(capped * (0.8 + (0.4 * Random.Shared.NextDouble())));
+    }
+
+    [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "Notification {EventId} to {Target} failed (attempt {Attempt}, {Next}): {Error}")]
+    private static partial void LogDeliveryFailed(ILogger logger, string eventId, string target, int attempt, string next, string error);
+
+    [LoggerMessage(EventId = 401, Level = LogLevel.Error, Message = "Notification dispatch failed; the outbox is kept and tried again")]
+    private static partial void LogDispatchFailed(ILogger logger, Exception exception);
+}

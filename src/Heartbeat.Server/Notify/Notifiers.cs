@@ -1,0 +1,97 @@
+using Heartbeat.Server.Hosts;
+
+namespace Heartbeat.Server.Notify;
+
+/// <summary>
+/// The configured targets, and which notifications each of them gets: those of the events it asked for,
+/// with a flapping host's storm folded into one summary (see <see cref="FlapDamper"/>).
+/// </summary>
+internal sealed class Notifiers : IDisposable
+{
+    private readonly Dictionary<string, INotificationTarget> _targets;
+    private readonly FlapDamper _flapping;
+    private readonly SemaphoreSlim _queued = new(0, 1);
+
+    public Notifiers(NotifyOptions options, IHttpClientFactory http)
+    {
+        var targets = new List<INotificationTarget>();
+        foreach (var spec in options.Webhooks)
+        {
+            if (!TargetSpec.TryParseWebhook(spec, out var url, out var format, out var events, out var error))
+            {
+                throw new ArgumentException($"--webhook: {error}");
+            }
+
+            targets.Add(new WebhookTarget(url, format, events, http.CreateClient(nameof(Notifiers))));
+        }
+
+        foreach (var spec in options.Commands)
+        {
+            if (!TargetSpec.TryParseCommand(spec, out var command, out var events, out var error))
+            {
+                throw new ArgumentException($"--notify-exec: {error}");
+            }
+
+            targets.Add(new ExecTarget(command, events, options.CommandTimeout));
+        }
+
+        _targets = targets.DistinctBy(t => t.Key).ToDictionary(t => t.Key, StringComparer.Ordinal);
+        _flapping = new FlapDamper(options.FlapWindow, options.FlapThreshold);
+    }
+
+    public IReadOnlyCollection<INotificationTarget> Targets => _targets.Values;
+
+    public INotificationTarget? Find(string key) => _targets.GetValueOrDefault(key);
+
+    /// <summary>The notifications the events call for, one per interested target.</summary>
+    public IReadOnlyList<PendingNotification> Route(IReadOnlyList<HostEvent> events, DateTimeOffset now)
+    {
+        if (_targets.Count == 0)
+        {
+            return [];
+        }
+
+        var pending = new List<PendingNotification>();
+        foreach (var e in events)
+        {
+            foreach (var notification in _flapping.Filter(Notification.From(e, now), now))
+            {
+                pending.AddRange(ForTargets(notification));
+            }
+        }
+
+        return pending;
+    }
+
+    /// <summary>Summaries for hosts that have stopped flapping; called as time passes.</summary>
+    public IReadOnlyList<PendingNotification> Settle(DateTimeOffset now) => [.. _flapping.Settle(now).SelectMany(ForTargets)];
+
+    public IReadOnlyList<PendingNotification> Test(DateTimeOffset now) =>
+        [.. _targets.Values.Select(t => new PendingNotification(t.Key, Notification.Test(now)))];
+
+    /// <summary>Tells the dispatcher that new notifications are in the outbox.</summary>
+    public void Queued()
+    {
+        if (_queued.CurrentCount == 0)
+        {
+            try
+            {
+                _queued.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Already signalled.
+            }
+        }
+    }
+
+    /// <summary>Waits until something is queued or the timeout passes.</summary>
+    public Task WaitForQueuedAsync(TimeSpan timeout, CancellationToken cancellationToken) => _queued.WaitAsync(timeout, cancellationToken);
+
+    public void Dispose() => _queued.Dispose();
+
+    private IEnumerable<PendingNotification> ForTargets(Notification notification) => _targets.Values
+        .Where(t => t.Events.Count == 0 || t.Events.Contains(notification.Event)
+            || (notification.Event == FlapDamper.EventName && (t.Events.Contains("down") || t.Events.Contains("recovered"))))
+        .Select(t => new PendingNotification(t.Key, notification));
+}
