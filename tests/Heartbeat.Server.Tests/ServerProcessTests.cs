@@ -141,6 +141,10 @@ public sealed class ServerProcessTests
     [InlineData("--log-keep", "-1", "--log-keep")]
     [InlineData("--bind", "not-an-address", "--bind: 'not-an-address' is not an IP address")]
     [InlineData("--no-such-option", "x", "--no-such-option")]
+    [InlineData("--webhook", "ftp://example.org/hook", "--webhook: 'ftp://example.org/…' is not an http(s) URL")]
+    [InlineData("--webhook", "http://127.0.0.1:9/hook#sometimes", "--webhook: '#sometimes' names no event")]
+    [InlineData("--store", "floppy", "--store: 'floppy' is not a store")]
+    [InlineData("--default-interval", "0s", "--default-interval")]
     public async Task BadOptionExitsTwoWithAClearMessageAndNoStackTrace(string option, string value, string expected)
     {
         using var server = ServerProcess.Start([option, value]);
