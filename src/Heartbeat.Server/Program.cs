@@ -1,6 +1,7 @@
 using Heartbeat.Protocol;
 using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Hosts;
+using Heartbeat.Server.Ingest;
 using Heartbeat.Server.Logging;
 using Heartbeat.Server.Notify;
 using Heartbeat.Server.Storage;
@@ -27,6 +28,7 @@ internal partial class Program
         builder.Services.AddSingleton<HostEventFeed>();
         builder.Services.AddSingleton<HostRegistry>();
         builder.Services.AddHostedService<LivenessMonitor>();
+        builder.Services.AddSingleton<HeartbeatIntake>();
 
         builder.Services.AddSingleton(options.Store);
         builder.Services.AddSingleton<IHostStore>(_ => options.Store.Kind == StoreKind.Memory
@@ -51,6 +53,7 @@ internal partial class Program
         app.UseExceptionHandler();
         app.UseStatusCodePages(); // bare 404/405 answers get a problem+json body too
         app.MapIngest();
+        app.MapPings();
         app.MapStatusPage();
         app.MapHostsApi();
         app.MapNotifiersApi();

@@ -60,6 +60,40 @@ internal static class HeartbeatParser
         return error is null;
     }
 
+    /// <summary>A beat from a ping URL: the host from the path, the rest from the query string, checked like a body.</summary>
+    public static bool TryParsePing(
+        string host,
+        bool fail,
+        string? interval,
+        string? message,
+        [NotNullWhen(true)] out ReceivedHeartbeat? heartbeat,
+        [NotNullWhen(false)] out HeartbeatError? error)
+    {
+        heartbeat = null;
+        double? seconds = null;
+        if (interval is not null)
+        {
+            if (!double.TryParse(interval, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var parsed) || !HeartbeatRules.IsValidInterval(parsed))
+            {
+                error = new HeartbeatError($"'interval' must be between {HeartbeatRules.MinIntervalSeconds} and {HeartbeatRules.MaxIntervalSeconds} seconds.", "interval");
+                return false;
+            }
+
+            seconds = parsed;
+        }
+
+        error = ValidateHost(host)
+            ?? (message is not null && HeartbeatRules.HasUnsafeCharacters(message)
+                ? new HeartbeatError("'msg' must not contain control characters or line breaks.", "msg")
+                : ValidateMessage(message));
+        if (error is null)
+        {
+            heartbeat = new ReceivedHeartbeat(null, host, seconds is { } s ? TimeSpan.FromSeconds(s) : null, fail ? HeartbeatStatus.Fail : HeartbeatStatus.Up, message);
+        }
+
+        return error is null;
+    }
+
     private static bool IsBlank(in ReadOnlySequence<byte> body)
     {
         foreach (var segment in body)

@@ -1,9 +1,7 @@
 using System.IO.Pipelines;
 using Heartbeat.Protocol;
 using Heartbeat.Server.Hosting;
-using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Ingest;
-using Heartbeat.Server.Logging;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Heartbeat.Server.Web;
@@ -18,13 +16,7 @@ internal static class IngestEndpoints
     }
 
     private static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> ReceiveHeartbeatAsync(
-        HttpContext context,
-        ServerOptions options,
-        HeartbeatLog log,
-        HostRegistry registry,
-        ServerStatus status,
-        TimeProvider time,
-        CancellationToken cancellationToken)
+        HttpContext context, ServerOptions options, HeartbeatIntake intake, TimeProvider time, CancellationToken cancellationToken)
     {
         if (context.Request.ContentLength > options.MaxBodyBytes)
         {
@@ -43,7 +35,6 @@ internal static class IngestEndpoints
         }
 
         ReceivedHeartbeat? heartbeat;
-        HeartbeatError? error;
         try
         {
             if (body.Buffer.Length > options.MaxBodyBytes)
@@ -51,13 +42,9 @@ internal static class IngestEndpoints
                 return BodyTooLarge(options.MaxBodyBytes);
             }
 
-            if (!HeartbeatParser.TryParse(body.Buffer, out heartbeat, out error))
+            if (!HeartbeatParser.TryParse(body.Buffer, out heartbeat, out var error))
             {
-                return TypedResults.Problem(
-                    title: "Invalid heartbeat",
-                    detail: error.Detail,
-                    statusCode: StatusCodes.Status400BadRequest,
-                    extensions: error.Field is null ? null : new Dictionary<string, object?> { ["field"] = error.Field });
+                return Invalid(error);
             }
         }
         finally
@@ -65,15 +52,15 @@ internal static class IngestEndpoints
             reader.AdvanceTo(body.Buffer.End);
         }
 
+        return await AcceptAsync(intake, heartbeat, context, time);
+    }
+
+    /// <summary>The answer to a valid beat from any ingress: 200 with the ack, or 503 when it could not be logged.</summary>
+    public static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> AcceptAsync(
+        HeartbeatIntake intake, ReceivedHeartbeat heartbeat, HttpContext context, TimeProvider time)
+    {
         var peer = PeerAddress.Format(context.Connection.RemoteIpAddress);
-        var events = registry.RecordBeat(heartbeat, peer);
-        try
-        {
-            // The beat's line and the lines of the events it caused go out together, in that order. Not
-            // cancelled with the request: once accepted, the beat is written even if the client hangs up.
-            await log.AppendAsync([LogLines.HeartbeatReceived(peer, heartbeat), .. events.Select(e => e.Summary)]);
-        }
-        catch (HeartbeatLogException)
+        if (!await intake.AcceptAsync(heartbeat, peer))
         {
             return TypedResults.Problem(
                 title: "Heartbeat not recorded",
@@ -81,9 +68,14 @@ internal static class IngestEndpoints
                 statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
-        status.CountHeartbeat();
         return TypedResults.Ok(new HeartbeatAck("ok", peer, time.GetUtcNow()));
     }
+
+    public static ProblemHttpResult Invalid(HeartbeatError error) => TypedResults.Problem(
+        title: "Invalid heartbeat",
+        detail: error.Detail,
+        statusCode: StatusCodes.Status400BadRequest,
+        extensions: error.Field is null ? null : new Dictionary<string, object?> { ["field"] = error.Field });
 
     /// <summary>Buffers the body in the pipe (no copy) until it ends or passes the limit.</summary>
     private static async Task<ReadResult> ReadWholeBodyAsync(PipeReader reader, long maxBytes, CancellationToken cancellationToken)

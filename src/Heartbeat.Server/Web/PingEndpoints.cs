@@ -1,0 +1,30 @@
+using Heartbeat.Protocol;
+using Heartbeat.Server.Ingest;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Heartbeat.Server.Web;
+
+/// <summary>
+/// Cron-style ping URLs for jobs and scripts that cannot send JSON: <c>curl -fsS http://server:7777/ping/nightly-backup</c>.
+/// <c>/ping/{host}/fail</c> reports a failure; <c>?interval=300</c> declares the interval and <c>?msg=</c> adds a note.
+/// The address the request comes from is the host's IP.
+/// </summary>
+internal static class PingEndpoints
+{
+    private static readonly string[] Methods = [HttpMethods.Get, HttpMethods.Post, HttpMethods.Head];
+
+    public static IEndpointRouteBuilder MapPings(this IEndpointRouteBuilder app)
+    {
+        app.MapMethods("/ping/{host}", Methods, (string host, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, TimeProvider time) =>
+            PingAsync(host, fail: false, interval, msg, context, intake, time));
+        app.MapMethods("/ping/{host}/fail", Methods, (string host, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, TimeProvider time) =>
+            PingAsync(host, fail: true, interval, msg, context, intake, time));
+        return app;
+    }
+
+    private static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> PingAsync(
+        string host, bool fail, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, TimeProvider time) =>
+        HeartbeatParser.TryParsePing(host, fail, interval, msg, out var heartbeat, out var error)
+            ? await IngestEndpoints.AcceptAsync(intake, heartbeat, context, time)
+            : IngestEndpoints.Invalid(error);
+}
