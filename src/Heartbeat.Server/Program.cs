@@ -1,9 +1,11 @@
 using Heartbeat.Protocol;
+using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Ingest;
 using Heartbeat.Server.Logging;
 using Heartbeat.Server.Notify;
+using Heartbeat.Server.Security;
 using Heartbeat.Server.Storage;
 using Heartbeat.Server.Web;
 
@@ -22,7 +24,16 @@ internal partial class Program
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton<ServerStatus>();
-        builder.Services.AddSingleton(services => new HeartbeatLog(options.Log, time, services.GetRequiredService<ILogger<HeartbeatLog>>()));
+        builder.Services.AddOperations();
+        builder.Services.AddSingleton(services => new HeartbeatLog(
+            options.Log, time, services.GetRequiredService<ServerMetrics>(), services.GetRequiredService<ILogger<HeartbeatLog>>()));
+
+        builder.Services.AddSingleton(options.Security);
+        builder.Services.AddSingleton(services => new Tokens(options.Security, options.Security.TokensFile is { } file
+            ? new HostTokensFile(file, time, services.GetRequiredService<ILogger<HostTokensFile>>())
+            : null));
+        builder.Services.AddSingleton<BeatGate>();
+        builder.Services.AddAddressRateLimit(options.Security);
 
         builder.Services.AddSingleton(options.Hosts);
         builder.Services.AddSingleton<HostEventFeed>();
@@ -38,7 +49,6 @@ internal partial class Program
         builder.Services.AddHttpClient(nameof(Notifiers));
         builder.Services.AddSingleton<Notifiers>();
         builder.Services.AddHostedService<NotificationDispatcher>();
-
         builder.Services.AddSingleton<StoreFlusher>();
         builder.Services.AddHostedService(services => services.GetRequiredService<StoreFlusher>());
 
@@ -52,11 +62,17 @@ internal partial class Program
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages(); // bare 404/405 answers get a problem+json body too
+        app.UseTrustedProxies(options.Security);
+        app.UseAllowList(options.Security);
+        app.UseRateLimiter();
+        app.UseSecurityHeaders();
+
         app.MapIngest();
         app.MapPings();
         app.MapStatusPage();
         app.MapHostsApi();
         app.MapNotifiersApi();
+        app.MapOperations();
         return app;
     }
 }

@@ -94,7 +94,7 @@ public sealed class LiveViewTests
     {
         const int hosts = 10_000;
         var expected = TimeSpan.FromSeconds(2); // down after 2 s + 1 s grace
-        await using var server = await InProcessServer.StartAsync();
+        await using var server = await InProcessServer.StartAsync(InProcessServer.WithoutRateLimits);
 
         var registered = DateTimeOffset.UtcNow;
         await Parallel.ForEachAsync(Enumerable.Range(0, hosts), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, ct) =>

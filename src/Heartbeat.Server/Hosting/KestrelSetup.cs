@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Heartbeat.Server.Hosting;
@@ -23,9 +24,22 @@ internal static class KestrelSetup
             limits.MaxRequestHeaderCount = 50;
             limits.MaxRequestLineSize = 8 * 1024;
 
+            // Read once, here: a bad certificate stops the start with its own message.
+            var certificate = options.Security.TlsCertificate is { } cert
+                ? X509Certificate2.CreateFromPemFile(cert, options.Security.TlsKey)
+                : null;
+            void Configure(ListenOptions listen)
+            {
+                if (certificate is not null)
+                {
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    listen.UseHttps(certificate);
+                }
+            }
+
             if (options.Bind.Count == 0)
             {
-                kestrel.ListenAnyIP(options.Port); // [::] dual-stack, falling back to 0.0.0.0 where IPv6 is off
+                kestrel.ListenAnyIP(options.Port, Configure); // [::] dual-stack, falling back to 0.0.0.0 where IPv6 is off
                 return;
             }
 
@@ -33,11 +47,11 @@ internal static class KestrelSetup
             {
                 if (address == "localhost")
                 {
-                    kestrel.ListenLocalhost(options.Port);
+                    kestrel.ListenLocalhost(options.Port, Configure);
                 }
                 else
                 {
-                    kestrel.Listen(IPAddress.Parse(address), options.Port);
+                    kestrel.Listen(IPAddress.Parse(address), options.Port, Configure);
                 }
             }
         });

@@ -5,6 +5,7 @@ using System.Net;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
 using Heartbeat.Server.Notify;
+using Heartbeat.Server.Security;
 using Heartbeat.Server.Storage;
 
 namespace Heartbeat.Server.Hosting;
@@ -150,13 +151,59 @@ internal static class ServerCommand
             CustomParser = FromToken<int>("--notify-max-attempts", TryParseAttempts),
         };
 
+        var token = Secret("--token", "HEARTBEAT_TOKEN", "Every beat must carry this token (Authorization: Bearer, a \"token\" field, or ?token= on ping URLs)");
+        var tokensFile = new Option<string?>("--tokens")
+        {
+            Description = "File of 'host token' lines: a beat for a host must carry its token; reloaded when it changes [env: HEARTBEAT_TOKENS_FILE]",
+            HelpName = "file",
+            DefaultValueFactory = _ => NonEmpty(Environment.GetEnvironmentVariable("HEARTBEAT_TOKENS_FILE")),
+        };
+        var readToken = Secret("--read-token", "HEARTBEAT_READ_TOKEN", "Reading (status page, API, events, metrics) needs this token (or the admin token)");
+        var adminToken = Secret("--admin-token", "HEARTBEAT_ADMIN_TOKEN", "Forgetting hosts and sending test notifications need this token");
+        var allow = Networks("--allow", "HEARTBEAT_ALLOW", "Only these source networks may send beats or read, repeatable (e.g. 192.168.0.0/16, 2001:db8::/32)");
+        var trustProxy = Networks("--trust-proxy", "HEARTBEAT_TRUST_PROXY", "Believe X-Forwarded-For only from these proxies' networks, repeatable (never otherwise)");
+        var rateLimit = new Option<int>("--rate-limit")
+        {
+            Description = "Requests per second one source address may make, in bursts of 10x; 0 turns it off [env: HEARTBEAT_RATE_LIMIT]",
+            HelpName = "per-second",
+            DefaultValueFactory = FromEnvironment("HEARTBEAT_RATE_LIMIT", new SecurityOptions().RequestsPerSecondPerAddress, TryParseRate),
+            CustomParser = FromToken<int>("--rate-limit", TryParseRate),
+        };
+        var hostRateLimit = new Option<int>("--host-rate-limit")
+        {
+            Description = "Beats per second one host may send, in bursts of 10x; 0 turns it off [env: HEARTBEAT_HOST_RATE_LIMIT]",
+            HelpName = "per-second",
+            DefaultValueFactory = FromEnvironment("HEARTBEAT_HOST_RATE_LIMIT", new SecurityOptions().BeatsPerSecondPerHost, TryParseRate),
+            CustomParser = FromToken<int>("--host-rate-limit", TryParseRate),
+        };
+        var tlsCert = new Option<string?>("--tls-cert")
+        {
+            Description = "Serve HTTPS (and HTTP/2) with this PEM certificate (chain); needs --tls-key [env: HEARTBEAT_TLS_CERT]",
+            HelpName = "file",
+            DefaultValueFactory = _ => NonEmpty(Environment.GetEnvironmentVariable("HEARTBEAT_TLS_CERT")),
+        };
+        var tlsKey = new Option<string?>("--tls-key")
+        {
+            Description = "The PEM private key of --tls-cert [env: HEARTBEAT_TLS_KEY]",
+            HelpName = "file",
+            DefaultValueFactory = _ => NonEmpty(Environment.GetEnvironmentVariable("HEARTBEAT_TLS_KEY")),
+        };
+
         var command = new RootCommand(
             "Heartbeat server: receives heartbeats (POST / with a JSON body such as {\"ip\": \"192.168.1.100\"}), "
             + "appends one line per beat to the heartbeat log, tracks every host's liveness and IP, "
             + "and shows them at GET / (HTML, or JSON) and /api/v1/hosts.")
         {
             port, bind, logFile, logMaxSize, logKeep, fsync, maxBody, data, store, defaultInterval, webhooks, notifyExec, notifyAttempts,
+            token, tokensFile, readToken, adminToken, allow, trustProxy, rateLimit, hostRateLimit, tlsCert, tlsKey,
         };
+        command.Validators.Add(result =>
+        {
+            if ((result.GetValue(tlsCert) is null) != (result.GetValue(tlsKey) is null))
+            {
+                result.AddError("--tls-cert and --tls-key go together: give both, or neither.");
+            }
+        });
 
         command.SetAction((result, cancellationToken) => run(
             new ServerOptions
@@ -182,6 +229,19 @@ internal static class ServerCommand
                     Webhooks = result.GetValue(webhooks) ?? [],
                     Commands = result.GetValue(notifyExec) ?? [],
                     MaxAttempts = result.GetValue(notifyAttempts),
+                },
+                Security = new SecurityOptions
+                {
+                    Token = result.GetValue(token),
+                    TokensFile = result.GetValue(tokensFile),
+                    ReadToken = result.GetValue(readToken),
+                    AdminToken = result.GetValue(adminToken),
+                    Allow = result.GetValue(allow) ?? [],
+                    TrustProxy = result.GetValue(trustProxy) ?? [],
+                    RequestsPerSecondPerAddress = result.GetValue(rateLimit),
+                    BeatsPerSecondPerHost = result.GetValue(hostRateLimit),
+                    TlsCertificate = result.GetValue(tlsCert),
+                    TlsKey = result.GetValue(tlsKey),
                 },
             },
             cancellationToken));
@@ -285,6 +345,57 @@ internal static class ServerCommand
     {
         error = $"'{text}' is not a number of attempts (1-100)";
         return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out attempts) && attempts is >= 1 and <= 100;
+    }
+
+    /// <summary>A secret: best given by environment variable, since a command line is visible to every user in ps.</summary>
+    private static Option<string?> Secret(string name, string variable, string description) => new(name)
+    {
+        Description = $"{description}; prefer the environment variable, as command lines show in ps [env: {variable}]",
+        HelpName = "token",
+        DefaultValueFactory = _ => NonEmpty(Environment.GetEnvironmentVariable(variable)),
+    };
+
+    private static Option<IPNetwork[]> Networks(string name, string variable, string description) => new(name)
+    {
+        Description = $"{description} [env: {variable}, comma-separated]",
+        HelpName = "cidr",
+        DefaultValueFactory = FromEnvironment<IPNetwork[]>(variable, [], TryParseNetworks),
+        CustomParser = result => TryParseNetworks(string.Join(',', result.Tokens.Select(t => t.Value)), out var value, out var error)
+            ? value
+            : Fail<IPNetwork[]>(result, $"{name}: {error}"),
+    };
+
+    private static string? NonEmpty(string? text) => string.IsNullOrWhiteSpace(text) ? null : text;
+
+    private static bool TryParseNetworks(string text, out IPNetwork[] networks, out string error)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        networks = new IPNetwork[parts.Length];
+        error = string.Empty;
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (IPNetwork.TryParse(parts[i], out networks[i]))
+            {
+                continue;
+            }
+
+            if (IPAddress.TryParse(parts[i], out var address))
+            {
+                networks[i] = new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
+                continue;
+            }
+
+            error = $"'{parts[i]}' is not a network (e.g. 192.168.0.0/16, 10.1.2.3, 2001:db8::/32)";
+            return false;
+        }
+
+        return true;
+    }
+
+    private static bool TryParseRate(string text, out int perSecond, out string error)
+    {
+        error = $"'{text}' is not a rate (0-1000000 per second)";
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out perSecond) && perSecond <= 1_000_000;
     }
 
     private static bool TryParseBool(string text, out bool value, out string error)

@@ -1,6 +1,7 @@
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
 using Heartbeat.Server.Notify;
+using Heartbeat.Server.Security;
 using Heartbeat.Server.Storage;
 
 namespace Heartbeat.Server.Hosting;
@@ -27,4 +28,6 @@ internal sealed record ServerOptions
     public HostsOptions Hosts { get; init; } = new();
 
     public NotifyOptions Notify { get; init; } = new();
+
+    public SecurityOptions Security { get; init; } = new();
 }

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
+using Heartbeat.Server.Security;
 using Heartbeat.Server.Storage;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -37,8 +38,9 @@ internal static partial class ServerRunner
     /// <summary>Opens the log, starts listening, and writes the seed's start line with the port actually bound.</summary>
     public static async Task<int> StartAsync(WebApplication app, CancellationToken cancellationToken)
     {
-        // Log and store are opened, and the hosts restored, before any port is taken.
+        // Log, tokens and store are opened, and the hosts restored, before any port is taken.
         var log = app.Services.GetRequiredService<HeartbeatLog>();
+        app.Services.GetRequiredService<Tokens>();
         var (hosts, lastEventId) = await app.Services.GetRequiredService<IHostStore>().LoadAsync(cancellationToken);
         app.Services.GetRequiredService<HostRegistry>().Restore(hosts, lastEventId);
         await app.StartAsync(cancellationToken);
@@ -63,6 +65,8 @@ internal static partial class ServerRunner
                     return $"not allowed to listen on port {port}; ports below 1024 need root or CAP_NET_BIND_SERVICE.";
                 case SocketException { SocketErrorCode: SocketError.AddressNotAvailable }:
                     return $"cannot listen on {string.Join(", ", options.Bind)}: no such address on this machine.";
+                case System.Security.Cryptography.CryptographicException:
+                    return $"cannot use the TLS certificate '{options.Security.TlsCertificate}' with the key '{options.Security.TlsKey}': {e.Message}";
                 case StoreUnavailableException:
                     return $"{e.Message} (choose another file with --data, or run without one with --store memory)";
                 case UnauthorizedAccessException when Directory.Exists(options.Log.Path):
@@ -72,7 +76,7 @@ internal static partial class ServerRunner
             }
         }
 
-        return exception is IOException ? exception.Message : null;
+        return exception is IOException or InvalidDataException ? exception.Message : null;
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Listening on {Addresses}; heartbeat log: {LogPath}")]

@@ -165,6 +165,17 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
         return snapshots;
     }
 
+    public Dictionary<HostState, int> CountByState()
+    {
+        var counts = Enum.GetValues<HostState>().ToDictionary(s => s, _ => 0);
+        foreach (var host in _hosts.Values)
+        {
+            counts[host.State]++; // read without the host's lock: a gauge may be a moment behind
+        }
+
+        return counts;
+    }
+
     public bool Forget(string id)
     {
         if (!_hosts.TryRemove(id, out var host))

@@ -1,3 +1,4 @@
+using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
@@ -5,7 +6,7 @@ using Heartbeat.Server.Logging;
 namespace Heartbeat.Server.Ingest;
 
 /// <summary>What every accepted beat goes through, whichever way it arrived: host state, then the log, then the count.</summary>
-internal sealed class HeartbeatIntake(HostRegistry registry, HeartbeatLog log, ServerStatus status)
+internal sealed class HeartbeatIntake(HostRegistry registry, HeartbeatLog log, ServerStatus status, ServerMetrics metrics)
 {
     /// <summary>False when the heartbeat log cannot be written: the beat must then be refused, not acknowledged.</summary>
     public async Task<bool> AcceptAsync(ReceivedHeartbeat heartbeat, string peer)
@@ -23,6 +24,7 @@ internal sealed class HeartbeatIntake(HostRegistry registry, HeartbeatLog log, S
         }
 
         status.CountHeartbeat();
+        metrics.HeartbeatsReceived.Inc();
         return true;
     }
 }

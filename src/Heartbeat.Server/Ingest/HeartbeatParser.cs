@@ -19,9 +19,20 @@ internal static class HeartbeatParser
     public static bool TryParse(
         in ReadOnlySequence<byte> body,
         [NotNullWhen(true)] out ReceivedHeartbeat? heartbeat,
+        [NotNullWhen(false)] out HeartbeatError? error) => TryParse(body, out heartbeat, out _, out error);
+
+    /// <param name="body">The request body.</param>
+    /// <param name="heartbeat">The beat, when valid.</param>
+    /// <param name="token">The optional "token" field: kept apart from the beat, so that it can never reach a log or a page.</param>
+    /// <param name="error">Why the body was refused.</param>
+    public static bool TryParse(
+        in ReadOnlySequence<byte> body,
+        [NotNullWhen(true)] out ReceivedHeartbeat? heartbeat,
+        out string? token,
         [NotNullWhen(false)] out HeartbeatError? error)
     {
         heartbeat = null;
+        token = null;
         if (IsBlank(body))
         {
             heartbeat = ReceivedHeartbeat.Empty;
@@ -39,7 +50,7 @@ internal static class HeartbeatParser
                 return false;
             }
 
-            error = ReadObject(ref reader, out heartbeat);
+            error = ReadObject(ref reader, out heartbeat, out token);
             if (error is null && reader.Read())
             {
                 error = new HeartbeatError("The body must hold one JSON object and nothing after it.");
@@ -55,6 +66,7 @@ internal static class HeartbeatParser
         if (error is not null)
         {
             heartbeat = null;
+            token = null;
         }
 
         return error is null;
@@ -107,9 +119,10 @@ internal static class HeartbeatParser
         return true;
     }
 
-    private static HeartbeatError? ReadObject(ref Utf8JsonReader reader, out ReceivedHeartbeat? heartbeat)
+    private static HeartbeatError? ReadObject(ref Utf8JsonReader reader, out ReceivedHeartbeat? heartbeat, out string? token)
     {
         heartbeat = null;
+        token = null;
         string? ip = null, host = null, status = null, message = null;
         double? interval = null;
         var seen = 0;
@@ -121,6 +134,7 @@ internal static class HeartbeatParser
                 : reader.ValueTextEquals("interval"u8) ? "interval"
                 : reader.ValueTextEquals("status"u8) ? "status"
                 : reader.ValueTextEquals("msg"u8) ? "msg"
+                : reader.ValueTextEquals("token"u8) ? "token"
                 : null;
             reader.Read();
             if (field is null)
@@ -129,7 +143,7 @@ internal static class HeartbeatParser
                 continue;
             }
 
-            var bit = 1 << field.Length; // the five field names differ in length
+            var bit = 1 << field.Length; // the six field names differ in length
             if ((seen & bit) != 0)
             {
                 return new HeartbeatError($"'{field}' appears more than once.", field);
@@ -148,6 +162,7 @@ internal static class HeartbeatParser
                 "ip" => ReadString(ref reader, field, out ip),
                 "host" => ReadString(ref reader, field, out host),
                 "status" => ReadString(ref reader, field, out status),
+                "token" => ReadString(ref reader, field, out token),
                 _ => ReadString(ref reader, field, out message),
             };
             if (problem is not null)

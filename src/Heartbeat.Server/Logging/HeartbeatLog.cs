@@ -1,6 +1,8 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Heartbeat.Server.Diagnostics;
 
 namespace Heartbeat.Server.Logging;
 
@@ -17,6 +19,7 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
     private readonly HeartbeatLogOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<HeartbeatLog> _logger;
+    private readonly ServerMetrics _metrics;
     private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
     private readonly SemaphoreSlim _batchReady = new(0);
     private readonly TaskCompletionSource _writerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -33,9 +36,10 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
     private long _length;
     private DateTimeOffset _nextRotationAttempt = DateTimeOffset.MinValue;
 
-    public HeartbeatLog(HeartbeatLogOptions options, TimeProvider time, ILogger<HeartbeatLog> logger)
+    public HeartbeatLog(HeartbeatLogOptions options, TimeProvider time, ServerMetrics metrics, ILogger<HeartbeatLog> logger)
     {
         _options = options;
+        _metrics = metrics;
         _time = time;
         _logger = logger;
         _stream = options.IsStandardOutput ? Console.OpenStandardOutput() : OpenFile(options.Path);
@@ -44,6 +48,9 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
     }
 
     public string Path => _options.Path;
+
+    /// <summary>Whether the latest batch could not be written (the health check reports it).</summary>
+    public bool LastWriteFailed { get; private set; }
 
     /// <summary>
     /// Queues lines, kept together and in order; the task completes once they are written, or faults
@@ -110,7 +117,11 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
             {
                 if (batch.Count > 0)
                 {
+                    var started = Stopwatch.GetTimestamp();
                     Write(batch);
+                    _metrics.LogBatches.Inc();
+                    _metrics.LogWriteSeconds.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                    LastWriteFailed = false;
                 }
 
                 written.SetResult();
@@ -119,6 +130,7 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
             catch (Exception e)
 #pragma warning restore CA1031
             {
+                LastWriteFailed = true;
                 LogWriteFailed(_logger, _options.Path, e);
                 written.SetException(new HeartbeatLogException(e));
             }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Storage;
 
 namespace Heartbeat.Server.Notify;
@@ -10,7 +11,8 @@ namespace Heartbeat.Server.Notify;
 /// cut short by a stop or a crash is made again after the restart.
 /// </summary>
 internal sealed partial class NotificationDispatcher(
-    IHostStore store, Notifiers notifiers, NotifyOptions options, TimeProvider time, ILogger<NotificationDispatcher> logger) : BackgroundService
+    IHostStore store, Notifiers notifiers, NotifyOptions options, TimeProvider time, ServerMetrics metrics, ILogger<NotificationDispatcher> logger)
+    : BackgroundService
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan KeepDelivered = TimeSpan.FromDays(7);
@@ -124,6 +126,7 @@ internal sealed partial class NotificationDispatcher(
         var now = time.GetUtcNow();
         var attempts = entry.Attempts + 1;
         var next = delivered || parked ? (DateTimeOffset?)null : now + Backoff(attempts);
+        metrics.Notifications.WithLabels(delivered ? "delivered" : parked ? "parked" : "failed").Inc();
         return store.RecordDeliveryAsync(new DeliveryOutcome(entry.Id, delivered, attempts, now, next, error), CancellationToken.None);
     }
 

@@ -12,6 +12,9 @@ internal interface IHostStore : IAsyncDisposable
     /// <summary>Creates or migrates the schema, then returns every host and the newest event id.</summary>
     Task<(IReadOnlyList<HostSnapshot> Hosts, long LastEventId)> LoadAsync(CancellationToken cancellationToken);
 
+    /// <summary>Throws unless the store answers a trivial query.</summary>
+    Task CheckAsync(CancellationToken cancellationToken);
+
     /// <summary>Writes one batch of changes in one transaction.</summary>
     Task WriteAsync(HostChanges changes, CancellationToken cancellationToken);
 

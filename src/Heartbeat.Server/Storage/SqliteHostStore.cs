@@ -94,6 +94,14 @@ internal sealed class SqliteHostStore : IHostStore
         return (hosts, lastEventId);
     }
 
+    public async Task CheckAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM sqlite_master";
+        await command.ExecuteScalarAsync(cancellationToken);
+    }
+
     public async Task WriteAsync(HostChanges changes, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);

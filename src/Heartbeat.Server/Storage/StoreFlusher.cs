@@ -1,5 +1,8 @@
+using System.Diagnostics;
+using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Notify;
+using Heartbeat.Server.Web;
 
 namespace Heartbeat.Server.Storage;
 
@@ -9,7 +12,7 @@ namespace Heartbeat.Server.Storage;
 /// flush runs after the web server has drained, so nothing it acknowledged is left in memory.
 /// </summary>
 internal sealed partial class StoreFlusher(
-    HostRegistry registry, IHostStore store, Notifiers notifiers, StoreOptions options, TimeProvider time, ILogger<StoreFlusher> logger)
+    HostRegistry registry, IHostStore store, Notifiers notifiers, StoreOptions options, TimeProvider time, ServerMetrics metrics, ILogger<StoreFlusher> logger)
     : BackgroundService, IHostedLifecycleService
 {
     private readonly SemaphoreSlim _flushing = new(1, 1);
@@ -21,6 +24,11 @@ internal sealed partial class StoreFlusher(
         try
         {
             var changes = registry.DrainChanges();
+            foreach (var e in changes.Events)
+            {
+                metrics.Events.WithLabels(ApiNames.Of(e.Kind)).Inc();
+            }
+
             changes = changes with { Notifications = notifiers.Route(changes.Events, time.GetUtcNow()) };
             if (_unwritten is { } earlier)
             {
@@ -34,7 +42,9 @@ internal sealed partial class StoreFlusher(
 
             try
             {
+                var started = Stopwatch.GetTimestamp();
                 await store.WriteAsync(changes, cancellationToken);
+                metrics.StoreFlushSeconds.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
                 _unwritten = null;
                 if (changes.Notifications.Count > 0)
                 {

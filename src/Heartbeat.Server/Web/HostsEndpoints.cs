@@ -4,6 +4,7 @@ using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Heartbeat.Server.Hosts;
+using Heartbeat.Server.Security;
 using Heartbeat.Server.Storage;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -16,11 +17,11 @@ internal static class HostsEndpoints
     public static IEndpointRouteBuilder MapHostsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1");
-        api.MapGet("/hosts", ListHosts);
-        api.MapGet("/hosts/{id}", GetHost);
-        api.MapGet("/hosts/{id}/history", GetHistoryAsync);
-        api.MapDelete("/hosts/{id}", ForgetHost);
-        api.MapGet("/events", StreamEventsAsync);
+        api.MapGet("/hosts", ListHosts).RequireRead();
+        api.MapGet("/hosts/{id}", GetHost).RequireRead();
+        api.MapGet("/hosts/{id}/history", GetHistoryAsync).RequireRead();
+        api.MapDelete("/hosts/{id}", ForgetHost).RequireAdmin();
+        api.MapGet("/events", StreamEventsAsync).RequireRead();
         return app;
     }
 

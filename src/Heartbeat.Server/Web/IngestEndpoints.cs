@@ -1,7 +1,10 @@
 using System.IO.Pipelines;
 using Heartbeat.Protocol;
+using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Hosting;
+using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Ingest;
+using Heartbeat.Server.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Heartbeat.Server.Web;
@@ -11,12 +14,34 @@ internal static class IngestEndpoints
     public static IEndpointRouteBuilder MapIngest(this IEndpointRouteBuilder app)
     {
         // Content-Type is not looked at: the seed's own curl example sends JSON as a form post.
-        app.MapPost("/", ReceiveHeartbeatAsync);
+        app.MapPost("/", ReceiveHeartbeatAsync).CountRejections();
         return app;
     }
 
+    /// <summary>Counts refused beats by reason in heartbeat_rejected_total.</summary>
+    public static TBuilder CountRejections<TBuilder>(this TBuilder endpoint)
+        where TBuilder : IEndpointConventionBuilder =>
+        endpoint.AddEndpointFilter(async (context, next) =>
+        {
+            var result = await next(context);
+            var inner = result is INestedHttpResult nested ? nested.Result : result;
+            if (inner is IStatusCodeHttpResult { StatusCode: >= 400 and var status })
+            {
+                context.HttpContext.RequestServices.GetRequiredService<ServerMetrics>().Rejected(status switch
+                {
+                    StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden => "unauthorized",
+                    StatusCodes.Status413PayloadTooLarge => "too_large",
+                    StatusCodes.Status429TooManyRequests => "rate_limited",
+                    StatusCodes.Status503ServiceUnavailable => "log_unavailable",
+                    _ => "invalid",
+                });
+            }
+
+            return result;
+        });
+
     private static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> ReceiveHeartbeatAsync(
-        HttpContext context, ServerOptions options, HeartbeatIntake intake, TimeProvider time, CancellationToken cancellationToken)
+        HttpContext context, ServerOptions options, HeartbeatIntake intake, BeatGate gate, TimeProvider time, CancellationToken cancellationToken)
     {
         if (context.Request.ContentLength > options.MaxBodyBytes)
         {
@@ -35,6 +60,7 @@ internal static class IngestEndpoints
         }
 
         ReceivedHeartbeat? heartbeat;
+        string? token;
         try
         {
             if (body.Buffer.Length > options.MaxBodyBytes)
@@ -42,7 +68,7 @@ internal static class IngestEndpoints
                 return BodyTooLarge(options.MaxBodyBytes);
             }
 
-            if (!HeartbeatParser.TryParse(body.Buffer, out heartbeat, out var error))
+            if (!HeartbeatParser.TryParse(body.Buffer, out heartbeat, out token, out var error))
             {
                 return Invalid(error);
             }
@@ -52,14 +78,22 @@ internal static class IngestEndpoints
             reader.AdvanceTo(body.Buffer.End);
         }
 
-        return await AcceptAsync(intake, heartbeat, context, time);
+        return await AcceptAsync(intake, gate, heartbeat, Tokens.FromHeader(context.Request) ?? token, context, time);
     }
 
-    /// <summary>The answer to a valid beat from any ingress: 200 with the ack, or 503 when it could not be logged.</summary>
+    /// <summary>
+    /// The answer to a valid beat from any ingress: refused by the gate (token, rate limit), 200 with the
+    /// ack, or 503 when it could not be logged.
+    /// </summary>
     public static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> AcceptAsync(
-        HeartbeatIntake intake, ReceivedHeartbeat heartbeat, HttpContext context, TimeProvider time)
+        HeartbeatIntake intake, BeatGate gate, ReceivedHeartbeat heartbeat, string? token, HttpContext context, TimeProvider time)
     {
         var peer = PeerAddress.Format(context.Connection.RemoteIpAddress);
+        if (gate.Check(context, HostRegistry.IdentityOf(heartbeat, peer), token) is { } refused)
+        {
+            return refused;
+        }
+
         if (!await intake.AcceptAsync(heartbeat, peer))
         {
             return TypedResults.Problem(

@@ -1,4 +1,5 @@
 using Heartbeat.Server.Notify;
+using Heartbeat.Server.Security;
 using Heartbeat.Server.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -10,8 +11,8 @@ internal static class NotifierEndpoints
     public static IEndpointRouteBuilder MapNotifiersApi(this IEndpointRouteBuilder app)
     {
         var notifiers = app.MapGroup("/api/v1/notifiers");
-        notifiers.MapGet("/", ListAsync);
-        notifiers.MapPost("/test", SendTestAsync);
+        notifiers.MapGet("/", ListAsync).RequireRead();
+        notifiers.MapPost("/test", SendTestAsync).RequireAdmin();
         return app;
     }
 

@@ -5,6 +5,7 @@ using System.Text.Encodings.Web;
 using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Notify;
+using Heartbeat.Server.Security;
 using Heartbeat.Server.Storage;
 
 namespace Heartbeat.Server.Web;
@@ -32,7 +33,7 @@ internal static class StatusPageEndpoints
             }
 
             return TypedResults.Bytes(Encoding.UTF8.GetBytes(Render(view, status, q, time)), "text/html; charset=utf-8");
-        });
+        }).RequireRead();
 
         app.MapGet("/assets/{name}", (string name) => Assets.TryGetValue(name, out var asset)
             ? Results.Bytes(asset.Content, asset.ContentType)

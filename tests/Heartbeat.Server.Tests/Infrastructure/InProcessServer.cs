@@ -25,6 +25,10 @@ internal sealed class InProcessServer : IAsyncDisposable
         Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
     }
 
+    /// <summary>For tests that send far more from one address than any agent would: a flood, on purpose.</summary>
+    public static Func<ServerOptions, ServerOptions> WithoutRateLimits { get; } =
+        o => o with { Security = o.Security with { RequestsPerSecondPerAddress = 0, BeatsPerSecondPerHost = 0 } };
+
     public ServerOptions Options { get; }
 
     public int Port { get; }

@@ -57,13 +57,20 @@
     document.getElementById("shown").textContent = page.hosts.length < page.total ? `${page.hosts.length} of ${page.total} shown` : "";
   }
 
+  // A read token given in the page's address (?token=…) goes along with every request the page makes.
+  const token = new URLSearchParams(location.search).get("token");
+  const withToken = (url) => {
+    if (!token) return url;
+    return url + (url.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(token);
+  };
+
   let pending = null;
   async function refresh() {
     pending = null;
     const query = new URLSearchParams();
     if (filter && filter.value) query.set("q", filter.value);
     try {
-      const response = await fetch(`/?${query}`, { headers: { Accept: "application/json" } });
+      const response = await fetch(withToken(`/?${query}`), { headers: { Accept: "application/json" } });
       if (response.ok) render(await response.json());
     } catch { /* the next poll tries again */ }
   }
@@ -89,7 +96,7 @@
   setInterval(refresh, 5000); // beats are not events: poll for last-seen times, and as a fallback without SSE
 
   if (window.EventSource) {
-    const source = new EventSource("/api/v1/events");
+    const source = new EventSource(withToken("/api/v1/events"));
     source.onopen = () => { live.textContent = "live"; };
     source.onerror = () => { live.textContent = "reconnecting…"; };
     for (const kind of ["new", "down", "recovered", "ip-changed", "failing"]) {

@@ -1,0 +1,48 @@
+using Prometheus;
+
+namespace Heartbeat.Server.Diagnostics;
+
+/// <summary>
+/// The Prometheus metrics at GET /metrics. One registry per server instance (not prometheus-net's global
+/// one), so that servers in one process, as in the tests, each count their own.
+/// </summary>
+internal sealed class ServerMetrics
+{
+    public ServerMetrics()
+    {
+        var metrics = Metrics.WithCustomRegistry(Registry);
+        HeartbeatsReceived = metrics.CreateCounter("heartbeat_received_total", "Heartbeats accepted (answered 200).");
+        HeartbeatsRejected = metrics.CreateCounter("heartbeat_rejected_total", "Requests refused, by reason.", "reason");
+        Hosts = metrics.CreateGauge("heartbeat_hosts", "Known hosts, by state.", "state");
+        Events = metrics.CreateCounter("heartbeat_events_total", "Host events, by kind.", "kind");
+        Notifications = metrics.CreateCounter("heartbeat_notifications_total", "Notification delivery attempts, by result (delivered, failed, parked).", "result");
+        NotificationsWaiting = metrics.CreateGauge("heartbeat_notifications_waiting", "Notifications in the outbox not yet delivered nor parked.");
+        LogBatches = metrics.CreateCounter("heartbeat_log_batches_total", "Writes to the heartbeat log (each holds one or more lines).");
+        LogWriteSeconds = metrics.CreateHistogram("heartbeat_log_write_seconds", "Time to write (and with --fsync, sync) one batch of log lines.",
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.00005, 2, 16) });
+        StoreFlushSeconds = metrics.CreateHistogram("heartbeat_store_flush_seconds", "Time to write one batch of changes to the store.",
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0005, 2, 14) });
+    }
+
+    public CollectorRegistry Registry { get; } = Metrics.NewCustomRegistry();
+
+    public Counter HeartbeatsReceived { get; }
+
+    public Counter HeartbeatsRejected { get; }
+
+    public Gauge Hosts { get; }
+
+    public Counter Events { get; }
+
+    public Counter Notifications { get; }
+
+    public Gauge NotificationsWaiting { get; }
+
+    public Counter LogBatches { get; }
+
+    public Histogram LogWriteSeconds { get; }
+
+    public Histogram StoreFlushSeconds { get; }
+
+    public void Rejected(string reason) => HeartbeatsRejected.WithLabels(reason).Inc();
+}

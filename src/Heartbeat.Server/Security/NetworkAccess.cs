@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.AspNetCore.HttpOverrides;
+
+namespace Heartbeat.Server.Security;
+
+internal static partial class NetworkAccess
+{
+    /// <summary>
+    /// X-Forwarded-For is believed only from the --trust-proxy networks, and only then: without them the
+    /// middleware is not even added, so no client can pretend to be someone else.
+    /// </summary>
+    public static IApplicationBuilder UseTrustedProxies(this IApplicationBuilder app, SecurityOptions options)
+    {
+        if (options.TrustProxy.Count == 0)
+        {
+            return app;
+        }
+
+        var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto, ForwardLimit = 1 };
+        forwarded.KnownIPNetworks.Clear();
+        forwarded.KnownProxies.Clear();
+        foreach (var network in options.TrustProxy)
+        {
+            forwarded.KnownIPNetworks.Add(network);
+        }
+
+        return app.UseForwardedHeaders(forwarded);
+    }
+
+    /// <summary>Only the --allow networks may talk to the server; others get 403, and one log line per address a minute.</summary>
+    public static IApplicationBuilder UseAllowList(this IApplicationBuilder app, SecurityOptions options)
+    {
+        if (options.Allow.Count == 0)
+        {
+            return app;
+        }
+
+        var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(NetworkAccess).FullName!);
+        var time = app.ApplicationServices.GetRequiredService<TimeProvider>();
+        var lastLogged = new ConcurrentDictionary<IPAddress, DateTimeOffset>();
+        return app.Use(async (context, next) =>
+        {
+            var address = context.Connection.RemoteIpAddress is { IsIPv4MappedToIPv6: true } mapped ? mapped.MapToIPv4() : context.Connection.RemoteIpAddress;
+            if (address is not null && options.Allow.Any(network => network.Contains(address)))
+            {
+                await next(context);
+                return;
+            }
+
+            var now = time.GetUtcNow();
+            if (address is not null && (!lastLogged.TryGetValue(address, out var last) || now - last > TimeSpan.FromMinutes(1)))
+            {
+                if (lastLogged.Count > 10_000)
+                {
+                    lastLogged.Clear(); // bounded, whatever the spread of addresses
+                }
+
+                lastLogged[address] = now;
+                LogRefused(logger, address);
+            }
+
+            await TypedResults.Problem(
+                title: "Address not allowed",
+                detail: "This server does not accept requests from your address.",
+                statusCode: StatusCodes.Status403Forbidden).ExecuteAsync(context);
+        });
+    }
+
+    [LoggerMessage(EventId = 510, Level = LogLevel.Warning, Message = "Refused requests from {Address}: not in --allow (logged at most once a minute per address)")]
+    private static partial void LogRefused(ILogger logger, IPAddress address);
+}

@@ -1,0 +1,55 @@
+using System.Globalization;
+using System.Net;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Heartbeat.Server.Security;
+
+/// <summary>
+/// Token buckets per source address (every request) and per host (beats). The defaults, 100 requests a
+/// second per address and 5 beats a second per host, each with bursts of ten times that, are far above
+/// what agents send (one beat a minute, or a few hundred hosts behind one NAT) but stop a flood.
+/// </summary>
+internal static class RateLimits
+{
+    public static IServiceCollection AddAddressRateLimit(this IServiceCollection services, SecurityOptions options) =>
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.OnRejected = (context, cancellationToken) => RejectAsync(context.HttpContext, context.Lease);
+            if (options.RequestsPerSecondPerAddress > 0)
+            {
+                limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, IPAddress>(context => RateLimitPartition.GetTokenBucketLimiter(
+                    context.Connection.RemoteIpAddress ?? IPAddress.None,
+                    _ => Bucket(options.RequestsPerSecondPerAddress)));
+            }
+        });
+
+    /// <summary>A per-host limiter for beats, or null when turned off.</summary>
+    public static PartitionedRateLimiter<string>? PerHost(SecurityOptions options) => options.BeatsPerSecondPerHost > 0
+        ? PartitionedRateLimiter.Create<string, string>(host => RateLimitPartition.GetTokenBucketLimiter(host, _ => Bucket(options.BeatsPerSecondPerHost)))
+        : null;
+
+    /// <summary>429 with Retry-After, in seconds, as the bucket says.</summary>
+    public static ProblemHttpResult TooMany(HttpContext context, RateLimitLease lease)
+    {
+        var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+        var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+        context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        return TypedResults.Problem(
+            title: "Too many requests",
+            detail: $"Slow down: try again in {seconds} s.",
+            statusCode: StatusCodes.Status429TooManyRequests);
+    }
+
+    private static ValueTask RejectAsync(HttpContext context, RateLimitLease lease) =>
+        new(TooMany(context, lease).ExecuteAsync(context));
+
+    private static TokenBucketRateLimiterOptions Bucket(int perSecond) => new()
+    {
+        TokenLimit = perSecond * 10,
+        TokensPerPeriod = perSecond,
+        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+        QueueLimit = 0,
+        AutoReplenishment = true,
+    };
+}
