@@ -97,7 +97,7 @@ public sealed class HostsTests
         await server.WaitForStateAsync("pi", "late");
         time.Advance(TimeSpan.FromSeconds(5));
         await server.WaitForStateAsync("pi", "down");
-        Assert.Contains("Host down - pi (last seen 2026-02-08 11:30:00, expected every 10s)", HeartbeatLogFile.ReadMessages(server.LogPath));
+        await HeartbeatLogFile.WaitForMessageAsync(server.LogPath, "Host down - pi (last seen 2026-02-08 11:30:00, expected every 10s)");
 
         time.Advance(TimeSpan.FromSeconds(44));
         await server.BeatAsync("""{"host": "pi", "interval": 10}""");
@@ -158,7 +158,7 @@ public sealed class HostsTests
         time.Advance(TimeSpan.FromSeconds(2));
 
         await server.WaitForStateAsync("quiet", "down");
-        Assert.Contains("Host down - quiet (last seen 2026-02-08 11:30:00, expected every 20s)", HeartbeatLogFile.ReadMessages(server.LogPath));
+        await HeartbeatLogFile.WaitForMessageAsync(server.LogPath, "Host down - quiet (last seen 2026-02-08 11:30:00, expected every 20s)");
     }
 
     [Fact]
@@ -213,6 +213,7 @@ public sealed class HostsTests
 
         time.Advance(TimeSpan.FromSeconds(13)); // a full interval plus grace after the restart
         await second.WaitForStateAsync("a", "down");
+        await HeartbeatLogFile.WaitForAsync(second.LogPath, m => m.Count(line => line.StartsWith("Host down", StringComparison.Ordinal)) == 2, "two down lines");
         Assert.Equal(["a", "b"], HeartbeatLogFile.ReadMessages(second.LogPath)
             .Where(m => m.StartsWith("Host down", StringComparison.Ordinal))
             .Select(m => m.Split(' ')[3])

@@ -50,144 +50,51 @@ internal static class ServerCommand
             DefaultValueFactory = FromEnvironment("HEARTBEAT_PORT", ServerOptions.DefaultPort, TryParsePort),
             CustomParser = FromToken<int>("port", TryParsePort),
         };
-        var bind = new Option<string[]>("--bind")
-        {
-            Description = "Address to listen on, repeatable (e.g. 127.0.0.1, ::1, localhost); default: every interface [env: HEARTBEAT_BIND, comma-separated]",
-            HelpName = "address",
-            DefaultValueFactory = FromEnvironment<string[]>("HEARTBEAT_BIND", [], TryParseBindList),
-            CustomParser = result => TryParseBindList(string.Join(',', result.Tokens.Select(t => t.Value)), out var value, out var error)
-                ? value
-                : Fail<string[]>(result, $"--bind: {error}"),
-        };
-        var logFile = new Option<string>("--log-file")
-        {
-            Description = "Heartbeat log to append to; '-' writes to standard output [env: HEARTBEAT_LOG_FILE]",
-            HelpName = "path",
-            DefaultValueFactory = FromEnvironment("HEARTBEAT_LOG_FILE", HeartbeatLogOptions.DefaultPath, TryParsePath),
-            CustomParser = FromToken<string>("--log-file", TryParsePath),
-        };
-        var logMaxSize = new Option<long>("--log-max-size")
-        {
-            Description = "Rotate the log when it would grow past this size; 0 never rotates [env: HEARTBEAT_LOG_MAX_SIZE]",
-            HelpName = "size",
-            DefaultValueFactory = FromEnvironment("HEARTBEAT_LOG_MAX_SIZE", HeartbeatLogOptions.DefaultMaxSizeBytes, TryParseSize),
-            CustomParser = FromToken<long>("--log-max-size", TryParseSize),
-        };
-        var logKeep = new Option<int>("--log-keep")
-        {
-            Description = "Rotated log files to keep (path.1 is the newest) [env: HEARTBEAT_LOG_KEEP]",
-            HelpName = "count",
-            DefaultValueFactory = FromEnvironment("HEARTBEAT_LOG_KEEP", HeartbeatLogOptions.DefaultKeep, TryParseKeep),
-            CustomParser = FromToken<int>("--log-keep", TryParseKeep),
-        };
+        var bind = List<string>("--bind", "HEARTBEAT_BIND", "address", ',', TryParseBindList,
+            "Address to listen on, repeatable (e.g. 127.0.0.1, ::1, localhost); default: every interface");
+        var logFile = Setting("--log-file", "HEARTBEAT_LOG_FILE", "path", HeartbeatLogOptions.DefaultPath, TryParsePath,
+            "Heartbeat log to append to; '-' writes to standard output");
+        var logMaxSize = Setting("--log-max-size", "HEARTBEAT_LOG_MAX_SIZE", "size", HeartbeatLogOptions.DefaultMaxSizeBytes, TryParseSize,
+            "Rotate the log when it would grow past this size; 0 never rotates");
+        var logKeep = Setting("--log-keep", "HEARTBEAT_LOG_KEEP", "count", HeartbeatLogOptions.DefaultKeep, TryParseKeep,
+            "Rotated log files to keep (path.1 is the newest)");
         var fsync = new Option<bool>("--fsync")
         {
             Description = "fsync the log after every batch: acknowledged beats survive a power cut, at some cost in speed [env: HEARTBEAT_FSYNC]",
             DefaultValueFactory = FromEnvironment("HEARTBEAT_FSYNC", false, TryParseBool),
         };
-        var maxBody = new Option<long>("--max-body")
-        {
-            Description = "Largest heartbeat body accepted; larger ones get 413 [env: HEARTBEAT_MAX_BODY]",
-            HelpName = "size",
-            DefaultValueFactory = FromEnvironment("HEARTBEAT_MAX_BODY", ServerOptions.DefaultMaxBodyBytes, TryParseBodySize),
-            CustomParser = FromToken<long>("--max-body", TryParseBodySize),
-        };
+        var maxBody = Setting("--max-body", "HEARTBEAT_MAX_BODY", "size", ServerOptions.DefaultMaxBodyBytes, TryParseBodySize,
+            "Largest heartbeat body accepted; larger ones get 413");
 
-        var data = new Option<string>("--data")
-        {
-            Description = "SQLite file that keeps hosts, their history and events across restarts [env: HEARTBEAT_DATA]",
-            HelpName = "path",
-            DefaultValueFactory = FromEnvironment("HEARTBEAT_DATA", StoreOptions.DefaultPath(), TryParsePath),
-            CustomParser = FromToken<string>("--data", TryParsePath),
-        };
-        var store = new Option<StoreKind>("--store")
-        {
-            Description = "'sqlite' keeps state in the --data file; 'memory' forgets it at exit [env: HEARTBEAT_STORE]",
-            HelpName = "sqlite|memory",
-            DefaultValueFactory = FromEnvironment("HEARTBEAT_STORE", StoreKind.Sqlite, TryParseStore),
-            CustomParser = FromToken<StoreKind>("--store", TryParseStore),
-        };
-        var defaultInterval = new Option<TimeSpan>("--default-interval")
-        {
-            Description = "Expected interval of hosts that neither declare one nor have beaten often enough to learn it (e.g. 60s, 5m) [env: HEARTBEAT_DEFAULT_INTERVAL]",
-            HelpName = "duration",
-            DefaultValueFactory = FromEnvironment("HEARTBEAT_DEFAULT_INTERVAL", new HostsOptions().DefaultInterval, TryParseInterval),
-            CustomParser = FromToken<TimeSpan>("--default-interval", TryParseInterval),
-        };
+        var data = Setting("--data", "HEARTBEAT_DATA", "path", StoreOptions.DefaultPath(), TryParsePath,
+            "SQLite file that keeps hosts, their history and events across restarts");
+        var store = Setting("--store", "HEARTBEAT_STORE", "sqlite|memory", StoreKind.Sqlite, TryParseStore,
+            "'sqlite' keeps state in the --data file; 'memory' forgets it at exit");
+        var defaultInterval = Setting("--default-interval", "HEARTBEAT_DEFAULT_INTERVAL", "duration", new HostsOptions().DefaultInterval, TryParseInterval,
+            "Expected interval of hosts that neither declare one nor have beaten often enough to learn it (e.g. 60s, 5m)");
 
-        var webhooks = new Option<string[]>("--webhook")
-        {
-            Description = "Send alerts to this URL, repeatable: [FORMAT:]URL[#EVENTS], FORMAT one of json (default), slack, mattermost, discord, ntfy, gotify, teams "
-                + "(detected from well-known addresses), EVENTS e.g. down,recovered (default: all) [env: HEARTBEAT_WEBHOOKS, space-separated]",
-            HelpName = "spec",
-            DefaultValueFactory = FromEnvironment<string[]>("HEARTBEAT_WEBHOOKS", [], TryParseWebhooks),
-            CustomParser = result => TryParseWebhooks(string.Join(' ', result.Tokens.Select(t => t.Value)), out var value, out var error)
-                ? value
-                : Fail<string[]>(result, $"--webhook: {error}"),
-        };
-        var notifyExec = new Option<string[]>("--notify-exec")
-        {
-            Description = "Run this shell command for each alert, repeatable, optionally ending in #EVENTS: the event in HEARTBEAT_* variables and as JSON on stdin [env: HEARTBEAT_NOTIFY_EXEC, one command]",
-            HelpName = "command",
-            DefaultValueFactory = FromEnvironment<string[]>("HEARTBEAT_NOTIFY_EXEC", [], TryParseCommand),
-            CustomParser = result =>
-            {
-                foreach (var token in result.Tokens)
-                {
-                    if (!TargetSpec.TryParseCommand(token.Value, out _, out _, out var error))
-                    {
-                        return Fail<string[]>(result, $"--notify-exec: {error}");
-                    }
-                }
-
-                return [.. result.Tokens.Select(t => t.Value)];
-            },
-        };
-        var notifyAttempts = new Option<int>("--notify-max-attempts")
-        {
-            Description = "Delivery attempts per alert before it is parked (shown, no longer retried) [env: HEARTBEAT_NOTIFY_MAX_ATTEMPTS]",
-            HelpName = "count",
-            DefaultValueFactory = FromEnvironment("HEARTBEAT_NOTIFY_MAX_ATTEMPTS", new NotifyOptions().MaxAttempts, TryParseAttempts),
-            CustomParser = FromToken<int>("--notify-max-attempts", TryParseAttempts),
-        };
+        var webhooks = List<string>("--webhook", "HEARTBEAT_WEBHOOKS", "spec", ' ', TryParseWebhooks,
+            "Send alerts to this URL, repeatable: [FORMAT:]URL[#EVENTS], FORMAT one of json (default), slack, mattermost, discord, ntfy, gotify, teams "
+            + "(detected from well-known addresses), EVENTS e.g. down,recovered (default: all)");
+        var notifyExec = List<string>("--notify-exec", "HEARTBEAT_NOTIFY_EXEC", "command", '\n', TryParseCommands,
+            "Run this shell command for each alert, repeatable, optionally ending in #EVENTS: the event in HEARTBEAT_* variables and as JSON on stdin");
+        var notifyAttempts = Setting("--notify-max-attempts", "HEARTBEAT_NOTIFY_MAX_ATTEMPTS", "count", new NotifyOptions().MaxAttempts, TryParseAttempts,
+            "Delivery attempts per alert before it is parked (shown, no longer retried)");
 
         var token = Secret("--token", "HEARTBEAT_TOKEN", "Every beat must carry this token (Authorization: Bearer, a \"token\" field, or ?token= on ping URLs)");
-        var tokensFile = new Option<string?>("--tokens")
-        {
-            Description = "File of 'host token' lines: a beat for a host must carry its token; reloaded when it changes [env: HEARTBEAT_TOKENS_FILE]",
-            HelpName = "file",
-            DefaultValueFactory = _ => NonEmpty(Environment.GetEnvironmentVariable("HEARTBEAT_TOKENS_FILE")),
-        };
+        var tokensFile = OptionalFile("--tokens", "HEARTBEAT_TOKENS_FILE", "File of 'host token' lines: a beat for a host must carry its token; reloaded when it changes");
         var readToken = Secret("--read-token", "HEARTBEAT_READ_TOKEN", "Reading (status page, API, events, metrics) needs this token (or the admin token)");
         var adminToken = Secret("--admin-token", "HEARTBEAT_ADMIN_TOKEN", "Forgetting hosts and sending test notifications need this token");
-        var allow = Networks("--allow", "HEARTBEAT_ALLOW", "Only these source networks may send beats or read, repeatable (e.g. 192.168.0.0/16, 2001:db8::/32)");
-        var trustProxy = Networks("--trust-proxy", "HEARTBEAT_TRUST_PROXY", "Believe X-Forwarded-For only from these proxies' networks, repeatable (never otherwise)");
-        var rateLimit = new Option<int>("--rate-limit")
-        {
-            Description = "Requests per second one source address may make, in bursts of 10x; 0 turns it off [env: HEARTBEAT_RATE_LIMIT]",
-            HelpName = "per-second",
-            DefaultValueFactory = FromEnvironment("HEARTBEAT_RATE_LIMIT", new SecurityOptions().RequestsPerSecondPerAddress, TryParseRate),
-            CustomParser = FromToken<int>("--rate-limit", TryParseRate),
-        };
-        var hostRateLimit = new Option<int>("--host-rate-limit")
-        {
-            Description = "Beats per second one host may send, in bursts of 10x; 0 turns it off [env: HEARTBEAT_HOST_RATE_LIMIT]",
-            HelpName = "per-second",
-            DefaultValueFactory = FromEnvironment("HEARTBEAT_HOST_RATE_LIMIT", new SecurityOptions().BeatsPerSecondPerHost, TryParseRate),
-            CustomParser = FromToken<int>("--host-rate-limit", TryParseRate),
-        };
-        var tlsCert = new Option<string?>("--tls-cert")
-        {
-            Description = "Serve HTTPS (and HTTP/2) with this PEM certificate (chain); needs --tls-key [env: HEARTBEAT_TLS_CERT]",
-            HelpName = "file",
-            DefaultValueFactory = _ => NonEmpty(Environment.GetEnvironmentVariable("HEARTBEAT_TLS_CERT")),
-        };
-        var tlsKey = new Option<string?>("--tls-key")
-        {
-            Description = "The PEM private key of --tls-cert [env: HEARTBEAT_TLS_KEY]",
-            HelpName = "file",
-            DefaultValueFactory = _ => NonEmpty(Environment.GetEnvironmentVariable("HEARTBEAT_TLS_KEY")),
-        };
+        var allow = List<IPNetwork>("--allow", "HEARTBEAT_ALLOW", "cidr", ',', TryParseNetworks,
+            "Only these source networks may send beats or read, repeatable (e.g. 192.168.0.0/16, 2001:db8::/32)");
+        var trustProxy = List<IPNetwork>("--trust-proxy", "HEARTBEAT_TRUST_PROXY", "cidr", ',', TryParseNetworks,
+            "Believe X-Forwarded-For only from these proxies' networks, repeatable (never otherwise)");
+        var rateLimit = Setting("--rate-limit", "HEARTBEAT_RATE_LIMIT", "per-second", new SecurityOptions().RequestsPerSecondPerAddress, TryParseRate,
+            "Requests per second one source address may make, in bursts of 10x; 0 turns it off");
+        var hostRateLimit = Setting("--host-rate-limit", "HEARTBEAT_HOST_RATE_LIMIT", "per-second", new SecurityOptions().BeatsPerSecondPerHost, TryParseRate,
+            "Beats per second one host may send, in bursts of 10x; 0 turns it off");
+        var tlsCert = OptionalFile("--tls-cert", "HEARTBEAT_TLS_CERT", "Serve HTTPS (and HTTP/2) with this PEM certificate (chain); needs --tls-key");
+        var tlsKey = OptionalFile("--tls-key", "HEARTBEAT_TLS_KEY", "The PEM private key of --tls-cert");
 
         var command = new RootCommand(
             "Heartbeat server: receives heartbeats (POST / with a JSON body such as {\"ip\": \"192.168.1.100\"}), "
@@ -335,10 +242,19 @@ internal static class ServerCommand
         return true;
     }
 
-    private static bool TryParseCommand(string text, out string[] commands, out string error)
+    private static bool TryParseCommands(string text, out string[] commands, out string error)
     {
-        commands = [text];
-        return TargetSpec.TryParseCommand(text, out _, out _, out error);
+        commands = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        error = string.Empty;
+        foreach (var command in commands)
+        {
+            if (!TargetSpec.TryParseCommand(command, out _, out _, out error))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool TryParseAttempts(string text, out int attempts, out string error)
@@ -347,22 +263,39 @@ internal static class ServerCommand
         return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out attempts) && attempts is >= 1 and <= 100;
     }
 
+    /// <summary>An option that can also come from an environment variable, parsed and checked the same way from both.</summary>
+    private static Option<T> Setting<T>(string name, string variable, string helpName, T fallback, ValueParser<T> parse, string description) => new(name)
+    {
+        Description = $"{description} [env: {variable}]",
+        HelpName = helpName,
+        DefaultValueFactory = FromEnvironment(variable, fallback, parse),
+        CustomParser = FromToken(name, parse),
+    };
+
+    /// <summary>A repeatable option; its environment variable holds the values joined by <paramref name="separator"/>.</summary>
+    private static Option<T[]> List<T>(string name, string variable, string helpName, char separator, ValueParser<T[]> parse, string description) => new(name)
+    {
+        Description = $"{description} [env: {variable}{separator switch { ',' => ", comma-separated", ' ' => ", space-separated", _ => ", one per line" }}]",
+        HelpName = helpName,
+        DefaultValueFactory = FromEnvironment<T[]>(variable, [], parse),
+        CustomParser = result => parse(string.Join(separator, result.Tokens.Select(t => t.Value)), out var value, out var error)
+            ? value
+            : Fail<T[]>(result, $"{name}: {error}"),
+    };
+
+    private static Option<string?> OptionalFile(string name, string variable, string description) => new(name)
+    {
+        Description = $"{description} [env: {variable}]",
+        HelpName = "file",
+        DefaultValueFactory = _ => NonEmpty(Environment.GetEnvironmentVariable(variable)),
+    };
+
     /// <summary>A secret: best given by environment variable, since a command line is visible to every user in ps.</summary>
     private static Option<string?> Secret(string name, string variable, string description) => new(name)
     {
         Description = $"{description}; prefer the environment variable, as command lines show in ps [env: {variable}]",
         HelpName = "token",
         DefaultValueFactory = _ => NonEmpty(Environment.GetEnvironmentVariable(variable)),
-    };
-
-    private static Option<IPNetwork[]> Networks(string name, string variable, string description) => new(name)
-    {
-        Description = $"{description} [env: {variable}, comma-separated]",
-        HelpName = "cidr",
-        DefaultValueFactory = FromEnvironment<IPNetwork[]>(variable, [], TryParseNetworks),
-        CustomParser = result => TryParseNetworks(string.Join(',', result.Tokens.Select(t => t.Value)), out var value, out var error)
-            ? value
-            : Fail<IPNetwork[]>(result, $"{name}: {error}"),
     };
 
     private static string? NonEmpty(string? text) => string.IsNullOrWhiteSpace(text) ? null : text;

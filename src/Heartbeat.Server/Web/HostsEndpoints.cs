@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using System.Threading.Channels;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Security;
 using Heartbeat.Server.Storage;
@@ -83,6 +84,10 @@ internal static class HostsEndpoints
             afterId = parsed;
         }
 
+        // Subscribed before the headers go out: once a client sees it is connected, no event can slip past it.
+        var (backlog, live, subscription) = feed.Subscribe(afterId ?? long.MaxValue);
+        using var unsubscribe = subscription;
+
         // Headers go out at once, so a client knows it is connected before the first event happens.
         context.Response.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
@@ -90,7 +95,7 @@ internal static class HostsEndpoints
         await context.Response.StartAsync(context.RequestAborted);
         await context.Response.Body.FlushAsync(context.RequestAborted);
 
-        var events = Stream(feed, store, afterId, lifetime.ApplicationStopping, context.RequestAborted);
+        var events = Stream(backlog, live, store, afterId, lifetime.ApplicationStopping, context.RequestAborted);
         try
         {
             await SseFormatter.WriteAsync(events, context.Response.Body, WriteJson, context.RequestAborted);
@@ -108,45 +113,46 @@ internal static class HostsEndpoints
     }
 
     private static async IAsyncEnumerable<SseItem<EventView>> Stream(
-        HostEventFeed feed, IHostStore store, long? afterId, CancellationToken stopping, [EnumeratorCancellation] CancellationToken aborted)
+        IReadOnlyList<HostEvent> backlog,
+        ChannelReader<HostEvent> live,
+        IHostStore store,
+        long? afterId,
+        CancellationToken stopping,
+        [EnumeratorCancellation] CancellationToken aborted)
     {
         // Ends when the client leaves or the server stops, so a shutdown never waits on an open page.
         using var done = CancellationTokenSource.CreateLinkedTokenSource(stopping, aborted);
-        var (backlog, live, subscription) = feed.Subscribe(afterId ?? long.MaxValue);
-        using (subscription)
+        var last = afterId ?? 0;
+        if (afterId is { } after && (backlog.Count == 0 || backlog[0].Id > after + 1))
         {
-            var last = afterId ?? 0;
-            if (afterId is { } after && (backlog.Count == 0 || backlog[0].Id > after + 1))
+            // Older than what the feed keeps in memory: replay those from the store first.
+            foreach (var e in await store.ReadEventsAsync(null, after, 1000, done.Token))
             {
-                // Older than what the feed keeps in memory: replay those from the store first.
-                foreach (var e in await store.ReadEventsAsync(null, after, 1000, done.Token))
+                yield return Item(e);
+                last = e.Id;
+            }
+        }
+
+        foreach (var e in backlog.Where(e => e.Id > last))
+        {
+            yield return Item(e);
+            last = e.Id;
+        }
+
+        while (await WaitAsync(live, done.Token))
+        {
+            while (live.TryRead(out var e))
+            {
+                if (afterId is null || e.Id > last)
                 {
                     yield return Item(e);
                     last = e.Id;
                 }
             }
-
-            foreach (var e in backlog.Where(e => e.Id > last))
-            {
-                yield return Item(e);
-                last = e.Id;
-            }
-
-            while (await WaitAsync(live, done.Token))
-            {
-                while (live.TryRead(out var e))
-                {
-                    if (afterId is null || e.Id > last)
-                    {
-                        yield return Item(e);
-                        last = e.Id;
-                    }
-                }
-            }
         }
     }
 
-    private static async Task<bool> WaitAsync(System.Threading.Channels.ChannelReader<HostEvent> live, CancellationToken cancellationToken)
+    private static async Task<bool> WaitAsync(ChannelReader<HostEvent> live, CancellationToken cancellationToken)
     {
         try
         {

@@ -32,6 +32,16 @@ public static partial class HeartbeatLogFile
         return match.Groups["message"].Value;
     }).ToArray();
 
+    /// <summary>
+    /// Waits until the messages satisfy the condition. A state is visible in the API a moment before the
+    /// event's line is written (the sweeper changes the state, then writes), so tests of event lines wait.
+    /// </summary>
+    public static Task WaitForAsync(string path, Func<string[], bool> condition, string what) =>
+        Eventually.TrueAsync(() => condition(ReadMessages(path)), what);
+
+    public static Task WaitForMessageAsync(string path, string message) =>
+        WaitForAsync(path, messages => messages.Contains(message), $"the log line '{message}'");
+
     public static string[] HeartbeatMessages(string path) =>
         ReadMessages(path).Where(m => m.StartsWith("Received heartbeat", StringComparison.Ordinal)).ToArray();
 }
