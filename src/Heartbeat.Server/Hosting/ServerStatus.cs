@@ -1,12 +1,11 @@
 using System.Reflection;
+using Heartbeat.Server.Diagnostics;
 
 namespace Heartbeat.Server.Hosting;
 
 /// <summary>What the status page says about the server itself.</summary>
-internal sealed class ServerStatus(TimeProvider time)
+internal sealed class ServerStatus(TimeProvider time, ServerMetrics metrics)
 {
-    private long _heartbeatsReceived;
-
     public static string Version { get; } =
         typeof(ServerStatus).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
@@ -14,7 +13,5 @@ internal sealed class ServerStatus(TimeProvider time)
 
     public TimeSpan Uptime => time.GetUtcNow() - StartedAt;
 
-    public long HeartbeatsReceived => Interlocked.Read(ref _heartbeatsReceived);
-
-    public void CountHeartbeat() => Interlocked.Increment(ref _heartbeatsReceived);
+    public long HeartbeatsReceived => (long)metrics.HeartbeatsReceived.Value;
 }

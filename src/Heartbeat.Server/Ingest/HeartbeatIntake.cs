@@ -1,12 +1,11 @@
 using Heartbeat.Server.Diagnostics;
-using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
 
 namespace Heartbeat.Server.Ingest;
 
 /// <summary>What every accepted beat goes through, whichever way it arrived: host state, then the log, then the count.</summary>
-internal sealed class HeartbeatIntake(HostRegistry registry, HeartbeatLog log, ServerStatus status, ServerMetrics metrics)
+internal sealed class HeartbeatIntake(HostRegistry registry, HeartbeatLog log, ServerMetrics metrics)
 {
     /// <summary>False when the heartbeat log cannot be written: the beat must then be refused, not acknowledged.</summary>
     public async Task<bool> AcceptAsync(ReceivedHeartbeat heartbeat, string peer)
@@ -23,7 +22,6 @@ internal sealed class HeartbeatIntake(HostRegistry registry, HeartbeatLog log, S
             return false;
         }
 
-        status.CountHeartbeat();
         metrics.HeartbeatsReceived.Inc();
         return true;
     }
