@@ -257,31 +257,41 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
             SetState(host, state, now);
             var expected = Durations.Format(host.Expected(options.DefaultInterval).Interval);
             events.Add(Raise(host, HostEventKind.New, now, null, Invariant($"New host - {host.Id} (IP {ip}, expected every {expected})")));
+            if (state == HostState.Failing)
+            {
+                events.Add(RaiseFailing(host, now));
+            }
+
+            return;
         }
-        else if (previousIp != ip)
+
+        if (previousIp != ip)
         {
             host.IpChanges++;
             events.Add(Raise(host, HostEventKind.IpChanged, now, previousIp, $"Host IP changed - {host.Id} ({previousIp} -> {ip})"));
         }
 
-        if (state == previousState && !isNew)
+        if (state == previousState)
         {
             return;
         }
 
+        // Late to up is no news; back from down, or from failing to up, is a recovery; into failing is its own event.
         var since = host.StateSince;
         SetState(host, state, now);
-        if (previousState == HostState.Down || (previousState == HostState.Failing && state == HostState.Up && !isNew))
+        if (previousState == HostState.Down || (previousState == HostState.Failing && state == HostState.Up))
         {
             events.Add(Raise(host, HostEventKind.Recovered, now, null, $"Host recovered - {host.Id} ({Describe(previousState)} for {Durations.Format(now - since)})"));
         }
 
-        if (state == HostState.Failing && (previousState != HostState.Failing || isNew))
+        if (state == HostState.Failing)
         {
-            var note = host.Message is null ? string.Empty : $" ({host.Message})";
-            events.Add(Raise(host, HostEventKind.Failing, now, null, $"Host failing - {host.Id}{note}"));
+            events.Add(RaiseFailing(host, now));
         }
     }
+
+    private HostEvent RaiseFailing(TrackedHost host, DateTimeOffset now) =>
+        Raise(host, HostEventKind.Failing, now, null, host.Message is null ? $"Host failing - {host.Id}" : $"Host failing - {host.Id} ({host.Message})");
 
     private void RecordAddressChange(TrackedHost host, AddressKind kind, string? previous, string? current, DateTimeOffset now)
     {
