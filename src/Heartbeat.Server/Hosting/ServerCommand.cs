@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Net;
+using Heartbeat.Protocol;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
 using Heartbeat.Server.Notify;

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using Heartbeat.Server.Hosting;
+using Heartbeat.Protocol;
 using Heartbeat.Server.Ingest;
 
 namespace Heartbeat.Server.Hosts;

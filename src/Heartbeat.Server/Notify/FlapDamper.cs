@@ -1,3 +1,4 @@
+using Heartbeat.Protocol;
 namespace Heartbeat.Server.Notify;
 
 /// <summary>
@@ -49,8 +50,8 @@ internal sealed class FlapDamper(TimeSpan window, int threshold)
             return [notification with
             {
                 Event = EventName,
-                Summary = $"Host flapping - {notification.Host} ({flaps.Changes.Count} downs and recoveries in {Hosting.Durations.Format(window)}, now {notification.State}); "
-                    + $"its alerts are held until it has been steady for {Hosting.Durations.Format(window)}",
+                Summary = $"Host flapping - {notification.Host} ({flaps.Changes.Count} downs and recoveries in {Durations.Format(window)}, now {notification.State}); "
+                    + $"its alerts are held until it has been steady for {Durations.Format(window)}",
             }];
         }
     }
@@ -75,7 +76,7 @@ internal sealed class FlapDamper(TimeSpan window, int threshold)
                         Event = EventName,
                         EventId = $"{last.EventId}-settled",
                         ServerTime = now,
-                        Summary = $"Host stopped flapping - {host} (steady for {Hosting.Durations.Format(window)}, now {last.State})",
+                        Summary = $"Host stopped flapping - {host} (steady for {Durations.Format(window)}, now {last.State})",
                     });
                 }
             }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Text;
 using System.Text.Encodings.Web;
+using Heartbeat.Protocol;
 using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Notify;

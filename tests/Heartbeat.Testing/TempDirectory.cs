@@ -1,4 +1,4 @@
-namespace Heartbeat.Server.Tests.Infrastructure;
+namespace Heartbeat.Testing;
 
 /// <summary>A directory of its own for each test, removed afterwards.</summary>
 public sealed class TempDirectory : IDisposable

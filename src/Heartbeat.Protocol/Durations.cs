@@ -1,9 +1,9 @@
 using System.Globalization;
 
-namespace Heartbeat.Server.Hosting;
+namespace Heartbeat.Protocol;
 
 /// <summary>Durations as people write and read them: 90, 90s, 5m, 2h, 1d; shown as 45s, 5m 3s, 2h 10m, 3d 4h.</summary>
-internal static class Durations
+public static class Durations
 {
     public static bool TryParse(string text, out TimeSpan duration)
     {

@@ -1,4 +1,4 @@
-namespace Heartbeat.Server.Tests.Infrastructure;
+namespace Heartbeat.Testing;
 
 /// <summary>Waits for a condition with a deadline, instead of sleeping and hoping.</summary>
 public static class Eventually

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Heartbeat.Server.Tests.Infrastructure;
+namespace Heartbeat.Testing;
 
 /// <summary>Reads a heartbeat log the way a user's tail or grep would, while the server may still be writing it.</summary>
 public static partial class HeartbeatLogFile

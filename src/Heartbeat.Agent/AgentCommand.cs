@@ -1,0 +1,176 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Net;
+using Heartbeat.Protocol;
+
+namespace Heartbeat.Agent;
+
+/// <summary>The command line: <c>heartbeat send|run|install|uninstall</c>.</summary>
+internal static class AgentCommand
+{
+    public const string Name = "heartbeat";
+
+    /// <summary>Exit code for a command line that cannot be used.</summary>
+    public const int UsageError = 2;
+
+    public static async Task<int> InvokeAsync(string[] args)
+    {
+        var parsed = Create().Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors)
+            {
+                await Console.Error.WriteLineAsync($"{Name}: {error.Message}");
+            }
+
+            await Console.Error.WriteLineAsync($"Try '{Name} --help' for the commands and their options.");
+            return UsageError;
+        }
+
+        return await parsed.InvokeAsync();
+    }
+
+    internal static RootCommand Create()
+    {
+        var server = new Argument<Uri>("server")
+        {
+            Description = "The heartbeat server: host:port (as the seed's installer takes it) or an http(s) URL",
+            CustomParser = result => ServerAddress.TryParse(result.Tokens[0].Value, out var uri, out var error) ? uri : Fail<Uri>(result, error),
+        };
+        var host = new Option<string>("--host")
+        {
+            Description = "The name this machine reports (default: its hostname)",
+            DefaultValueFactory = _ => Environment.MachineName.ToLowerInvariant(),
+            Validators = { r => { if (!HeartbeatRules.IsValidHost(r.GetValueOrDefault<string>() ?? string.Empty)) { r.AddError($"--host: must be 1-{HeartbeatRules.MaxHostLength} letters, digits, '.', '-', '_' or ':'"); } } },
+        };
+        var every = new Option<TimeSpan>("--every")
+        {
+            Description = "Beat interval, also declared to the server as what to expect (e.g. 30s, 5m, 1h)",
+            HelpName = "duration",
+            DefaultValueFactory = _ => TimeSpan.FromSeconds(60),
+            CustomParser = result => Durations.TryParse(result.Tokens[0].Value, out var interval) && HeartbeatRules.IsValidInterval(interval.TotalSeconds) ? interval
+                : Fail<TimeSpan>(result, $"--every: '{result.Tokens[0].Value}' is not an interval from 1s to 1d (e.g. 30s, 5m, 1h)"),
+        };
+        var ip = new Option<IPAddress?>("--ip")
+        {
+            Description = "Report this address instead of the one of the interface that routes to the server",
+            HelpName = "address",
+            CustomParser = result => IPAddress.TryParse(result.Tokens[0].Value, out var address) ? address
+                : Fail<IPAddress?>(result, $"--ip: '{result.Tokens[0].Value}' is not an IP address"),
+        };
+        var ipFrom = new Option<Uri?>("--ip-from")
+        {
+            Description = "Report the public address that this plain-text echo service answers (a URL you choose)",
+            HelpName = "url",
+            CustomParser = result => Uri.TryCreate(result.Tokens[0].Value, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" ? url
+                : Fail<Uri?>(result, $"--ip-from: '{result.Tokens[0].Value}' is not an http(s) URL"),
+        };
+        var token = new Option<string?>("--token")
+        {
+            Description = "Token for servers that want one, sent as 'Authorization: Bearer'; prefer HEARTBEAT_TOKEN, as command lines show in ps [env: HEARTBEAT_TOKEN]",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HEARTBEAT_TOKEN") is { Length: > 0 } value ? value : null,
+        };
+        var status = new Option<string>("--status")
+        {
+            Description = "What to report: up, or fail (something is wrong here; see --msg)",
+            DefaultValueFactory = _ => "up",
+        };
+        status.AcceptOnlyFromAmong("up", "fail");
+        var message = new Option<string?>("--msg")
+        {
+            Description = $"A short note sent with the beat (at most {HeartbeatRules.MaxMessageBytes} bytes)",
+            Validators = { r => { if (r.GetValueOrDefault<string?>() is { } m && (HeartbeatRules.HasUnsafeCharacters(m) || System.Text.Encoding.UTF8.GetByteCount(m) > HeartbeatRules.MaxMessageBytes)) { r.AddError($"--msg: at most {HeartbeatRules.MaxMessageBytes} bytes, without control characters or line breaks"); } } },
+        };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print the files it would write and the commands it would run; change nothing" };
+        var binary = new Option<string?>("--binary")
+        {
+            Description = "The program the service runs (default: this one, where it is now)",
+            HelpName = "path",
+        };
+        var init = new Option<InitSystem>("--init")
+        {
+            Description = "Install for this service manager (default: launchd on macOS, systemd elsewhere)",
+            DefaultValueFactory = _ => Installer.Detect(),
+        };
+
+        BeatSettings Settings(ParseResult r, bool withStatus) => new(
+            r.GetRequiredValue(server), r.GetValue(host)!, r.GetValue(every), r.GetValue(ip)?.ToString(), r.GetValue(ipFrom),
+            withStatus && r.GetValue(status) == "fail", withStatus ? r.GetValue(message) : null, r.GetValue(token));
+
+        var send = new Command("send", "Send one heartbeat; exit 0 when the server took it")
+        {
+            server, host, every, ip, ipFrom, token, status, message,
+        };
+        send.SetAction(async (r, cancellationToken) =>
+        {
+            using var http = NewHttpClient();
+            var error = await new BeatSender(http, Settings(r, withStatus: true)).SendAsync(cancellationToken);
+            if (error is null)
+            {
+                return 0;
+            }
+
+            await Console.Error.WriteLineAsync($"{Name}: {error}");
+            return 1;
+        });
+
+        var run = new Command("run", "Send a heartbeat every interval until stopped (SIGTERM or Ctrl+C), retrying with backoff when the server is away")
+        {
+            server, host, every, ip, ipFrom, token,
+        };
+        run.SetAction(async (r, cancellationToken) =>
+        {
+            using var http = NewHttpClient();
+            await new BeatLoop(new BeatSender(http, Settings(r, withStatus: false)), r.GetValue(every), Console.Error, TimeProvider.System)
+                .RunAsync(cancellationToken);
+            return 0;
+        });
+
+        var install = new Command("install", "Install 'heartbeat run SERVER' to start at boot (systemd or launchd) and start it now")
+        {
+            server, host, every, ipFrom, token, dryRun, init, binary,
+        };
+        install.SetAction(async (r, cancellationToken) =>
+        {
+            var settings = Settings(r, withStatus: false);
+            List<string> command = [.. r.GetValue(binary) is { } path ? [Path.GetFullPath(path)] : SelfCommand(), "run", settings.Server.ToString(), "--every", $"{(int)settings.Interval.TotalSeconds}s", "--host", settings.Host];
+            if (settings.IpFrom is { } echo)
+            {
+                command.AddRange(["--ip-from", echo.ToString()]);
+            }
+
+            var plan = Installer.PlanInstall(r.GetValue(init), IsRoot(), Home(), command, settings.Token);
+            return await Installer.ApplyAsync(plan, r.GetValue(dryRun), Console.Out, cancellationToken);
+        });
+
+        var uninstall = new Command("uninstall", "Stop the installed agent and remove what install wrote") { dryRun, init };
+        uninstall.SetAction((r, cancellationToken) =>
+            Installer.ApplyAsync(Installer.PlanUninstall(r.GetValue(init), IsRoot(), Home()), r.GetValue(dryRun), Console.Out, cancellationToken));
+
+        return new RootCommand("Heartbeat agent: tells a heartbeat server, now and then, that this machine is alive and which IP it has.")
+        {
+            send, run, install, uninstall,
+        };
+    }
+
+    private static HttpClient NewHttpClient() => new() { Timeout = TimeSpan.FromSeconds(15) };
+
+    /// <summary>How to start this very program again: the single-file binary, or 'dotnet heartbeat.dll' when run through the SDK.</summary>
+    private static string[] SelfCommand()
+    {
+        var process = Environment.ProcessPath ?? Path.Combine(AppContext.BaseDirectory, Name);
+        return Path.GetFileNameWithoutExtension(process) == "dotnet"
+            ? [process, Path.Combine(AppContext.BaseDirectory, $"{Name}.dll")]
+            : [process];
+    }
+
+    private static bool IsRoot() => Environment.IsPrivilegedProcess;
+
+    private static string Home() => Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+
+    private static T Fail<T>(ArgumentResult result, string error)
+    {
+        result.AddError(error);
+        return default!;
+    }
+}

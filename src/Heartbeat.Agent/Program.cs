@@ -1,0 +1,3 @@
+using Heartbeat.Agent;
+
+return await AgentCommand.InvokeAsync(args);

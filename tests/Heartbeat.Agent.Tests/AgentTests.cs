@@ -1,0 +1,269 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+
+namespace Heartbeat.Agent.Tests;
+
+/// <summary>The agent against the real server, both as processes on 127.0.0.1, as a user runs them.</summary>
+public sealed partial class AgentTests : IDisposable
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+    private readonly TempDirectory _directory = new();
+
+    private string Log => _directory.File("heartbeat.log");
+
+    [Fact]
+    public async Task SendMakesTheHostAppearWithTheAddressThatRoutesToTheServer()
+    {
+        using var server = await StartServerAsync();
+
+        using var agent = await RunAgentAsync("send", $"127.0.0.1:{server.Port}", "--host", "agent-test", "--every", "30s");
+
+        Assert.Equal(0, agent.ExitCode);
+        Assert.Contains("Received heartbeat - From: 127.0.0.1, Reported IP: 127.0.0.1, Host: agent-test", HeartbeatLogFile.HeartbeatMessages(Log));
+        Assert.Contains("New host - agent-test (IP 127.0.0.1, expected every 30s)", HeartbeatLogFile.ReadMessages(Log));
+    }
+
+    [Fact]
+    public async Task SendReportsAFailureWithItsNote()
+    {
+        using var server = await StartServerAsync();
+
+        using var agent = await RunAgentAsync("send", $"http://127.0.0.1:{server.Port}", "--host", "nas", "--status", "fail", "--msg", "disk 97% full", "--ip", "192.168.1.20");
+
+        Assert.Equal(0, agent.ExitCode);
+        Assert.Contains("Received heartbeat - From: 127.0.0.1, Reported IP: 192.168.1.20, Host: nas", HeartbeatLogFile.HeartbeatMessages(Log));
+        await HeartbeatLogFile.WaitForMessageAsync(Log, "Host failing - nas (disk 97% full)");
+    }
+
+    [Fact]
+    public async Task SendToNobodyFailsWithOneClearLine()
+    {
+        using var agent = await RunAgentAsync("send", $"127.0.0.1:{FreePort()}", "--host", "lonely");
+
+        Assert.Equal(1, agent.ExitCode);
+        Assert.Matches(@"^heartbeat: cannot reach http://127\.0\.0\.1:\d+/: .+$", agent.StandardError.Trim());
+    }
+
+    [Fact]
+    public async Task SendSaysWhatTheServerObjectsToAndCarriesTheToken()
+    {
+        using var server = await StartServerAsync("--token", "s3cret");
+
+        using var without = await RunAgentAsync("send", $"127.0.0.1:{server.Port}", "--host", "web1");
+        using var with = await RunAgentAsync("send", $"127.0.0.1:{server.Port}", "--host", "web1", "--token", "s3cret");
+
+        Assert.Equal(1, without.ExitCode);
+        Assert.Contains("401", without.StandardError, StringComparison.Ordinal);
+        Assert.Contains("needs a beat token", without.StandardError, StringComparison.Ordinal);
+        Assert.Equal(0, with.ExitCode);
+    }
+
+    [Fact]
+    public async Task BadArgumentsAreRefusedWithAClearMessage()
+    {
+        using var agent = await RunAgentAsync("send", "localhost:7777", "--host", "not a hostname", "--every", "0s");
+
+        Assert.Equal(2, agent.ExitCode);
+        Assert.Contains("--host: must be 1-253 letters", agent.StandardError, StringComparison.Ordinal);
+        Assert.Contains("--every: '0s' is not an interval", agent.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunBeatsEveryIntervalUntilSigtermAndThenExitsCleanly()
+    {
+        using var server = await StartServerAsync();
+        using var agent = ChildProcess.Start("heartbeat", ["run", $"127.0.0.1:{server.Port}", "--every", "1s", "--host", "runner"]);
+
+        var started = DateTime.UtcNow;
+        await HeartbeatLogFile.WaitForAsync(Log, m => m.Count(l => l.EndsWith("Host: runner", StringComparison.Ordinal)) >= 4, "four beats");
+        var elapsed = DateTime.UtcNow - started;
+        agent.Terminate();
+
+        Assert.Equal(0, await agent.WaitForExitAsync(Deadline));
+        Assert.InRange(elapsed, TimeSpan.FromSeconds(2.5), TimeSpan.FromSeconds(10)); // 3 intervals of 1 s ± 10% after the first beat
+        Assert.Equal(string.Empty, agent.StandardError);
+    }
+
+    [Fact]
+    public async Task RunBacksOffWhileTheServerIsAwaySaysSoOnceAndRecovers()
+    {
+        var port = FreePort();
+        using var agent = ChildProcess.Start("heartbeat", ["run", $"127.0.0.1:{port}", "--every", "2s", "--host", "patient"]);
+        await Eventually.TrueAsync(() => agent.StandardError.Contains("cannot reach", StringComparison.Ordinal), "the agent to notice the outage");
+
+        using var server = ServerProcess.Start([port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--log-file", Log]);
+        await server.WaitForStartAsync(Log);
+        await HeartbeatLogFile.WaitForAsync(Log, m => m.Any(l => l.EndsWith("Host: patient", StringComparison.Ordinal)), "a beat after the outage");
+        await Eventually.TrueAsync(() => agent.StandardError.Contains("getting through again", StringComparison.Ordinal), "the agent to say it recovered");
+        agent.Terminate();
+
+        Assert.Equal(0, await agent.WaitForExitAsync(Deadline));
+        Assert.Equal(1, CannotReach().Count(agent.StandardError));
+    }
+
+    [Fact]
+    public async Task IpDiscoveryFindsTheLocalAddressThatRoutesToTheServer()
+    {
+        var address = await AddressDiscovery.RouteToAsync(new Uri("http://127.0.0.1:7777/"), TestContext.Current.CancellationToken);
+
+        Assert.Equal(IPAddress.Loopback, address);
+    }
+
+    [Fact]
+    public async Task InstallDryRunShowsAValidSystemdUnitAndKeepsTheTokenOffTheCommandLine()
+    {
+        using var agent = await RunAgentAsync("install", "127.0.0.1:7777", "--dry-run", "--init", "systemd", "--every", "30s", "--host", "web1", "--token", "s3cret");
+
+        Assert.Equal(0, agent.ExitCode);
+        var output = agent.StandardOutput;
+        Assert.DoesNotContain("s3cret", output, StringComparison.Ordinal);
+        var unit = UnitFile().Match(output);
+        Assert.True(unit.Success, output);
+        var sections = ParseUnit(unit.Groups["content"].Value);
+        Assert.Equal(["Install", "Service", "Unit"], sections.Keys.Order(StringComparer.Ordinal));
+        Assert.EndsWith(" run http://127.0.0.1:7777/ --every 30s --host web1", sections["Service"]["ExecStart"], StringComparison.Ordinal);
+        Assert.Equal("always", sections["Service"]["Restart"]);
+        Assert.Contains("EnvironmentFile", sections["Service"].Keys);
+        Assert.Contains("Would run: systemctl", output, StringComparison.Ordinal);
+        if (Environment.IsPrivilegedProcess)
+        {
+            Assert.Equal("yes", sections["Service"]["DynamicUser"]);
+            Assert.Equal("multi-user.target", sections["Install"]["WantedBy"]);
+        }
+
+        await VerifyWithSystemdIfPresentAsync(unit.Groups["content"].Value);
+    }
+
+    [Fact]
+    public async Task InstallDryRunShowsAValidLaunchdPlist()
+    {
+        using var agent = await RunAgentAsync("install", "monitor.example.org:7777", "--dry-run", "--init", "launchd", "--host", "mac-mini");
+
+        Assert.Equal(0, agent.ExitCode);
+        var output = agent.StandardOutput;
+        var xml = output[output.IndexOf("<?xml", StringComparison.Ordinal)..(output.IndexOf("</plist>", StringComparison.Ordinal) + "</plist>".Length)];
+        var plist = XDocument.Parse(xml);
+        var keys = plist.Root!.Element("dict")!.Elements().ToList();
+        string Value(string key) => keys[keys.FindIndex(e => e.Name == "key" && e.Value == key) + 1].Value;
+        Assert.Equal("com.heartbeat.agent", Value("Label"));
+        var arguments = keys[keys.FindIndex(e => e.Value == "ProgramArguments") + 1].Elements("string").Select(e => e.Value).ToList();
+        Assert.Equal(["run", "http://monitor.example.org:7777/", "--every", "60s", "--host", "mac-mini"], arguments.Skip(1));
+        Assert.Contains("Would run: launchctl load -w", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UninstallDryRunSaysWhatItWouldStopAndRemove()
+    {
+        using var agent = await RunAgentAsync("uninstall", "--dry-run", "--init", "systemd");
+
+        Assert.Equal(0, agent.ExitCode);
+        Assert.Contains("disable --now heartbeat-agent.service", agent.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("Would remove ", agent.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheSeedStyleInstallScriptInstallsIntoItsPrefixWithADryRun()
+    {
+        // The layout of a release: install.sh with the agent beside it.
+        var release = Directory.CreateDirectory(_directory.File("release")).FullName;
+        File.Copy(Path.Combine(RepositoryRoot(), "deploy", "agent", "install.sh"), Path.Combine(release, "install.sh"));
+        foreach (var file in Directory.GetFiles(AppContext.BaseDirectory, "heartbeat*").Where(f => !Path.GetFileName(f).StartsWith("heartbeat-server", StringComparison.Ordinal))
+            .Concat(Directory.GetFiles(AppContext.BaseDirectory, "Heartbeat.Protocol.dll")).Concat(Directory.GetFiles(AppContext.BaseDirectory, "System.CommandLine.dll")))
+        {
+            File.Copy(file, Path.Combine(release, Path.GetFileName(file)));
+        }
+
+        var prefix = _directory.File("prefix/bin");
+        using var script = ChildProcess.Start("/bin/bash", [Path.Combine(release, "install.sh"), "127.0.0.1:7777", "--prefix", prefix, "--dry-run", "--init", "systemd", "--host", "web1"]);
+
+        Assert.Equal(0, await script.WaitForExitAsync(Deadline));
+        Assert.Contains($"Would copy {release}/heartbeat to {prefix}/heartbeat", script.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains($"ExecStart={prefix}/heartbeat run http://127.0.0.1:7777/ --every 60s --host web1", script.StandardOutput, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(prefix));
+    }
+
+    public void Dispose() => _directory.Dispose();
+
+    private static async Task<ChildProcess> RunAgentAsync(params string[] arguments)
+    {
+        var agent = ChildProcess.Start("heartbeat", arguments, new Dictionary<string, string?> { ["HEARTBEAT_TOKEN"] = null });
+        await agent.WaitForExitAsync(Deadline);
+        return agent;
+    }
+
+    private async Task<RunningServer> StartServerAsync(params string[] extra)
+    {
+        var server = ServerProcess.Start(["0", "--bind", "127.0.0.1", "--log-file", Log, .. extra]);
+        return new RunningServer(server, await server.WaitForStartAsync(Log));
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static Dictionary<string, Dictionary<string, string>> ParseUnit(string text)
+    {
+        var sections = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
+        Dictionary<string, string>? current = null;
+        foreach (var line in text.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')))
+        {
+            if (line.StartsWith('[') && line.EndsWith(']'))
+            {
+                current = sections[line[1..^1]] = new Dictionary<string, string>(StringComparer.Ordinal);
+                continue;
+            }
+
+            var (key, value) = (line[..line.IndexOf('=', StringComparison.Ordinal)], line[(line.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+            Assert.NotNull(current);
+            current[key] = value;
+        }
+
+        return sections;
+    }
+
+    /// <summary>systemd's own checker, on machines that have it (a CI container usually does not).</summary>
+    private async Task VerifyWithSystemdIfPresentAsync(string unit)
+    {
+        if (!File.Exists("/usr/bin/systemd-analyze"))
+        {
+            return;
+        }
+
+        var path = _directory.File("heartbeat-agent.service");
+        await File.WriteAllTextAsync(path, unit, TestContext.Current.CancellationToken);
+        using var verify = ChildProcess.Start("/usr/bin/systemd-analyze", ["verify", path]);
+        await verify.WaitForExitAsync(Deadline);
+        Assert.DoesNotContain("Unknown key", verify.StandardError, StringComparison.Ordinal);
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Heartbeat.slnx")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("The tests run outside the repository.");
+    }
+
+    [GeneratedRegex(@"Would write \S+heartbeat-agent\.service:\n(?<content>(.|\n)*?)\nWould ")]
+    private static partial Regex UnitFile();
+
+    [GeneratedRegex("cannot reach")]
+    private static partial Regex CannotReach();
+
+    private sealed class RunningServer(ChildProcess process, int port) : IDisposable
+    {
+        public int Port => port;
+
+        public void Dispose() => process.Dispose();
+    }
+}
