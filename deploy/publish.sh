@@ -9,12 +9,28 @@ cd "$(dirname "$0")/.."
 runtimes=("$@")
 [ ${#runtimes[@]} -gt 0 ] || runtimes=(linux-x64 linux-arm64 osx-arm64 osx-x64)
 
-single_file=(--self-contained -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -p:DebugType=none)
+case "$(uname -s)-$(uname -m)" in
+  Linux-x86_64) host_rid=linux-x64 ;;
+  Linux-aarch64) host_rid=linux-arm64 ;;
+  Darwin-arm64) host_rid=osx-arm64 ;;
+  Darwin-x86_64) host_rid=osx-x64 ;;
+  *) host_rid=unknown ;;
+esac
+
+# Native libraries (SQLite) go inside the file too, so the one file is all there is to copy.
+single_file=(--self-contained -p:PublishSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=true -p:EnableCompressionInSingleFile=true -p:DebugType=none)
 for rid in "${runtimes[@]}"; do
   echo "==> $rid"
   # The server is not trimmed: a trimmed build fails at start inside Kestrel's certificate loading.
   dotnet publish src/Heartbeat.Server/Heartbeat.Server.csproj -c Release -r "$rid" "${single_file[@]}" -o "dist/$rid"
-  dotnet publish src/Heartbeat.Agent/Heartbeat.Agent.csproj -c Release -r "$rid" "${single_file[@]}" -p:PublishTrimmed=true -o "dist/$rid"
+  # The agent is NativeAOT where this machine can compile it (its own platform, with clang): 8 MB, starts
+  # in milliseconds, 10 MB of memory. Elsewhere a trimmed single file (14 MB, 0.1 s, 30 MB).
+  if [ "$rid" = "$host_rid" ] && command -v clang >/dev/null; then
+    dotnet publish src/Heartbeat.Agent/Heartbeat.Agent.csproj -c Release -r "$rid" -p:PublishAot=true -o "dist/$rid"
+  else
+    dotnet publish src/Heartbeat.Agent/Heartbeat.Agent.csproj -c Release -r "$rid" "${single_file[@]}" -p:PublishTrimmed=true -o "dist/$rid"
+  fi
+  rm -f "dist/$rid"/*.dbg "dist/$rid"/*.pdb "dist/$rid"/*.xml
   cp deploy/agent/install.sh "dist/$rid/"
   ls -l "dist/$rid/heartbeat-server" "dist/$rid/heartbeat"
 done
