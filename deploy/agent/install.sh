@@ -60,4 +60,5 @@ else
   echo "Installed $prefix/heartbeat"
 fi
 
-exec "$binary" install "$server" --binary "$prefix/heartbeat" "${pass[@]}"
+# Not exec: the trap must still clean up a build directory afterwards.
+"$binary" install "$server" --binary "$prefix/heartbeat" "${pass[@]}"

@@ -38,6 +38,18 @@ public sealed partial class AgentTests : IDisposable
     }
 
     [Fact]
+    public async Task IpFromReportsWhatTheEchoServiceTheUserNamedAnswers()
+    {
+        using var server = await StartServerAsync();
+        await using var echo = await PlainTextServer.StartAsync("203.0.113.7\n");
+
+        using var agent = await RunAgentAsync("send", $"127.0.0.1:{server.Port}", "--host", "behind-nat", "--ip-from", echo.Url.ToString());
+
+        Assert.Equal(0, agent.ExitCode);
+        Assert.Contains("Received heartbeat - From: 127.0.0.1, Reported IP: 203.0.113.7, Host: behind-nat", HeartbeatLogFile.HeartbeatMessages(Log));
+    }
+
+    [Fact]
     public async Task SendToNobodyFailsWithOneClearLine()
     {
         using var agent = await RunAgentAsync("send", $"127.0.0.1:{FreePort()}", "--host", "lonely");
