@@ -14,12 +14,7 @@ request = function()
   return wrk.format(nil, "/", nil, body)
 end
 
--- Any non-200 answer is counted and reported: a benchmark with errors is not a result.
-local non200 = 0
-response = function(status)
-  if status ~= 200 then non200 = non200 + 1 end
-end
-
+-- Errors: socket errors and answers of 400 or more (wrk's status count); a run with errors is not a result.
 done = function(summary, latency)
   io.write(string.format("heartbeats/s: %.0f  p50: %.2f ms  p99: %.2f ms  errors: %d\n",
     summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,

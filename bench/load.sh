@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Load benchmark: heartbeat-server against nginx (return 200 with access_log on) on this machine, 127.0.0.1 only.
+#
+# Usage: bench/load.sh [--quick] [--seconds N] [--skip-footprint] [--aot]
+#   --quick           64 connections only, 5 s per run, no million-host footprint
+#   --seconds N       length of each keep-alive run (default 10; runs without keep-alive take half)
+#   --skip-footprint  leave out the 100,000/1,000,000-host memory and start-up measurements
+#   --aot             measure a NativeAOT build of the server instead (needs clang)
+#
+# Builds the server (Release, self-contained single file), starts it with a temporary log and SQLite store,
+# drives it with wrk and bench/heartbeats.lua (every beat from its own host and IP), and prints a table:
+# beats/s, the ratio to nginx, p50/p99, errors, the server's peak RSS and CPU seconds. Every load is bounded
+# in time; every process it starts is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=10
+quick=0
+footprint=1
+aot=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1; seconds=5; footprint=0; shift ;;
+    --seconds) seconds="$2"; shift 2 ;;
+    --skip-footprint) footprint=0; shift ;;
+    --aot) aot=1; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "load.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+for tool in wrk nginx; do
+  if ! command -v "$tool" >/dev/null && [ ! -x "/usr/sbin/$tool" ]; then
+    echo "Installing $tool (apt-get install $tool)..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool") >/dev/null
+  fi
+done
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+
+work=$(mktemp -d)
+server_pid=""
+nginx_pid=""
+cleanup() {
+  [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
+  [ -z "$nginx_pid" ] || kill "$nginx_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+if [ "$aot" = 1 ]; then
+  echo "Building heartbeat-server (Release, NativeAOT)..."
+  dotnet publish src/Heartbeat.Server/Heartbeat.Server.csproj -c Release -r linux-x64 -p:PublishAot=true -o "$work/aot" >/dev/null
+  server_bin="$work/aot/heartbeat-server"
+else
+  echo "Building heartbeat-server (Release, self-contained)..."
+  deploy/publish.sh linux-x64 >/dev/null
+  server_bin=dist/linux-x64/heartbeat-server
+fi
+server_port=17771
+nginx_port=17772
+
+start_server() { # $1: data file
+  "$server_bin" "$server_port" --bind 127.0.0.1 --log-file "$work/heartbeat.log" --data "$1" \
+    --rate-limit 0 --host-rate-limit 0 >"$work/server.out" 2>&1 &
+  server_pid=$!
+  wait_until_up "http://127.0.0.1:$server_port/healthz"
+}
+
+stop_server() {
+  kill -TERM "$server_pid"
+  wait "$server_pid" || true
+  server_pid=""
+}
+
+wait_until_up() { # $1: URL; gives up after 120 s
+  for _ in $(seq 1 1200); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "load.sh: $1 did not come up" >&2
+  exit 1
+}
+
+cpu_seconds() { # utime + stime of a process, in seconds
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$1/stat"
+}
+
+rss_mib() { # VmRSS or VmHWM (peak) of a process, in MiB
+  awk -v key="$2:" '$1 == key { printf "%.0f", $2 / 1024 }' "/proc/$1/status"
+}
+
+# One wrk run: prints "beats/s p50 p99 errors" (errors: socket errors and non-2xx answers).
+run_wrk() { # $1: URL, $2: connections, $3: keep-alive (1/0), $4: hosts, $5: seconds
+  local threads=2 headers=()
+  [ "$2" -ge 2 ] || threads=1
+  [ "$3" = 1 ] || headers=(-H "Connection: close")
+  HOSTS="$4" wrk -t"$threads" -c"$2" -d"$5"s --latency "${headers[@]}" -s bench/heartbeats.lua "$1" 2>&1 \
+    | awk '/^heartbeats\/s:/ { print $2, $4, $7, $10 }'
+}
+
+cat >"$work/nginx.conf" <<EOF
+worker_processes 2;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log $work/nginx-access.log;
+  client_body_temp_path $work/nginx-body;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / { return 200 "ok\n"; }
+  }
+}
+EOF
+"$nginx_bin" -c "$work/nginx.conf" -g 'daemon off;' &
+nginx_pid=$!
+wait_until_up "http://127.0.0.1:$nginx_port/"
+
+start_server "$work/heartbeat.db"
+idle_rss=$(rss_mib "$server_pid" VmRSS)
+# Warm up both (the JIT compiles the hot path in the first seconds); these runs are not counted.
+run_wrk "http://127.0.0.1:$nginx_port/" 64 1 1000 3 >/dev/null
+run_wrk "http://127.0.0.1:$server_port/" 64 1 1000 3 >/dev/null
+
+connections=(1 16 64 256)
+[ "$quick" = 0 ] || connections=(64)
+host_counts=(1000 100000)
+[ "$quick" = 0 ] || host_counts=(1000)
+
+printf '%-5s %-10s %-8s %10s %10s %7s %8s %8s %7s\n' conns keep-alive hosts beats/s nginx/s ratio p50 p99 errors
+results="$work/results.md"
+echo "| connections | keep-alive | hosts | heartbeats/s | nginx req/s | ratio | p50 | p99 | errors |" >"$results"
+echo "|---:|:-:|---:|---:|---:|---:|---:|---:|---:|" >>"$results"
+cpu_before=$(cpu_seconds "$server_pid")
+acknowledged=0
+for keep in 1 0; do
+  for c in "${connections[@]}"; do
+    length=$seconds
+    [ "$keep" = 1 ] || length=$(( (seconds + 1) / 2 ))
+    read -r nginx_rps _ _ nginx_errors < <(run_wrk "http://127.0.0.1:$nginx_port/" "$c" "$keep" 1000 "$length")
+    for hosts in "${host_counts[@]}"; do
+      read -r rps p50 p99 errors < <(run_wrk "http://127.0.0.1:$server_port/" "$c" "$keep" "$hosts" "$length")
+      ratio=$(awk -v a="$rps" -v b="$nginx_rps" 'BEGIN { printf "%.2f", a / b }')
+      acknowledged=$(awk -v a="$acknowledged" -v r="$rps" -v s="$length" 'BEGIN { printf "%d", a + r * s }')
+      printf '%-5s %-10s %-8s %10s %10s %7s %8s %8s %7s\n' "$c" "$([ "$keep" = 1 ] && echo yes || echo no)" "$hosts" "$rps" "$nginx_rps" "$ratio" "$p50" "$p99" "$errors"
+      echo "| $c | $([ "$keep" = 1 ] && echo yes || echo no) | $hosts | $rps | $nginx_rps | $ratio | $p50 ms | $p99 ms | $errors (nginx $nginx_errors) |" >>"$results"
+    done
+  done
+done
+cpu_used=$(awk -v a="$(cpu_seconds "$server_pid")" -v b="$cpu_before" 'BEGIN { printf "%.1f", a - b }')
+peak_rss=$(rss_mib "$server_pid" VmHWM)
+beats_logged=$(cat "$work"/heartbeat.log* | grep -c ' - Received heartbeat - ' || true)
+echo
+echo "server: idle RSS ${idle_rss} MiB, peak RSS ${peak_rss} MiB, ${cpu_used} CPU seconds under load"
+echo "log: ${beats_logged} heartbeat lines (wrk counted about ${acknowledged} answered requests; answers after a run's end are not counted by wrk)"
+
+if [ "$footprint" = 1 ]; then
+  echo
+  echo "Footprint: registering 100,000 and then 1,000,000 hosts..."
+  stop_server
+  rm -f "$work"/heartbeat.db*
+  start_server "$work/heartbeat.db"
+  base_rss=$(rss_mib "$server_pid" VmRSS)
+  for n in 100000 1000000; do
+    deadline=$((SECONDS + 300))
+    until [ "$(curl -fsS "http://127.0.0.1:$server_port/api/v1/hosts?limit=1" | grep -o '"total":[0-9]*' | cut -d: -f2)" -ge "$n" ]; do
+      [ "$SECONDS" -lt "$deadline" ] || { echo "load.sh: could not register $n hosts in 300 s" >&2; exit 1; }
+      HOSTS=$n wrk -t2 -c64 -d10s -s bench/heartbeats.lua "http://127.0.0.1:$server_port/" >/dev/null
+    done
+    sleep 1 # one flush interval and a GC
+    rss=$(rss_mib "$server_pid" VmRSS)
+    per_host=$(awk -v r="$rss" -v b="$base_rss" -v n="$n" 'BEGIN { printf "%.0f", (r - b) * 1048576 / n }')
+    echo "$n hosts: RSS ${rss} MiB (${per_host} bytes per host above the empty server's ${base_rss} MiB)"
+  done
+  stop_server
+  started=$(date +%s.%N)
+  start_server "$work/heartbeat.db"
+  ready=$(date +%s.%N)
+  echo "start-up with 1,000,000 hosts in SQLite: $(awk -v a="$ready" -v b="$started" 'BEGIN { printf "%.1f", a - b }') s to answer /healthz"
+fi
+
+echo
+echo "Markdown table (for bench/RESULTS.md):"
+cat "$results"
