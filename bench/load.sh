@@ -6,6 +6,7 @@
 #   --seconds N       length of each keep-alive run (default 10; runs without keep-alive take half)
 #   --skip-footprint  leave out the 100,000/1,000,000-host memory and start-up measurements
 #   --aot             measure a NativeAOT build of the server instead (needs clang)
+#   --footprint-only  only the memory and start-up measurements
 #
 # Builds the server (Release, self-contained single file), starts it with a temporary log and SQLite store,
 # drives it with wrk and bench/heartbeats.lua (every beat from its own host and IP), and prints a table:
@@ -18,13 +19,15 @@ seconds=10
 quick=0
 footprint=1
 aot=0
+load=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; seconds=5; footprint=0; shift ;;
     --seconds) seconds="$2"; shift 2 ;;
     --skip-footprint) footprint=0; shift ;;
     --aot) aot=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --footprint-only) load=0; shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "load.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -95,7 +98,7 @@ run_wrk() { # $1: URL, $2: connections, $3: keep-alive (1/0), $4: hosts, $5: sec
   local threads=2 headers=()
   [ "$2" -ge 2 ] || threads=1
   [ "$3" = 1 ] || headers=(-H "Connection: close")
-  HOSTS="$4" wrk -t"$threads" -c"$2" -d"$5"s --latency "${headers[@]}" -s bench/heartbeats.lua "$1" 2>&1 \
+  HOSTS="$4" THREADS="$threads" wrk -t"$threads" -c"$2" -d"$5"s --latency "${headers[@]}" -s bench/heartbeats.lua "$1" 2>&1 \
     | awk '/^heartbeats\/s:/ { print $2, $4, $7, $10 }'
 }
 
@@ -117,43 +120,47 @@ EOF
 nginx_pid=$!
 wait_until_up "http://127.0.0.1:$nginx_port/"
 
+launched=$(date +%s.%N)
 start_server "$work/heartbeat.db"
+echo "start-up with an empty store: $(awk -v a="$(date +%s.%N)" -v b="$launched" 'BEGIN { printf "%.2f", a - b }') s to answer /healthz"
 idle_rss=$(rss_mib "$server_pid" VmRSS)
 # Warm up both (the JIT compiles the hot path in the first seconds); these runs are not counted.
 run_wrk "http://127.0.0.1:$nginx_port/" 64 1 1000 3 >/dev/null
 run_wrk "http://127.0.0.1:$server_port/" 64 1 1000 3 >/dev/null
 
-connections=(1 16 64 256)
-[ "$quick" = 0 ] || connections=(64)
-host_counts=(1000 100000)
-[ "$quick" = 0 ] || host_counts=(1000)
+if [ "$load" = 1 ]; then
+  connections=(1 16 64 256)
+  [ "$quick" = 0 ] || connections=(64)
+  host_counts=(1000 100000)
+  [ "$quick" = 0 ] || host_counts=(1000)
 
-printf '%-5s %-10s %-8s %10s %10s %7s %8s %8s %7s\n' conns keep-alive hosts beats/s nginx/s ratio p50 p99 errors
-results="$work/results.md"
-echo "| connections | keep-alive | hosts | heartbeats/s | nginx req/s | ratio | p50 | p99 | errors |" >"$results"
-echo "|---:|:-:|---:|---:|---:|---:|---:|---:|---:|" >>"$results"
-cpu_before=$(cpu_seconds "$server_pid")
-acknowledged=0
-for keep in 1 0; do
-  for c in "${connections[@]}"; do
-    length=$seconds
-    [ "$keep" = 1 ] || length=$(( (seconds + 1) / 2 ))
-    read -r nginx_rps _ _ nginx_errors < <(run_wrk "http://127.0.0.1:$nginx_port/" "$c" "$keep" 1000 "$length")
-    for hosts in "${host_counts[@]}"; do
-      read -r rps p50 p99 errors < <(run_wrk "http://127.0.0.1:$server_port/" "$c" "$keep" "$hosts" "$length")
-      ratio=$(awk -v a="$rps" -v b="$nginx_rps" 'BEGIN { printf "%.2f", a / b }')
-      acknowledged=$(awk -v a="$acknowledged" -v r="$rps" -v s="$length" 'BEGIN { printf "%d", a + r * s }')
-      printf '%-5s %-10s %-8s %10s %10s %7s %8s %8s %7s\n' "$c" "$([ "$keep" = 1 ] && echo yes || echo no)" "$hosts" "$rps" "$nginx_rps" "$ratio" "$p50" "$p99" "$errors"
-      echo "| $c | $([ "$keep" = 1 ] && echo yes || echo no) | $hosts | $rps | $nginx_rps | $ratio | $p50 ms | $p99 ms | $errors (nginx $nginx_errors) |" >>"$results"
+  printf '%-5s %-10s %-8s %10s %10s %7s %8s %8s %7s\n' conns keep-alive hosts beats/s nginx/s ratio p50 p99 errors
+  results="$work/results.md"
+  echo "| connections | keep-alive | hosts | heartbeats/s | nginx req/s | ratio | p50 | p99 | errors |" >"$results"
+  echo "|---:|:-:|---:|---:|---:|---:|---:|---:|---:|" >>"$results"
+  cpu_before=$(cpu_seconds "$server_pid")
+  acknowledged=0
+  for keep in 1 0; do
+    for c in "${connections[@]}"; do
+      length=$seconds
+      [ "$keep" = 1 ] || length=$(( (seconds + 1) / 2 ))
+      read -r nginx_rps _ _ nginx_errors < <(run_wrk "http://127.0.0.1:$nginx_port/" "$c" "$keep" 1000 "$length")
+      for hosts in "${host_counts[@]}"; do
+        read -r rps p50 p99 errors < <(run_wrk "http://127.0.0.1:$server_port/" "$c" "$keep" "$hosts" "$length")
+        ratio=$(awk -v a="$rps" -v b="$nginx_rps" 'BEGIN { printf "%.2f", a / b }')
+        acknowledged=$(awk -v a="$acknowledged" -v r="$rps" -v s="$length" 'BEGIN { printf "%d", a + r * s }')
+        printf '%-5s %-10s %-8s %10s %10s %7s %8s %8s %7s\n' "$c" "$([ "$keep" = 1 ] && echo yes || echo no)" "$hosts" "$rps" "$nginx_rps" "$ratio" "$p50" "$p99" "$errors"
+        echo "| $c | $([ "$keep" = 1 ] && echo yes || echo no) | $hosts | $rps | $nginx_rps | $ratio | $p50 ms | $p99 ms | $errors (nginx $nginx_errors) |" >>"$results"
+      done
     done
   done
-done
-cpu_used=$(awk -v a="$(cpu_seconds "$server_pid")" -v b="$cpu_before" 'BEGIN { printf "%.1f", a - b }')
-peak_rss=$(rss_mib "$server_pid" VmHWM)
-beats_logged=$(cat "$work"/heartbeat.log* | grep -c ' - Received heartbeat - ' || true)
-echo
-echo "server: idle RSS ${idle_rss} MiB, peak RSS ${peak_rss} MiB, ${cpu_used} CPU seconds under load"
-echo "log: ${beats_logged} heartbeat lines (wrk counted about ${acknowledged} answered requests; answers after a run's end are not counted by wrk)"
+  cpu_used=$(awk -v a="$(cpu_seconds "$server_pid")" -v b="$cpu_before" 'BEGIN { printf "%.1f", a - b }')
+  peak_rss=$(rss_mib "$server_pid" VmHWM)
+  beats_logged=$(cat "$work"/heartbeat.log* | grep -c ' - Received heartbeat - ' || true)
+  echo
+  echo "server: idle RSS ${idle_rss} MiB, peak RSS ${peak_rss} MiB, ${cpu_used} CPU seconds under load"
+  echo "log: ${beats_logged} heartbeat lines (wrk counted about ${acknowledged} answered requests; answers after a run's end are not counted by wrk)"
+fi
 
 if [ "$footprint" = 1 ]; then
   echo
@@ -164,9 +171,9 @@ if [ "$footprint" = 1 ]; then
   base_rss=$(rss_mib "$server_pid" VmRSS)
   for n in 100000 1000000; do
     deadline=$((SECONDS + 300))
-    until [ "$(curl -fsS "http://127.0.0.1:$server_port/api/v1/hosts?limit=1" | grep -o '"total":[0-9]*' | cut -d: -f2)" -ge "$n" ]; do
+    while total=$(curl -fsS "http://127.0.0.1:$server_port/api/v1/hosts?limit=1" | grep -o '"total":[0-9]*' | cut -d: -f2); [ "$total" -lt "$n" ]; do
       [ "$SECONDS" -lt "$deadline" ] || { echo "load.sh: could not register $n hosts in 300 s" >&2; exit 1; }
-      HOSTS=$n wrk -t2 -c64 -d10s -s bench/heartbeats.lua "http://127.0.0.1:$server_port/" >/dev/null
+      HOSTS=$n START=$total THREADS=2 wrk -t2 -c64 -d10s -s bench/heartbeats.lua "http://127.0.0.1:$server_port/" >/dev/null
     done
     sleep 1 # one flush interval and a GC
     rss=$(rss_mib "$server_pid" VmRSS)
@@ -180,6 +187,8 @@ if [ "$footprint" = 1 ]; then
   echo "start-up with 1,000,000 hosts in SQLite: $(awk -v a="$ready" -v b="$started" 'BEGIN { printf "%.1f", a - b }') s to answer /healthz"
 fi
 
-echo
-echo "Markdown table (for bench/RESULTS.md):"
-cat "$results"
+if [ "$load" = 1 ]; then
+  echo
+  echo "Markdown table (for bench/RESULTS.md):"
+  cat "$results"
+fi
