@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Load benchmark: heartbeat-server against nginx (return 200 with access_log on) on this machine, 127.0.0.1 only.
 #
-# Usage: bench/load.sh [--quick] [--seconds N] [--skip-footprint] [--aot]
+# Usage: bench/load.sh [--quick] [--seconds N] [--skip-footprint] [--footprint-only] [--jit]
 #   --quick           64 connections only, 5 s per run, no million-host footprint
 #   --seconds N       length of each keep-alive run (default 10; runs without keep-alive take half)
 #   --skip-footprint  leave out the 100,000/1,000,000-host memory and start-up measurements
-#   --aot             measure a NativeAOT build of the server instead (needs clang)
+#   --jit             measure the JIT single-file build instead of what deploy/publish.sh ships here (NativeAOT when clang is present)
 #   --footprint-only  only the memory and start-up measurements
 #
 # Builds the server (Release, self-contained single file), starts it with a temporary log and SQLite store,
@@ -18,14 +18,14 @@ cd "$(dirname "$0")/.."
 seconds=10
 quick=0
 footprint=1
-aot=0
+jit=0
 load=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; seconds=5; footprint=0; shift ;;
     --seconds) seconds="$2"; shift 2 ;;
     --skip-footprint) footprint=0; shift ;;
-    --aot) aot=1; shift ;;
+    --jit) jit=1; shift ;;
     --footprint-only) load=0; shift ;;
     -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "load.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -51,12 +51,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$aot" = 1 ]; then
-  echo "Building heartbeat-server (Release, NativeAOT)..."
-  dotnet publish src/Heartbeat.Server/Heartbeat.Server.csproj -c Release -r linux-x64 -p:PublishAot=true -o "$work/aot" >/dev/null
-  server_bin="$work/aot/heartbeat-server"
+if [ "$jit" = 1 ]; then
+  echo "Building heartbeat-server (Release, JIT, self-contained single file)..."
+  dotnet publish src/Heartbeat.Server/Heartbeat.Server.csproj -c Release -r linux-x64 --self-contained \
+    -p:PublishSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=true -o "$work/jit" >/dev/null
+  server_bin="$work/jit/heartbeat-server"
 else
-  echo "Building heartbeat-server (Release, self-contained)..."
+  echo "Building heartbeat-server as deploy/publish.sh ships it..."
   deploy/publish.sh linux-x64 >/dev/null
   server_bin=dist/linux-x64/heartbeat-server
 fi
@@ -159,7 +160,7 @@ if [ "$load" = 1 ]; then
   beats_logged=$(cat "$work"/heartbeat.log* | grep -c ' - Received heartbeat - ' || true)
   echo
   echo "server: idle RSS ${idle_rss} MiB, peak RSS ${peak_rss} MiB, ${cpu_used} CPU seconds under load"
-  echo "log: ${beats_logged} heartbeat lines (wrk counted about ${acknowledged} answered requests; answers after a run's end are not counted by wrk)"
+  echo "log: ${beats_logged} heartbeat lines, at least the ${acknowledged} answers wrk counted in the measured runs (warm-ups add lines)"
 fi
 
 if [ "$footprint" = 1 ]; then

@@ -253,6 +253,25 @@ public sealed class NotificationTests
         Assert.Equal("survivor", JsonDocument.Parse(delivered.Body).RootElement.GetProperty("host").GetString());
     }
 
+    [Fact]
+    public async Task WebhookUrlsWhichOftenHoldTokensNeverReachTheConsole()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        using var directory = new TempDirectory();
+        var log = directory.File("heartbeat.log");
+        var secretUrl = $"{receiver.Url}services/T000/B000/s3cretWebhookToken";
+        using var server = ServerProcess.Start(["0", "--bind", "127.0.0.1", "--log-file", log, "--webhook", secretUrl]);
+        var port = await server.WaitForStartAsync(log);
+
+        using var client = new HttpClient();
+        (await client.PostAsync($"http://127.0.0.1:{port}/", new StringContent("""{"host": "web1"}"""), TestContext.Current.CancellationToken)).Dispose();
+        await receiver.WaitForAsync(r => r.Path.EndsWith("s3cretWebhookToken", StringComparison.Ordinal), "the webhook");
+        server.Terminate();
+        await server.WaitForExitAsync(TimeSpan.FromSeconds(15));
+
+        Assert.DoesNotContain("s3cretWebhookToken", server.StandardOutput + server.StandardError, StringComparison.Ordinal);
+    }
+
     private static Task<InProcessServer> StartWithWebhookAsync(string spec, int maxAttempts = 10) =>
         InProcessServer.StartAsync(o => o with
         {

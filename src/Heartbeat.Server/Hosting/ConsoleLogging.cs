@@ -13,6 +13,8 @@ internal static class ConsoleLogging
             console.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
         })
         .AddFilter("Microsoft", LogLevel.Warning)
+        // HttpClient logs every request with its full URL, and webhook URLs carry tokens: never log them.
+        .AddFilter("System.Net.Http.HttpClient", LogLevel.None)
         // A failed start is reported as one clear line by ServerRunner, not as a stack trace.
         ;
 }
