@@ -95,6 +95,7 @@ public sealed class SecurityTests
         Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
         Assert.Equal(HttpStatusCode.Forbidden, page.StatusCode);
         Assert.Empty(refusing.HeartbeatMessages());
+        Assert.Equal(2, (int)refusing.Metrics.HeartbeatsRejected.WithLabels("not_allowed").Value);
         Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
     }
 
@@ -145,6 +146,7 @@ public sealed class SecurityTests
         }
 
         Assert.Equal(20, statuses.Count(s => s == HttpStatusCode.OK)); // a burst of ten times the rate, then no more
+        Assert.Equal(1, (int)server.Metrics.HeartbeatsRejected.WithLabels("rate_limited").Value);
         using var other = FromAddress(IPAddress.Parse("127.0.0.2"), server.Port);
         using var served = await other.PostAsync("/", new StringContent("""{"host": "neighbour"}"""), TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.OK, served.StatusCode);

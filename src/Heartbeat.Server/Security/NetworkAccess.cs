@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using Heartbeat.Server.Diagnostics;
 using Microsoft.AspNetCore.HttpOverrides;
 
 namespace Heartbeat.Server.Security;
@@ -48,6 +49,7 @@ internal static partial class NetworkAccess
                 return;
             }
 
+            context.RequestServices.GetRequiredService<ServerMetrics>().Rejected("not_allowed");
             var now = time.GetUtcNow();
             if (address is not null && (!lastLogged.TryGetValue(address, out var last) || now - last > TimeSpan.FromMinutes(1)))
             {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Threading.RateLimiting;
+using Heartbeat.Server.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Heartbeat.Server.Security;
@@ -41,8 +42,11 @@ internal static class RateLimits
             statusCode: StatusCodes.Status429TooManyRequests);
     }
 
-    private static ValueTask RejectAsync(HttpContext context, RateLimitLease lease) =>
-        new(TooMany(context, lease).ExecuteAsync(context));
+    private static ValueTask RejectAsync(HttpContext context, RateLimitLease lease)
+    {
+        context.RequestServices.GetRequiredService<ServerMetrics>().Rejected("rate_limited");
+        return new ValueTask(TooMany(context, lease).ExecuteAsync(context));
+    }
 
     private static TokenBucketRateLimiterOptions Bucket(int perSecond) => new()
     {

@@ -1,9 +1,11 @@
 using System.Net.Http.Headers;
 using System.Text;
+using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Logging;
 using Heartbeat.Server.Storage;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Heartbeat.Server.Tests.Infrastructure;
 
@@ -30,6 +32,9 @@ internal sealed class InProcessServer : IAsyncDisposable
         o => o with { Security = o.Security with { RequestsPerSecondPerAddress = 0, BeatsPerSecondPerHost = 0 } };
 
     public ServerOptions Options { get; }
+
+    /// <summary>The server's metrics, read in-process (for when /metrics itself is out of reach, as behind an allow-list).</summary>
+    public ServerMetrics Metrics => _app.Services.GetRequiredService<ServerMetrics>();
 
     public int Port { get; }
 
