@@ -69,6 +69,7 @@ internal partial class Program
 
         app.MapIngest();
         app.MapPings();
+        app.MapPeerIngress();
         app.MapStatusPage();
         app.MapHostsApi();
         app.MapNotifiersApi();

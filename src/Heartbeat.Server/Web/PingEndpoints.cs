@@ -24,7 +24,8 @@ internal static class PingEndpoints
         return app;
     }
 
-    private static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> PingAsync(
+    /// <summary>A beat whose fields come from a URL rather than a JSON body.</summary>
+    internal static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> PingAsync(
         string host, bool fail, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
         HeartbeatParser.TryParsePing(host, fail, interval, msg, out var heartbeat, out var error)
             ? await IngestEndpoints.AcceptAsync(intake, gate, heartbeat, AccessControl.TokenOf(context.Request), context, time)

@@ -1,0 +1,39 @@
+using Heartbeat.Protocol;
+using Heartbeat.Server.Ingest;
+using Heartbeat.Server.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Heartbeat.Server.Web;
+
+/// <summary>
+/// Beats in the shapes other monitors' clients send, so that machines can move here without touching them:
+/// Uptime Kuma's push URLs and Consul's TTL check updates. Each becomes an ordinary beat: same checks,
+/// log line, states and limits as POST /.
+/// </summary>
+internal static class PeerIngressEndpoints
+{
+    public static IEndpointRouteBuilder MapPeerIngress(this IEndpointRouteBuilder app)
+    {
+        // Uptime Kuma: /api/push/{pushToken}?status=up|down&msg=…&ping=…, any method. The push token names the host.
+        app.Map("/api/push/{token}", (string token, string? status, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
+            status is null or "up" or "down"
+                ? BeatAsync(token, fail: status == "down", msg, context, intake, gate, time)
+                : Task.FromResult<Results<Ok<HeartbeatAck>, ProblemHttpResult>>(
+                    IngestEndpoints.Invalid(new HeartbeatError("'status' must be \"up\" or \"down\".", "status"))))
+            .CountRejections();
+
+        // Consul: PUT /v1/agent/check/{pass|warn|fail}/{checkId}?note=…; a warning is a reported problem too.
+        foreach (var (result, fail) in new[] { ("pass", false), ("warn", true), ("fail", true) })
+        {
+            app.MapPut($"/v1/agent/check/{result}/{{id}}", (string id, string? note, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
+                BeatAsync(id, fail, note, context, intake, gate, time))
+                .CountRejections();
+        }
+
+        return app;
+    }
+
+    private static Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> BeatAsync(
+        string host, bool fail, string? message, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
+        PingEndpoints.PingAsync(host, fail, interval: null, string.IsNullOrEmpty(message) ? null : message, context, intake, gate, time);
+}
