@@ -89,6 +89,28 @@ public sealed class ServerProcessTests
     }
 
     [Fact]
+    public async Task AfterTheServerStoodStillNobodyIsJudgedForItsAbsence()
+    {
+        using var directory = new TempDirectory();
+        var log = directory.File("heartbeat.log");
+        using var server = ServerProcess.Start(["0", "--bind", "127.0.0.1", "--log-file", log]);
+        var port = await server.WaitForStartAsync(log);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        (await client.PostAsync("/", new StringContent("""{"host": "patient", "interval": 2}"""), TestContext.Current.CancellationToken)).Dispose();
+
+        // The stimulus itself: the server does not run for 8 s, far past the host's deadline (2 s + 1 s grace).
+        server.Pause();
+        await Task.Delay(TimeSpan.FromSeconds(8), TestContext.Current.CancellationToken);
+        server.Resume();
+
+        // The first sweep after the pause notices it (and says so) before it judges anyone.
+        await Eventually.TrueAsync(() => server.StandardOutput.Contains("stood still", StringComparison.Ordinal), "the server to notice its pause");
+        var state = await client.GetStringAsync("/api/v1/hosts/patient", TestContext.Current.CancellationToken);
+        Assert.DoesNotContain("\"state\":\"down\"", state, StringComparison.Ordinal);
+        Assert.DoesNotContain(HeartbeatLogFile.ReadMessages(log), m => m.StartsWith("Host down", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task EnvironmentVariablesConfigureTheServer()
     {
         using var directory = new TempDirectory();

@@ -64,6 +64,12 @@ public sealed partial class ChildProcess : IDisposable
     /// <summary>SIGTERM, as systemd and kill send it.</summary>
     public void Terminate() => Assert.Equal(0, SendSignal(_process.Id, 15));
 
+    /// <summary>SIGSTOP: the process stands still, as in a long GC or disk pause or a suspended VM.</summary>
+    public void Pause() => Assert.Equal(0, SendSignal(_process.Id, 19));
+
+    /// <summary>SIGCONT: it runs again.</summary>
+    public void Resume() => Assert.Equal(0, SendSignal(_process.Id, 18));
+
     /// <summary>kill -9: no chance to flush anything.</summary>
     public void KillHard()
     {

@@ -116,7 +116,7 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
                 }
 
                 var (expected, _) = host.Expected(options.DefaultInterval);
-                if (now >= Liveness.DownAt(host.LastSeen, expected))
+                if (now >= host.DownAt(expected))
                 {
                     var previous = host.State;
                     SetState(host, HostState.Down, now);
@@ -125,7 +125,7 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
                     continue;
                 }
 
-                if (host.State == HostState.Up && now >= Liveness.LateAt(host.LastSeen, expected))
+                if (host.State == HostState.Up && now >= host.LateAt(expected))
                 {
                     SetState(host, HostState.Late, now);
                     MarkDirty(host);
@@ -136,6 +136,22 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
         }
 
         return events;
+    }
+
+    /// <summary>
+    /// The server stood still (a long GC or disk pause, a suspended VM) for <paramref name="pause"/>: nobody could
+    /// reach it, so every deadline moves by that much. A host's queued deadline is now early; when it comes
+    /// up, the sweeper sees the later one and queues that instead. O(hosts), but only after a pause.
+    /// </summary>
+    public void ExtendDeadlines(TimeSpan pause)
+    {
+        foreach (var host in _hosts.Values)
+        {
+            lock (host)
+            {
+                host.PauseCredit += pause;
+            }
+        }
     }
 
     public HostSnapshot? Find(string id)
@@ -245,6 +261,7 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
         host.ReportedIp = heartbeat.Ip;
         host.Peer = peer;
         host.LastSeen = now;
+        host.PauseCredit = TimeSpan.Zero;
         host.Beats++;
         host.Message = heartbeat.Message;
         host.ClientStatus = heartbeat.Status;
@@ -337,7 +354,7 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
     private DateTimeOffset Deadline(TrackedHost host)
     {
         var (expected, _) = host.Expected(options.DefaultInterval);
-        var due = host.State == HostState.Up ? Liveness.LateAt(host.LastSeen, expected) : Liveness.DownAt(host.LastSeen, expected);
+        var due = host.State == HostState.Up ? host.LateAt(expected) : host.DownAt(expected);
         return due > host.NotBefore ? due : host.NotBefore + expected + Liveness.Grace(expected);
     }
 

@@ -36,6 +36,13 @@ internal sealed class TrackedHost(string id)
     /// <summary>Judged no earlier than this (set after a restart so that the server's own downtime is not held against anyone).</summary>
     public DateTimeOffset NotBefore { get; set; }
 
+    /// <summary>Time the server itself stood still (a long GC or disk pause) since this host's last beat: added to its deadlines.</summary>
+    public TimeSpan PauseCredit { get; set; }
+
+    public DateTimeOffset LateAt(TimeSpan expected) => Liveness.LateAt(LastSeen, expected) + PauseCredit;
+
+    public DateTimeOffset DownAt(TimeSpan expected) => Liveness.DownAt(LastSeen, expected) + PauseCredit;
+
     /// <summary>When the sweeper looks at the host next; a queue entry for any other time is stale and skipped.</summary>
     public DateTimeOffset? ScheduledAt { get; set; }
 
