@@ -81,6 +81,12 @@ internal static class AgentCommand
             Description = $"A short note sent with the beat (at most {HeartbeatRules.MaxMessageBytes} bytes)",
             Validators = { r => { if (r.GetValueOrDefault<string?>() is { } m && (HeartbeatRules.HasUnsafeCharacters(m) || System.Text.Encoding.UTF8.GetByteCount(m) > HeartbeatRules.MaxMessageBytes)) { r.AddError($"--msg: at most {HeartbeatRules.MaxMessageBytes} bytes, without control characters or line breaks"); } } },
         };
+        var misses = new Option<int?>("--misses")
+        {
+            Description = $"Intervals this machine may miss before the server counts it down (1-{HeartbeatRules.MaxMissesBeforeDown}; default: the server's setting)",
+            HelpName = "count",
+            Validators = { r => { if (r.GetValueOrDefault<int?>() is < 1 or > HeartbeatRules.MaxMissesBeforeDown) { r.AddError($"--misses: must be from 1 to {HeartbeatRules.MaxMissesBeforeDown}"); } } },
+        };
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the files it would write and the commands it would run; change nothing" };
         var binary = new Option<string?>("--binary")
         {
@@ -95,11 +101,11 @@ internal static class AgentCommand
 
         BeatSettings Settings(ParseResult r, bool withStatus) => new(
             r.GetRequiredValue(server), r.GetValue(host)!, r.GetValue(every), r.GetValue(ip)?.ToString(), r.GetValue(ipFrom),
-            withStatus && r.GetValue(status) == "fail", withStatus ? r.GetValue(message) : null, r.GetValue(token));
+            withStatus && r.GetValue(status) == "fail", withStatus ? r.GetValue(message) : null, r.GetValue(token), r.GetValue(misses));
 
         var send = new Command("send", "Send one heartbeat; exit 0 when the server took it")
         {
-            server, host, every, ip, ipFrom, token, status, message,
+            server, host, every, ip, ipFrom, token, status, message, misses,
         };
         send.SetAction(async (r, cancellationToken) =>
         {
@@ -116,7 +122,7 @@ internal static class AgentCommand
 
         var run = new Command("run", "Send a heartbeat every interval until stopped (SIGTERM or Ctrl+C), retrying with backoff when the server is away")
         {
-            server, host, every, ip, ipFrom, token,
+            server, host, every, ip, ipFrom, token, misses,
         };
         run.SetAction(async (r, cancellationToken) =>
         {
@@ -128,7 +134,7 @@ internal static class AgentCommand
 
         var install = new Command("install", "Install 'heartbeat run SERVER' to start at boot (systemd or launchd) and start it now")
         {
-            server, host, every, ipFrom, token, dryRun, init, binary,
+            server, host, every, ipFrom, token, misses, dryRun, init, binary,
         };
         install.SetAction(async (r, cancellationToken) =>
         {
@@ -137,6 +143,11 @@ internal static class AgentCommand
             if (settings.IpFrom is { } echo)
             {
                 command.AddRange(["--ip-from", echo.ToString()]);
+            }
+
+            if (settings.Misses is { } count)
+            {
+                command.AddRange(["--misses", count.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             }
 
             var plan = Installer.PlanInstall(r.GetValue(init), IsRoot(), Home(), command, settings.Token);

@@ -14,7 +14,8 @@ internal sealed record BeatSettings(
     Uri? IpFrom,
     bool Fail,
     string? Message,
-    string? Token);
+    string? Token,
+    int? Misses = null);
 
 /// <summary>Sends beats: the IP found afresh each time (it is what changes), the rest as configured.</summary>
 internal sealed class BeatSender(HttpClient http, BeatSettings settings)
@@ -28,7 +29,7 @@ internal sealed class BeatSender(HttpClient http, BeatSettings settings)
                 ?? (settings.IpFrom is { } echo
                     ? await AddressDiscovery.FromEchoServiceAsync(http, echo, cancellationToken)
                     : await AddressDiscovery.RouteToAsync(settings.Server, cancellationToken)).ToString();
-            var payload = new HeartbeatPayload(ip, settings.Host, settings.Interval.TotalSeconds, settings.Fail ? "fail" : null, settings.Message);
+            var payload = new HeartbeatPayload(ip, settings.Host, settings.Interval.TotalSeconds, settings.Fail ? "fail" : null, settings.Message, settings.Misses);
             using var request = new HttpRequestMessage(HttpMethod.Post, settings.Server)
             {
                 Content = JsonContent.Create(payload, ProtocolJsonContext.Default.HeartbeatPayload),

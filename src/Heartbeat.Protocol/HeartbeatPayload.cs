@@ -8,7 +8,8 @@ public sealed record HeartbeatPayload(
     [property: JsonPropertyName("host")] string? Host = null,
     [property: JsonPropertyName("interval")] double? Interval = null,
     [property: JsonPropertyName("status")] string? Status = null,
-    [property: JsonPropertyName("msg")] string? Msg = null);
+    [property: JsonPropertyName("msg")] string? Msg = null,
+    [property: JsonPropertyName("misses")] int? Misses = null);
 
 /// <summary>The server's answer to an accepted heartbeat; <c>From</c> is the address the server sees the sender at.</summary>
 public sealed record HeartbeatAck(

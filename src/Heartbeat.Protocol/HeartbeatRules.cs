@@ -10,6 +10,9 @@ public static class HeartbeatRules
     public const int MinIntervalSeconds = 1;
     public const int MaxIntervalSeconds = 86_400;
 
+    /// <summary>The most missed intervals a host may ask to be forgiven before it is down.</summary>
+    public const int MaxMissesBeforeDown = 100;
+
     private static readonly SearchValues<char> HostAlphabet =
         SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:");
 

@@ -18,11 +18,14 @@ public sealed partial class AgentTests : IDisposable
     {
         using var server = await StartServerAsync();
 
-        using var agent = await RunAgentAsync("send", $"127.0.0.1:{server.Port}", "--host", "agent-test", "--every", "30s");
+        using var agent = await RunAgentAsync("send", $"127.0.0.1:{server.Port}", "--host", "agent-test", "--every", "30s", "--misses", "2");
 
         Assert.Equal(0, agent.ExitCode);
         Assert.Contains("Received heartbeat - From: 127.0.0.1, Reported IP: 127.0.0.1, Host: agent-test", HeartbeatLogFile.HeartbeatMessages(Log));
         Assert.Contains("New host - agent-test (IP 127.0.0.1, expected every 30s)", HeartbeatLogFile.ReadMessages(Log));
+        using var client = new HttpClient();
+        var host = await client.GetStringAsync($"http://127.0.0.1:{server.Port}/api/v1/hosts/agent-test", TestContext.Current.CancellationToken);
+        Assert.Contains("\"missesBeforeDown\":2", host, StringComparison.Ordinal);
     }
 
     [Fact]

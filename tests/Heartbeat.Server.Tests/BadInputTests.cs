@@ -48,6 +48,10 @@ public sealed class BadInputTests
         { "{\"msg\": \"right-to-left \\u202e override\"}", "msg" },
         { "{\"msg\": \"" + new string('x', 1025) + "\"}", "msg" },
         { "{\"msg\": {\"nested\": true}}", "msg" },
+        { "{\"misses\": 0}", "misses" },
+        { "{\"misses\": 101}", "misses" },
+        { "{\"misses\": 2.5}", "misses" },
+        { "{\"misses\": \"3\"}", "misses" },
     };
 
     [Theory]

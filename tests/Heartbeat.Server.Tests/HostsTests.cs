@@ -108,6 +108,44 @@ public sealed class HostsTests
     }
 
     [Fact]
+    public async Task AHostThatAsksForThreeMissesIsDownOnlyAfterThreeIntervalsAndItSurvivesARestart()
+    {
+        var time = new FakeTimeProvider(Start);
+        using var directory = new TempDirectory();
+        await using (var first = await InProcessServer.StartAsync(time: time, directory: directory))
+        {
+            await first.BeatAsync("""{"host": "flaky-link", "interval": 10, "misses": 3}""");
+            Assert.Equal(3, (await first.GetHostAsync("flaky-link")).GetProperty("missesBeforeDown").GetInt32());
+        }
+
+        await using var server = await InProcessServer.StartAsync(time: time, directory: directory);
+        await server.BeatAsync("""{"host": "witness", "interval": 10}""");
+        await server.BeatAsync("""{"host": "flaky-link", "interval": 10, "misses": 3}""");
+
+        time.Advance(TimeSpan.FromSeconds(16)); // one interval plus grace: down for an ordinary host
+        await server.WaitForStateAsync("witness", "down");
+        Assert.Equal("late", await server.StateOfAsync("flaky-link"));
+        time.Advance(TimeSpan.FromSeconds(20)); // three intervals plus grace
+        await server.WaitForStateAsync("flaky-link", "down");
+        await HeartbeatLogFile.WaitForMessageAsync(server.LogPath, "Host down - flaky-link (last seen 2026-02-08 11:30:00, expected every 10s, 3 beats missed)");
+    }
+
+    [Fact]
+    public async Task TheServerWideMissCountAppliesToHostsThatDoNotSay()
+    {
+        var time = new FakeTimeProvider(Start);
+        await using var server = await InProcessServer.StartAsync(o => o with { Hosts = o.Hosts with { MissesBeforeDown = 2 } }, time);
+        await server.BeatAsync("""{"host": "pi", "interval": 10}""");
+        await server.BeatAsync("""{"host": "strict", "interval": 10, "misses": 1}""");
+
+        time.Advance(TimeSpan.FromSeconds(16));
+        await server.WaitForStateAsync("strict", "down");
+        Assert.Equal("late", await server.StateOfAsync("pi"));
+        time.Advance(TimeSpan.FromSeconds(10));
+        await server.WaitForStateAsync("pi", "down");
+    }
+
+    [Fact]
     public async Task LateHostThatBeatsAgainIsUpWithoutAnyEvent()
     {
         var time = new FakeTimeProvider(Start);

@@ -71,6 +71,8 @@ internal static class ServerCommand
             "SQLite file that keeps hosts, their history and events across restarts");
         var store = Setting("--store", "HEARTBEAT_STORE", "sqlite|memory", StoreKind.Sqlite, TryParseStore,
             "'sqlite' keeps state in the --data file; 'memory' forgets it at exit");
+        var misses = Setting("--down-after-misses", "HEARTBEAT_DOWN_AFTER_MISSES", "count", new HostsOptions().MissesBeforeDown, TryParseMisses,
+            "Missed intervals before a host is down, for hosts that do not send \"misses\" (default 1: down after one interval plus grace)");
         var defaultInterval = Setting("--default-interval", "HEARTBEAT_DEFAULT_INTERVAL", "duration", new HostsOptions().DefaultInterval, TryParseInterval,
             "Expected interval of hosts that neither declare one nor have beaten often enough to learn it (e.g. 60s, 5m)");
 
@@ -102,7 +104,7 @@ internal static class ServerCommand
             + "appends one line per beat to the heartbeat log, tracks every host's liveness and IP, "
             + "and shows them at GET / (HTML, or JSON) and /api/v1/hosts.")
         {
-            port, bind, logFile, logMaxSize, logKeep, fsync, maxBody, data, store, defaultInterval, webhooks, notifyExec, notifyAttempts,
+            port, bind, logFile, logMaxSize, logKeep, fsync, maxBody, data, store, defaultInterval, misses, webhooks, notifyExec, notifyAttempts,
             token, tokensFile, readToken, adminToken, allow, trustProxy, rateLimit, hostRateLimit, tlsCert, tlsKey,
         };
         command.Validators.Add(result =>
@@ -131,7 +133,7 @@ internal static class ServerCommand
                     Kind = result.GetValue(store),
                     Path = result.GetValue(data) ?? StoreOptions.DefaultPath(),
                 },
-                Hosts = new HostsOptions { DefaultInterval = result.GetValue(defaultInterval) },
+                Hosts = new HostsOptions { DefaultInterval = result.GetValue(defaultInterval), MissesBeforeDown = result.GetValue(misses) },
                 Notify = new NotifyOptions
                 {
                     Webhooks = result.GetValue(webhooks) ?? [],
@@ -226,6 +228,12 @@ internal static class ServerCommand
     {
         error = $"'{text}' is not an interval from 1s to 1d (e.g. 30s, 5m, 1h)";
         return Durations.TryParse(text, out interval) && interval >= Liveness.MinimumInterval && interval <= Liveness.MaximumInterval;
+    }
+
+    private static bool TryParseMisses(string text, out int count, out string error)
+    {
+        error = $"'{text}' is not a number of missed intervals (1-{HeartbeatRules.MaxMissesBeforeDown})";
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out count) && count is >= 1 and <= HeartbeatRules.MaxMissesBeforeDown;
     }
 
     private static bool TryParseWebhooks(string text, out string[] specs, out string error)

@@ -43,7 +43,8 @@ internal sealed record HostSnapshot(
     IntervalSource IntervalSource,
     HostState State,
     DateTimeOffset StateSince,
-    int IpChanges)
+    int IpChanges,
+    int? DeclaredMisses = null)
 {
     /// <summary>The address to show for the host: what it reported, else where it connected from.</summary>
     public string Ip => ReportedIp ?? Peer;

@@ -51,6 +51,7 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
                 State = stored.State,
                 StateSince = stored.StateSince,
                 IpChanges = stored.IpChanges,
+                DeclaredMisses = stored.DeclaredMisses,
                 NotBefore = now,
             };
             _hosts[host.Id] = host;
@@ -116,7 +117,7 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
                 }
 
                 var (expected, _) = host.Expected(options.DefaultInterval);
-                if (now >= host.DownAt(expected))
+                if (now >= host.DownAt(expected, options.MissesBeforeDown))
                 {
                     var previous = host.State;
                     SetState(host, HostState.Down, now);
@@ -266,6 +267,7 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
         host.Message = heartbeat.Message;
         host.ClientStatus = heartbeat.Status;
         host.DeclaredInterval = heartbeat.Interval;
+        host.DeclaredMisses = heartbeat.MissesBeforeDown;
 
         var ip = host.ReportedIp ?? host.Peer;
         var state = heartbeat.Status == HeartbeatStatus.Fail ? HostState.Failing : HostState.Up;
@@ -338,8 +340,10 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
     private string DescribeDown(TrackedHost host, TimeSpan expected, HostState previous)
     {
         var lastSeen = TimeZoneInfo.ConvertTime(host.LastSeen, time.LocalTimeZone).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+        var misses = host.DeclaredMisses ?? options.MissesBeforeDown;
+        var missed = misses > 1 ? Invariant($", {misses} beats missed") : string.Empty;
         var failing = previous == HostState.Failing ? ", was failing" : string.Empty;
-        return $"Host down - {host.Id} (last seen {lastSeen}, expected every {Durations.Format(expected)}{failing})";
+        return $"Host down - {host.Id} (last seen {lastSeen}, expected every {Durations.Format(expected)}{missed}{failing})";
     }
 
     private static string Describe(HostState state) => state switch
@@ -354,7 +358,7 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
     private DateTimeOffset Deadline(TrackedHost host)
     {
         var (expected, _) = host.Expected(options.DefaultInterval);
-        var due = host.State == HostState.Up ? host.LateAt(expected) : host.DownAt(expected);
+        var due = host.State == HostState.Up ? host.LateAt(expected) : host.DownAt(expected, options.MissesBeforeDown);
         return due > host.NotBefore ? due : host.NotBefore + expected + Liveness.Grace(expected);
     }
 

@@ -4,6 +4,8 @@ namespace Heartbeat.Server.Hosts;
 /// When a silent host turns late and then down. A host is late once its expected interval has passed
 /// without a beat, and down once a grace of half that interval (at least a second) has passed as well:
 /// a beat every 60 s is late after 60 s and down after 90 s, so jitter or one slow beat never pages anyone.
+/// A host (or the server, for all) may ask to be forgiven more missed intervals: with 3, down comes after
+/// 3 intervals plus the grace.
 /// </summary>
 internal static class Liveness
 {
@@ -14,5 +16,5 @@ internal static class Liveness
 
     public static DateTimeOffset LateAt(DateTimeOffset lastSeen, TimeSpan expected) => lastSeen + expected;
 
-    public static DateTimeOffset DownAt(DateTimeOffset lastSeen, TimeSpan expected) => lastSeen + expected + Grace(expected);
+    public static DateTimeOffset DownAt(DateTimeOffset lastSeen, TimeSpan expected, int misses = 1) => lastSeen + (expected * misses) + Grace(expected);
 }

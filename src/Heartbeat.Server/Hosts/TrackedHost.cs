@@ -25,6 +25,8 @@ internal sealed class TrackedHost(string id)
 
     public TimeSpan? LearnedInterval { get; set; }
 
+    public int? DeclaredMisses { get; set; }
+
     public IntervalEstimator Gaps;
 
     public HostState State { get; set; }
@@ -41,7 +43,7 @@ internal sealed class TrackedHost(string id)
 
     public DateTimeOffset LateAt(TimeSpan expected) => Liveness.LateAt(LastSeen, expected) + PauseCredit;
 
-    public DateTimeOffset DownAt(TimeSpan expected) => Liveness.DownAt(LastSeen, expected) + PauseCredit;
+    public DateTimeOffset DownAt(TimeSpan expected, int defaultMisses) => Liveness.DownAt(LastSeen, expected, DeclaredMisses ?? defaultMisses) + PauseCredit;
 
     /// <summary>When the sweeper looks at the host next; a queue entry for any other time is stale and skipped.</summary>
     public DateTimeOffset? ScheduledAt { get; set; }
@@ -62,6 +64,6 @@ internal sealed class TrackedHost(string id)
         var (interval, source) = Expected(defaultInterval);
         return new HostSnapshot(
             Id, ReportedIp, Peer, FirstSeen, LastSeen, Beats, Message, ClientStatus,
-            DeclaredInterval, LearnedInterval, interval, source, State, StateSince, IpChanges);
+            DeclaredInterval, LearnedInterval, interval, source, State, StateSince, IpChanges, DeclaredMisses);
     }
 }

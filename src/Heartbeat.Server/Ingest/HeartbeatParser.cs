@@ -16,6 +16,9 @@ namespace Heartbeat.Server.Ingest;
 /// </summary>
 internal static class HeartbeatParser
 {
+    /// <summary>The fields the parser knows; the position of each is its bit in the "already seen" mask.</summary>
+    private static readonly string[] Fields = ["ip", "host", "interval", "status", "msg", "token", "misses"];
+
     public static bool TryParse(
         in ReadOnlySequence<byte> body,
         [NotNullWhen(true)] out ReceivedHeartbeat? heartbeat,
@@ -125,6 +128,7 @@ internal static class HeartbeatParser
         token = null;
         string? ip = null, host = null, status = null, message = null;
         double? interval = null;
+        int? misses = null;
         var seen = 0;
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -135,6 +139,7 @@ internal static class HeartbeatParser
                 : reader.ValueTextEquals("status"u8) ? "status"
                 : reader.ValueTextEquals("msg"u8) ? "msg"
                 : reader.ValueTextEquals("token"u8) ? "token"
+                : reader.ValueTextEquals("misses"u8) ? "misses"
                 : null;
             reader.Read();
             if (field is null)
@@ -143,7 +148,7 @@ internal static class HeartbeatParser
                 continue;
             }
 
-            var bit = 1 << field.Length; // the six field names differ in length
+            var bit = 1 << Array.IndexOf(Fields, field);
             if ((seen & bit) != 0)
             {
                 return new HeartbeatError($"'{field}' appears more than once.", field);
@@ -159,6 +164,7 @@ internal static class HeartbeatParser
             var problem = field switch
             {
                 "interval" => ReadInterval(ref reader, out interval),
+                "misses" => ReadMisses(ref reader, out misses),
                 "ip" => ReadString(ref reader, field, out ip),
                 "host" => ReadString(ref reader, field, out host),
                 "status" => ReadString(ref reader, field, out status),
@@ -179,7 +185,8 @@ internal static class HeartbeatParser
                 host,
                 interval is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
                 status == "fail" ? HeartbeatStatus.Fail : HeartbeatStatus.Up,
-                message);
+                message,
+                misses);
         }
 
         return error;
@@ -222,6 +229,18 @@ internal static class HeartbeatParser
         }
 
         seconds = value;
+        return null;
+    }
+
+    private static HeartbeatError? ReadMisses(ref Utf8JsonReader reader, out int? misses)
+    {
+        misses = null;
+        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out var value) || value < 1 || value > HeartbeatRules.MaxMissesBeforeDown)
+        {
+            return new HeartbeatError($"'misses' must be a whole number from 1 to {HeartbeatRules.MaxMissesBeforeDown}.", "misses");
+        }
+
+        misses = value;
         return null;
     }
 

@@ -12,12 +12,14 @@ internal enum HeartbeatStatus
 /// <param name="Interval">Time until the next beat the client promises, or null.</param>
 /// <param name="Status">What the client says of itself.</param>
 /// <param name="Message">A short note from the client, or null.</param>
+/// <param name="MissesBeforeDown">How many intervals the client may miss before it counts as down, or null for the server's setting.</param>
 internal sealed record ReceivedHeartbeat(
     string? Ip = null,
     string? Host = null,
     TimeSpan? Interval = null,
     HeartbeatStatus Status = HeartbeatStatus.Up,
-    string? Message = null)
+    string? Message = null,
+    int? MissesBeforeDown = null)
 {
     public static readonly ReceivedHeartbeat Empty = new();
 }

@@ -14,7 +14,7 @@ internal sealed class SqliteHostStore : IHostStore
     /// <summary>Address changes and events kept per host; older ones are pruned as new ones arrive.</summary>
     public const int HistoryPerHost = 100;
 
-    private const int SchemaVersion = 2;
+    private const int SchemaVersion = 3;
 
     private readonly string _connectionString;
     private readonly string? _path;
@@ -61,7 +61,7 @@ internal sealed class SqliteHostStore : IHostStore
         await using var command = _anchor.CreateCommand();
         command.CommandText = """
             SELECT id, reported_ip, peer, first_seen, last_seen, beats, message, client_status,
-                   declared_interval_ms, learned_interval_ms, state, state_since, ip_changes
+                   declared_interval_ms, learned_interval_ms, state, state_since, ip_changes, declared_misses
             FROM hosts
             """;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -85,7 +85,8 @@ internal sealed class SqliteHostStore : IHostStore
                     IntervalSource: declared is not null ? IntervalSource.Declared : learned is not null ? IntervalSource.Learned : IntervalSource.Default,
                     State: Enum.Parse<HostState>(reader.GetString(10)),
                     StateSince: FromMilliseconds(reader.GetInt64(11)),
-                    IpChanges: reader.GetInt32(12)));
+                    IpChanges: reader.GetInt32(12),
+                    DeclaredMisses: reader.IsDBNull(13) ? null : reader.GetInt32(13)));
             }
         }
 
@@ -151,14 +152,15 @@ internal sealed class SqliteHostStore : IHostStore
         {
             upsert.CommandText = """
                 INSERT INTO hosts (id, reported_ip, peer, first_seen, last_seen, beats, message, client_status,
-                                   declared_interval_ms, learned_interval_ms, state, state_since, ip_changes)
+                                   declared_interval_ms, learned_interval_ms, state, state_since, ip_changes, declared_misses)
                 VALUES ($id, $reportedIp, $peer, $firstSeen, $lastSeen, $beats, $message, $clientStatus,
-                        $declared, $learned, $state, $stateSince, $ipChanges)
+                        $declared, $learned, $state, $stateSince, $ipChanges, $misses)
                 ON CONFLICT (id) DO UPDATE SET
                     reported_ip = excluded.reported_ip, peer = excluded.peer, last_seen = excluded.last_seen,
                     beats = excluded.beats, message = excluded.message, client_status = excluded.client_status,
                     declared_interval_ms = excluded.declared_interval_ms, learned_interval_ms = excluded.learned_interval_ms,
-                    state = excluded.state, state_since = excluded.state_since, ip_changes = excluded.ip_changes
+                    state = excluded.state, state_since = excluded.state_since, ip_changes = excluded.ip_changes,
+                    declared_misses = excluded.declared_misses
                 """;
             foreach (var host in changes.Hosts)
             {
@@ -166,7 +168,8 @@ internal sealed class SqliteHostStore : IHostStore
                     ("$firstSeen", ToMilliseconds(host.FirstSeen)), ("$lastSeen", ToMilliseconds(host.LastSeen)), ("$beats", host.Beats),
                     ("$message", host.Message), ("$clientStatus", host.ClientStatus.ToString()),
                     ("$declared", (long?)host.DeclaredInterval?.TotalMilliseconds), ("$learned", (long?)host.LearnedInterval?.TotalMilliseconds),
-                    ("$state", host.State.ToString()), ("$stateSince", ToMilliseconds(host.StateSince)), ("$ipChanges", host.IpChanges));
+                    ("$state", host.State.ToString()), ("$stateSince", ToMilliseconds(host.StateSince)), ("$ipChanges", host.IpChanges),
+                    ("$misses", host.DeclaredMisses));
                 await upsert.ExecuteNonQueryAsync(cancellationToken);
             }
         }
@@ -411,6 +414,17 @@ internal sealed class SqliteHostStore : IHostStore
                 );
                 CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
                 PRAGMA user_version = 2;
+                COMMIT;
+                """;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (version < 3)
+        {
+            command.CommandText = """
+                BEGIN;
+                ALTER TABLE hosts ADD COLUMN declared_misses INTEGER;
+                PRAGMA user_version = 3;
                 COMMIT;
                 """;
             await command.ExecuteNonQueryAsync(cancellationToken);

@@ -20,12 +20,13 @@ internal sealed record HostView(
     string IntervalSource,
     string ClientStatus,
     string? Message,
-    int IpChanges)
+    int IpChanges,
+    int? MissesBeforeDown)
 {
     public static HostView From(HostSnapshot host) => new(
         host.Id, ApiNames.Of(host.State), host.Ip, host.ReportedIp, host.Peer, host.FirstSeen, host.LastSeen, host.StateSince,
         host.Beats, host.ExpectedInterval.TotalSeconds, host.IntervalSource.ToString().ToLowerInvariant(),
-        host.ClientStatus.ToString().ToLowerInvariant(), host.Message, host.IpChanges);
+        host.ClientStatus.ToString().ToLowerInvariant(), host.Message, host.IpChanges, host.DeclaredMisses);
 }
 
 internal sealed record HostPage(int Total, int Offset, int Limit, IReadOnlyDictionary<string, int> Counts, IReadOnlyList<HostView> Hosts);
