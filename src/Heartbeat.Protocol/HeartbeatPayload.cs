@@ -9,7 +9,11 @@ public sealed record HeartbeatPayload(
     [property: JsonPropertyName("interval")] double? Interval = null,
     [property: JsonPropertyName("status")] string? Status = null,
     [property: JsonPropertyName("msg")] string? Msg = null,
-    [property: JsonPropertyName("misses")] int? Misses = null);
+    [property: JsonPropertyName("misses")] int? Misses = null,
+    [property: JsonPropertyName("maintenance")] double? Maintenance = null,
+    [property: JsonPropertyName("boot")] string? Boot = null,
+    [property: JsonPropertyName("ts")] double? Ts = null,
+    [property: JsonPropertyName("group")] string? Group = null);
 
 /// <summary>The server's answer to an accepted heartbeat; <c>From</c> is the address the server sees the sender at.</summary>
 public sealed record HeartbeatAck(

@@ -13,6 +13,14 @@ public static class HeartbeatRules
     /// <summary>The most missed intervals a host may ask to be forgiven before it is down.</summary>
     public const int MaxMissesBeforeDown = 100;
 
+    /// <summary>The longest maintenance window one beat or request may ask for: 30 days.</summary>
+    public const int MaxMaintenanceSeconds = 30 * 86_400;
+
+    /// <summary>Boot ids and group names: a Linux boot id is 36 characters.</summary>
+    public const int MaxBootIdLength = 64;
+
+    public const int MaxGroupLength = 64;
+
     private static readonly SearchValues<char> HostAlphabet =
         SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:");
 
@@ -31,6 +39,10 @@ public static class HeartbeatRules
 
     /// <summary>True when the text holds a character that must never reach a log line or a page.</summary>
     public static bool HasUnsafeCharacters(ReadOnlySpan<char> text) => text.ContainsAny(UnsafeInText);
+
+    /// <summary>1–64 letters, digits, '.', '-', '_' or ':' (boot ids and group names).</summary>
+    public static bool IsValidLabel(ReadOnlySpan<char> label, int maxLength) =>
+        label.Length > 0 && label.Length <= maxLength && !label.ContainsAnyExcept(HostAlphabet);
 
     public static bool IsValidInterval(double seconds) =>
         double.IsFinite(seconds) && seconds >= MinIntervalSeconds && seconds <= MaxIntervalSeconds;

@@ -75,6 +75,13 @@ internal static class ServerCommand
             "Missed intervals before a host is down, for hosts that do not send \"misses\" (default 1: down after one interval plus grace)");
         var defaultInterval = Setting("--default-interval", "HEARTBEAT_DEFAULT_INTERVAL", "duration", new HostsOptions().DefaultInterval, TryParseInterval,
             "Expected interval of hosts that neither declare one nor have beaten often enough to learn it (e.g. 60s, 5m)");
+        var groups = List<SiteRule>("--group", "HEARTBEAT_GROUPS", "name=cidr", ',', TryParseSiteRules,
+            "Hosts whose IP or peer address is in this range form a site, repeatable (e.g. office=192.168.1.0/24): "
+            + "when all of a site's hosts go silent, one site-down alert replaces theirs");
+        var outageWindow = Setting("--outage-window", "HEARTBEAT_OUTAGE_WINDOW", "duration", new HostsOptions().OutageWindow, TryParseWindow,
+            "How long a down host's alert waits for the rest of its site (same group, --group range or peer address) to go silent too");
+        var clockSkew = Setting("--clock-skew-warning", "HEARTBEAT_CLOCK_SKEW_WARNING", "duration", new HostsOptions().ClockSkewWarning, TryParseWindow,
+            "Warn (a clock-skew event, a mark on the page) when a host's clock (its \"ts\" field) is off by more than this");
 
         var webhooks = List<string>("--webhook", "HEARTBEAT_WEBHOOKS", "spec", ' ', TryParseWebhooks,
             "Send alerts to this URL, repeatable: [FORMAT:]URL[#EVENTS], FORMAT one of json (default), slack, mattermost, discord, ntfy, gotify, teams "
@@ -104,7 +111,7 @@ internal static class ServerCommand
             + "appends one line per beat to the heartbeat log, tracks every host's liveness and IP, "
             + "and shows them at GET / (HTML, or JSON) and /api/v1/hosts.")
         {
-            port, bind, logFile, logMaxSize, logKeep, fsync, maxBody, data, store, defaultInterval, misses, webhooks, notifyExec, notifyAttempts,
+            port, bind, logFile, logMaxSize, logKeep, fsync, maxBody, data, store, defaultInterval, misses, groups, outageWindow, clockSkew, webhooks, notifyExec, notifyAttempts,
             token, tokensFile, readToken, adminToken, allow, trustProxy, rateLimit, hostRateLimit, tlsCert, tlsKey,
         };
         command.Validators.Add(result =>
@@ -133,7 +140,14 @@ internal static class ServerCommand
                     Kind = result.GetValue(store),
                     Path = result.GetValue(data) ?? StoreOptions.DefaultPath(),
                 },
-                Hosts = new HostsOptions { DefaultInterval = result.GetValue(defaultInterval), MissesBeforeDown = result.GetValue(misses) },
+                Hosts = new HostsOptions
+                {
+                    DefaultInterval = result.GetValue(defaultInterval),
+                    MissesBeforeDown = result.GetValue(misses),
+                    SiteRules = result.GetValue(groups) ?? [],
+                    OutageWindow = result.GetValue(outageWindow),
+                    ClockSkewWarning = result.GetValue(clockSkew),
+                },
                 Notify = new NotifyOptions
                 {
                     Webhooks = result.GetValue(webhooks) ?? [],
@@ -228,6 +242,31 @@ internal static class ServerCommand
     {
         error = $"'{text}' is not an interval from 1s to 1d (e.g. 30s, 5m, 1h)";
         return Durations.TryParse(text, out interval) && interval >= Liveness.MinimumInterval && interval <= Liveness.MaximumInterval;
+    }
+
+    private static bool TryParseWindow(string text, out TimeSpan window, out string error)
+    {
+        error = $"'{text}' is not a duration from 1s to 1d (e.g. 30s, 2m)";
+        return Durations.TryParse(text, out window) && window >= TimeSpan.FromSeconds(1) && window <= TimeSpan.FromDays(1);
+    }
+
+    private static bool TryParseSiteRules(string text, out SiteRule[] rules, out string error)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        rules = new SiteRule[parts.Length];
+        error = string.Empty;
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (!SiteRule.TryParse(parts[i], out var rule, out var problem))
+            {
+                error = problem;
+                return false;
+            }
+
+            rules[i] = rule;
+        }
+
+        return true;
     }
 
     private static bool TryParseMisses(string text, out int count, out string error)

@@ -8,6 +8,9 @@ internal enum HostState
     Late,
     Down,
     Failing,
+
+    /// <summary>Silent past its deadline during a maintenance window: down only if still silent when the window ends.</summary>
+    Maintenance,
 }
 
 internal enum HostEventKind
@@ -17,6 +20,12 @@ internal enum HostEventKind
     Recovered,
     IpChanged,
     Failing,
+    Maintenance,
+    Rebooted,
+    DuplicateIdentity,
+    ClockSkew,
+    SiteDown,
+    SiteRecovered,
 }
 
 /// <summary>Where a host's expected interval comes from, in order of precedence.</summary>
@@ -48,7 +57,41 @@ internal sealed record HostSnapshot(
 {
     /// <summary>The address to show for the host: what it reported, else where it connected from.</summary>
     public string Ip => ReportedIp ?? Peer;
+
+    /// <summary>Alerts are paused until then, and a silent host is not down before it.</summary>
+    public DateTimeOffset? MaintenanceUntil { get; init; }
+
+    public string? BootId { get; init; }
+
+    /// <summary>The boot before the current one: a beat from it again means two machines share the name.</summary>
+    public string? PreviousBootId { get; init; }
+
+    /// <summary>When beats from two boots were last seen alternating.</summary>
+    public DateTimeOffset? DuplicateSeenAt { get; init; }
+
+    /// <summary>How far the host's clock was ahead of the server's (negative: behind) at its last beat that said.</summary>
+    public TimeSpan? ClockSkew { get; init; }
+
+    /// <summary>Whether <see cref="ClockSkew"/> is past the server's warning threshold.</summary>
+    public bool ClockOff { get; init; }
+
+    /// <summary>The group the host named in its beats.</summary>
+    public string? Group { get; init; }
+
+    /// <summary>The site whose outage the host's silence counts towards: its group, a --group rule, or its shared peer address.</summary>
+    public string? Site { get; init; }
+
+    /// <summary>When the job behind the host last said it started (/ping/{host}/start) and has not finished since.</summary>
+    public DateTimeOffset? StartedAt { get; init; }
+
+    /// <summary>How long the last job run took, from its start to its success or failure.</summary>
+    public TimeSpan? LastRunTime { get; init; }
+
+    public PingBody? LastBody { get; init; }
 }
+
+/// <summary>The body of a ping request (a job's output, say), bounded, and what kind of ping carried it.</summary>
+internal sealed record PingBody(DateTimeOffset At, string Kind, string Text);
 
 /// <summary>A transition worth telling someone about.</summary>
 internal sealed record HostEvent(
@@ -61,7 +104,14 @@ internal sealed record HostEvent(
     string? PreviousIp,
     DateTimeOffset LastSeen,
     TimeSpan ExpectedInterval,
-    string Summary);
+    string Summary)
+{
+    /// <summary>The host is in a maintenance window: the event is logged and shown, but alerts nobody.</summary>
+    public bool Silenced { get; init; }
+
+    /// <summary>Its alert waits to see whether the host's whole site went down with it (see <see cref="SiteOutages"/>).</summary>
+    public bool Held { get; init; }
+}
 
 /// <summary>One change of a host's reported IP or of the address it connects from.</summary>
 internal sealed record AddressChange(DateTimeOffset At, string HostId, AddressKind Kind, string? Previous, string? Current);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Net;
 using Heartbeat.Protocol;
 using Heartbeat.Server.Ingest;
 
@@ -23,6 +24,11 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
     private readonly ConcurrentQueue<HostEvent> _events = new();
     private readonly ConcurrentQueue<AddressChange> _addressChanges = new();
     private readonly ConcurrentQueue<string> _forgotten = new();
+
+    // Held alerts that a site review let go: routed to the notifiers without being stored again.
+    private readonly ConcurrentQueue<HostEvent> _released = new();
+    private readonly SiteOutages _sites = new(options.OutageWindow);
+    private static readonly TimeSpan DuplicateReminder = TimeSpan.FromDays(1);
     private long _lastEventId;
 
     public int Count => _hosts.Count;
@@ -52,9 +58,19 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
                 StateSince = stored.StateSince,
                 IpChanges = stored.IpChanges,
                 DeclaredMisses = stored.DeclaredMisses,
+                MaintenanceUntil = stored.MaintenanceUntil,
+                BootId = stored.BootId,
+                PreviousBootId = stored.PreviousBootId,
+                DuplicateSeenAt = stored.DuplicateSeenAt,
+                ClockSkew = stored.ClockSkew,
+                Group = stored.Group,
+                StartedAt = stored.StartedAt,
+                LastRunTime = stored.LastRunTime,
+                LastBody = stored.LastBody,
                 NotBefore = now,
             };
             _hosts[host.Id] = host;
+            UpdateSite(host);
             if (host.State != HostState.Down)
             {
                 lock (host)
@@ -82,21 +98,67 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
 
                 Apply(host, heartbeat, peer, now, events);
                 MarkDirty(host);
-
-                // A later deadline is picked up when the queued one comes due; only an earlier one
-                // (a shorter declared interval, say) needs an entry of its own.
-                var deadline = Deadline(host);
-                if (host.ScheduledAt is not { } scheduled || deadline < scheduled)
-                {
-                    Schedule(host, deadline);
-                }
+                Reschedule(host);
             }
 
             return events;
         }
     }
 
-    /// <summary>Moves every host whose deadline has passed to late or down; returns the down events.</summary>
+    /// <summary>
+    /// Starts a maintenance window for a known host (a zero window ends one): its alerts pause until then, and if it
+    /// is silent when the window ends, it is down then. Returns the events it caused, or null for an unknown host.
+    /// </summary>
+    public IReadOnlyList<HostEvent>? SetMaintenance(string id, TimeSpan window) =>
+        Update(id, (host, now, events) => SetMaintenance(host, window, now, events));
+
+    /// <summary>A job behind a known host says it started (/ping/{host}/start); its next beat tells how long it ran. False for an unknown host.</summary>
+    public bool RecordStart(string id, PingBody? body) => Update(id, (host, now, _) =>
+    {
+        host.StartedAt = now;
+        host.LastBody = body ?? host.LastBody;
+    }) is not null;
+
+    /// <summary>Keeps a ping body (/ping/{host}/log) without counting it as a beat. False for an unknown host.</summary>
+    public bool RecordLog(string id, PingBody body) => Update(id, (host, _, _) => host.LastBody = body) is not null;
+
+    private List<HostEvent>? Update(string id, Action<TrackedHost, DateTimeOffset, List<HostEvent>> change)
+    {
+        if (!_hosts.TryGetValue(id, out var host))
+        {
+            return null;
+        }
+
+        var events = new List<HostEvent>(1);
+        lock (host)
+        {
+            if (!host.Live)
+            {
+                return null;
+            }
+
+            change(host, time.GetUtcNow(), events);
+            MarkDirty(host);
+            Reschedule(host);
+        }
+
+        return events;
+    }
+
+    /// <summary>
+    /// A later deadline is picked up when the queued one comes due; only an earlier one (a shorter declared
+    /// interval, say, or the end of a maintenance window) needs an entry of its own.
+    /// </summary>
+    private void Reschedule(TrackedHost host)
+    {
+        var deadline = Deadline(host);
+        if (host.State != HostState.Down && (host.ScheduledAt is not { } scheduled || deadline < scheduled))
+        {
+            Schedule(host, deadline);
+        }
+    }
+
+    /// <summary>Moves every host whose deadline has passed to late or down, and decides on held site alerts; returns the events.</summary>
     public IReadOnlyList<HostEvent> Sweep()
     {
         var now = time.GetUtcNow();
@@ -117,11 +179,26 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
                 }
 
                 var (expected, _) = host.Expected(options.DefaultInterval);
-                if (now >= host.DownAt(expected, options.MissesBeforeDown))
+                if (now >= host.DownAt(expected, options.MissesBeforeDown) && host.InMaintenance(now))
+                {
+                    if (host.State != HostState.Maintenance)
+                    {
+                        SetState(host, HostState.Maintenance, now);
+                        MarkDirty(host);
+                    }
+                }
+                else if (now >= host.DownAt(expected, options.MissesBeforeDown))
                 {
                     var previous = host.State;
                     SetState(host, HostState.Down, now);
-                    events.Add(Raise(host, HostEventKind.Down, now, previousIp: null, DescribeDown(host, expected, previous)));
+                    var held = _sites.ShouldHoldDown(host.Site);
+                    var down = Raise(host, HostEventKind.Down, now, previousIp: null, DescribeDown(host, expected, previous), held);
+                    if (held)
+                    {
+                        _sites.HoldDown(host.Site!, down, now);
+                    }
+
+                    events.Add(down);
                     MarkDirty(host);
                     continue;
                 }
@@ -133,6 +210,19 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
                 }
 
                 Schedule(host, Deadline(host));
+            }
+        }
+
+        foreach (var decision in _sites.Review(now))
+        {
+            foreach (var e in decision.Release)
+            {
+                _released.Enqueue(e);
+            }
+
+            if (decision.Change != SiteChange.None)
+            {
+                events.Add(RaiseSite(decision, now));
             }
         }
 
@@ -164,7 +254,7 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
 
         lock (host)
         {
-            return host.Snapshot(options.DefaultInterval);
+            return host.Snapshot(options);
         }
     }
 
@@ -175,7 +265,7 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
         {
             lock (host)
             {
-                snapshots.Add(host.Snapshot(options.DefaultInterval));
+                snapshots.Add(host.Snapshot(options));
             }
         }
 
@@ -203,6 +293,7 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
         lock (host)
         {
             host.Live = false;
+            _sites.Move(host, host.Site, null);
         }
 
         _forgotten.Enqueue(id);
@@ -212,6 +303,8 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
     /// <summary>Everything that changed since the last call, each host once in its latest state.</summary>
     public HostChanges DrainChanges()
     {
+        // Released alerts first: they belong to events stored earlier than any drained below.
+        var released = DrainQueue(_released);
         var forgotten = DrainQueue(_forgotten);
         var events = DrainQueue(_events);
         var addressChanges = DrainQueue(_addressChanges);
@@ -223,12 +316,12 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
                 host.Dirty = false;
                 if (host.Live)
                 {
-                    hosts.Add(host.Snapshot(options.DefaultInterval));
+                    hosts.Add(host.Snapshot(options));
                 }
             }
         }
 
-        return new HostChanges(hosts, events, addressChanges, forgotten);
+        return new HostChanges(hosts, events, addressChanges, forgotten) { Released = released };
     }
 
     private static List<T> DrainQueue<T>(ConcurrentQueue<T> queue)
@@ -259,8 +352,10 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
             RecordAddressChange(host, AddressKind.Peer, host.Peer, peer, now);
         }
 
+        var placeChanged = isNew || host.ReportedIp != heartbeat.Ip || host.Peer != peer || host.Group != heartbeat.Group;
         host.ReportedIp = heartbeat.Ip;
         host.Peer = peer;
+        host.Group = heartbeat.Group;
         host.LastSeen = now;
         host.PauseCredit = TimeSpan.Zero;
         host.Beats++;
@@ -268,6 +363,21 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
         host.ClientStatus = heartbeat.Status;
         host.DeclaredInterval = heartbeat.Interval;
         host.DeclaredMisses = heartbeat.MissesBeforeDown;
+        if (heartbeat.Body is not null)
+        {
+            host.LastBody = new PingBody(now, heartbeat.Status == HeartbeatStatus.Fail ? "fail" : "success", heartbeat.Body);
+        }
+
+        if (host.StartedAt is { } started)
+        {
+            host.LastRunTime = now - started;
+            host.StartedAt = null;
+        }
+
+        if (placeChanged)
+        {
+            UpdateSite(host);
+        }
 
         var ip = host.ReportedIp ?? host.Peer;
         var state = heartbeat.Status == HeartbeatStatus.Fail ? HostState.Failing : HostState.Up;
@@ -280,27 +390,54 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
             {
                 events.Add(RaiseFailing(host, now));
             }
+        }
+        else
+        {
+            if (previousIp != ip)
+            {
+                host.IpChanges++;
+                events.Add(Raise(host, HostEventKind.IpChanged, now, previousIp, $"Host IP changed - {host.Id} ({previousIp} -> {ip})"));
+            }
 
+            ApplyState(host, previousState, state, now, events);
+        }
+
+        TrackBoot(host, heartbeat.BootId, now, events);
+        TrackClock(host, heartbeat.ClientTime, now, events);
+        if (heartbeat.Maintenance is { } window)
+        {
+            SetMaintenance(host, window, now, events);
+        }
+    }
+
+    private void ApplyState(TrackedHost host, HostState previous, HostState state, DateTimeOffset now, List<HostEvent> events)
+    {
+        if (host.Site is { } site)
+        {
+            foreach (var e in _sites.Heard(site))
+            {
+                _released.Enqueue(e);
+            }
+        }
+
+        if (state == previous)
+        {
             return;
         }
 
-        if (previousIp != ip)
-        {
-            host.IpChanges++;
-            events.Add(Raise(host, HostEventKind.IpChanged, now, previousIp, $"Host IP changed - {host.Id} ({previousIp} -> {ip})"));
-        }
-
-        if (state == previousState)
-        {
-            return;
-        }
-
-        // Late to up is no news; back from down, or from failing to up, is a recovery; into failing is its own event.
+        // Late to up is no news; back from down (or a maintenance silence), or from failing to up, is a recovery;
+        // into failing is its own event.
         var since = host.StateSince;
         SetState(host, state, now);
-        if (previousState == HostState.Down || (previousState == HostState.Failing && state == HostState.Up))
+        if (previous is HostState.Down or HostState.Maintenance || (previous == HostState.Failing && state == HostState.Up))
         {
-            events.Add(Raise(host, HostEventKind.Recovered, now, null, $"Host recovered - {host.Id} ({Describe(previousState)} for {Durations.Format(now - since)})"));
+            var held = previous == HostState.Down && _sites.IsDown(host.Site);
+            if (held)
+            {
+                _sites.HoldRecovery(host.Site!, now);
+            }
+
+            events.Add(Raise(host, HostEventKind.Recovered, now, null, $"Host recovered - {host.Id} ({Describe(previous)} for {Durations.Format(now - since)})", held));
         }
 
         if (state == HostState.Failing)
@@ -308,6 +445,104 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
             events.Add(RaiseFailing(host, now));
         }
     }
+
+    /// <summary>A new boot id is a reboot; the one before it coming back means two machines beat under one name.</summary>
+    private void TrackBoot(TrackedHost host, string? bootId, DateTimeOffset now, List<HostEvent> events)
+    {
+        if (bootId is null || bootId == host.BootId)
+        {
+            return;
+        }
+
+        var current = host.BootId;
+        var alternating = bootId == host.PreviousBootId;
+        host.PreviousBootId = current;
+        host.BootId = bootId;
+        if (current is null)
+        {
+            return; // the first boot id the host sent
+        }
+
+        if (!alternating)
+        {
+            events.Add(Raise(host, HostEventKind.Rebooted, now, null, $"Host rebooted - {host.Id} (boot {Short(current)} -> {Short(bootId)})"));
+            return;
+        }
+
+        // Said once, then again only as a daily reminder while the two machines keep at it.
+        var remindAt = host.DuplicateSeenAt + DuplicateReminder;
+        host.DuplicateSeenAt = now;
+        if (remindAt is null || now >= remindAt)
+        {
+            events.Add(Raise(host, HostEventKind.DuplicateIdentity, now, null,
+                $"Duplicate identity - {host.Id} (beats alternate between boots {Short(current)} and {Short(bootId)}: two machines use this name)"));
+        }
+    }
+
+    private void TrackClock(TrackedHost host, DateTimeOffset? clientTime, DateTimeOffset now, List<HostEvent> events)
+    {
+        if (clientTime is not { } sent)
+        {
+            return;
+        }
+
+        var wasOff = host.ClockSkew?.Duration() > options.ClockSkewWarning;
+        var skew = sent - now;
+        host.ClockSkew = skew;
+        if (!wasOff && skew.Duration() > options.ClockSkewWarning)
+        {
+            var direction = skew > TimeSpan.Zero ? "ahead of" : "behind";
+            events.Add(Raise(host, HostEventKind.ClockSkew, now, null, $"Clock skew - {host.Id} (its clock is {Durations.Format(skew)} {direction} the server's)"));
+        }
+    }
+
+    private void SetMaintenance(TrackedHost host, TimeSpan window, DateTimeOffset now, List<HostEvent> events)
+    {
+        if (window <= TimeSpan.Zero)
+        {
+            if (host.InMaintenance(now))
+            {
+                host.MaintenanceUntil = null;
+                events.Add(Raise(host, HostEventKind.Maintenance, now, null, $"Maintenance over - {host.Id} (ended early)"));
+            }
+
+            host.MaintenanceUntil = null;
+            return;
+        }
+
+        var until = now + window;
+        host.MaintenanceUntil = until;
+        events.Add(Raise(host, HostEventKind.Maintenance, now, null, $"Maintenance - {host.Id} (alerts paused for {Durations.Format(window)}, until {LocalTime(until)})"));
+    }
+
+    private void UpdateSite(TrackedHost host)
+    {
+        var site = SiteOutages.SiteOf(host.Group, host.ReportedIp, host.Peer, options.SiteRules);
+        if (site != host.Site)
+        {
+            _sites.Move(host, host.Site, site);
+            host.Site = site;
+        }
+    }
+
+    private HostEvent RaiseSite(SiteDecision decision, DateTimeOffset now)
+    {
+        const int Named = 10;
+        var names = decision.Members.Select(m => m.Id).Order(StringComparer.Ordinal).ToList();
+        var listed = string.Join(", ", names.Take(Named)) + (names.Count > Named ? Invariant($" and {names.Count - Named} more") : string.Empty);
+        var back = decision.Members.Count(m => m.State is not (HostState.Down or HostState.Maintenance));
+        var (kind, state, summary) = decision.Change == SiteChange.Down
+            ? (HostEventKind.SiteDown, HostState.Down, Invariant($"Site down - {decision.Site} ({names.Count} hosts silent: {listed})"))
+            : (HostEventKind.SiteRecovered, HostState.Up, Invariant($"Site recovered - {decision.Site} ({back} of {names.Count} hosts back after {Durations.Format(decision.DownFor)})"));
+        var ip = IPAddress.TryParse(decision.Site, out _) ? decision.Site : "-";
+        var lastSeen = decision.Members.Count > 0 ? decision.Members.Max(m => m.LastSeen) : now;
+        return Publish(new HostEvent(Interlocked.Increment(ref _lastEventId), now, decision.Site, kind, state, ip, null, lastSeen, TimeSpan.Zero, summary));
+    }
+
+    private static string Short(string bootId) => bootId.Length > 8 ? bootId[..8] : bootId;
+
+    private string LocalTime(DateTimeOffset at) =>
+        TimeZoneInfo.ConvertTime(at, time.LocalTimeZone).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 
     private HostEvent RaiseFailing(TrackedHost host, DateTimeOffset now) =>
         Raise(host, HostEventKind.Failing, now, null, host.Message is null ? $"Host failing - {host.Id}" : $"Host failing - {host.Id} ({host.Message})");
@@ -326,12 +561,19 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
         host.StateSince = now;
     }
 
-    /// <summary>Creates an event, hands it to live subscribers and queues it for the store.</summary>
-    private HostEvent Raise(TrackedHost host, HostEventKind kind, DateTimeOffset now, string? previousIp, string summary)
-    {
-        var e = new HostEvent(
+    /// <summary>Creates an event of a host; in a maintenance window it alerts nobody (but the window's own events do).</summary>
+    private HostEvent Raise(TrackedHost host, HostEventKind kind, DateTimeOffset now, string? previousIp, string summary, bool held = false) =>
+        Publish(new HostEvent(
             Interlocked.Increment(ref _lastEventId), now, host.Id, kind, host.State, host.ReportedIp ?? host.Peer, previousIp,
-            host.LastSeen, host.Expected(options.DefaultInterval).Interval, summary);
+            host.LastSeen, host.Expected(options.DefaultInterval).Interval, summary)
+        {
+            Silenced = kind != HostEventKind.Maintenance && host.InMaintenance(now),
+            Held = held,
+        });
+
+    /// <summary>Hands an event to live subscribers and queues it for the store.</summary>
+    private HostEvent Publish(HostEvent e)
+    {
         feed.Publish(e);
         _events.Enqueue(e);
         return e;
@@ -339,16 +581,21 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
 
     private string DescribeDown(TrackedHost host, TimeSpan expected, HostState previous)
     {
-        var lastSeen = TimeZoneInfo.ConvertTime(host.LastSeen, time.LocalTimeZone).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
         var misses = host.DeclaredMisses ?? options.MissesBeforeDown;
         var missed = misses > 1 ? Invariant($", {misses} beats missed") : string.Empty;
-        var failing = previous == HostState.Failing ? ", was failing" : string.Empty;
-        return $"Host down - {host.Id} (last seen {lastSeen}, expected every {Durations.Format(expected)}{missed}{failing})";
+        var why = previous switch
+        {
+            HostState.Failing => ", was failing",
+            HostState.Maintenance => ", not back when its maintenance ended",
+            _ => string.Empty,
+        };
+        return $"Host down - {host.Id} (last seen {LocalTime(host.LastSeen)}, expected every {Durations.Format(expected)}{missed}{why})";
     }
 
     private static string Describe(HostState state) => state switch
     {
         HostState.Down => "down",
+        HostState.Maintenance => "silent in maintenance",
         HostState.Failing => "failing",
         HostState.Late => "late",
         _ => "up",
@@ -358,7 +605,12 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
     private DateTimeOffset Deadline(TrackedHost host)
     {
         var (expected, _) = host.Expected(options.DefaultInterval);
-        var due = host.State == HostState.Up ? host.LateAt(expected) : host.DownAt(expected, options.MissesBeforeDown);
+        var due = host.State switch
+        {
+            HostState.Up => host.LateAt(expected),
+            HostState.Maintenance when host.MaintenanceUntil is { } until => until,
+            _ => host.DownAt(expected, options.MissesBeforeDown),
+        };
         return due > host.NotBefore ? due : host.NotBefore + expected + Liveness.Grace(expected);
     }
 
@@ -400,6 +652,9 @@ internal sealed record HostChanges(
     IReadOnlyList<string> Forgotten)
 {
     public IReadOnlyList<Notify.PendingNotification> Notifications { get; init; } = [];
+
+    /// <summary>Events stored earlier whose held alerts are now to go out (see <see cref="SiteOutages"/>).</summary>
+    public IReadOnlyList<HostEvent> Released { get; init; } = [];
 
     public bool IsEmpty => Hosts.Count == 0 && Events.Count == 0 && AddressChanges.Count == 0 && Forgotten.Count == 0 && Notifications.Count == 0;
 }

@@ -10,4 +10,13 @@ internal sealed record HostsOptions
 
     /// <summary>How often the sweeper looks for hosts past their deadline; a host is marked down at most this late.</summary>
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>A host whose clock is further off than this (either way) gets a clock-skew event and a warning on the page.</summary>
+    public TimeSpan ClockSkewWarning { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a down host's alert waits for the rest of its site to go silent too, before it goes out on its own.</summary>
+    public TimeSpan OutageWindow { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Named address ranges (--group NAME=CIDR): hosts whose IP or peer address falls in one form a site.</summary>
+    public IReadOnlyList<SiteRule> SiteRules { get; init; } = [];
 }

@@ -35,6 +35,28 @@ internal sealed class TrackedHost(string id)
 
     public int IpChanges { get; set; }
 
+    public DateTimeOffset? MaintenanceUntil { get; set; }
+
+    public string? BootId { get; set; }
+
+    public string? PreviousBootId { get; set; }
+
+    public DateTimeOffset? DuplicateSeenAt { get; set; }
+
+    public TimeSpan? ClockSkew { get; set; }
+
+    public string? Group { get; set; }
+
+    public string? Site { get; set; }
+
+    public DateTimeOffset? StartedAt { get; set; }
+
+    public TimeSpan? LastRunTime { get; set; }
+
+    public PingBody? LastBody { get; set; }
+
+    public bool InMaintenance(DateTimeOffset now) => MaintenanceUntil > now;
+
     /// <summary>Judged no earlier than this (set after a restart so that the server's own downtime is not held against anyone).</summary>
     public DateTimeOffset NotBefore { get; set; }
 
@@ -59,11 +81,24 @@ internal sealed class TrackedHost(string id)
         : LearnedInterval is { } learned ? (learned, IntervalSource.Learned)
         : (defaultInterval, IntervalSource.Default);
 
-    public HostSnapshot Snapshot(TimeSpan defaultInterval)
+    public HostSnapshot Snapshot(HostsOptions options)
     {
-        var (interval, source) = Expected(defaultInterval);
+        var (interval, source) = Expected(options.DefaultInterval);
         return new HostSnapshot(
             Id, ReportedIp, Peer, FirstSeen, LastSeen, Beats, Message, ClientStatus,
-            DeclaredInterval, LearnedInterval, interval, source, State, StateSince, IpChanges, DeclaredMisses);
+            DeclaredInterval, LearnedInterval, interval, source, State, StateSince, IpChanges, DeclaredMisses)
+        {
+            MaintenanceUntil = MaintenanceUntil,
+            BootId = BootId,
+            PreviousBootId = PreviousBootId,
+            DuplicateSeenAt = DuplicateSeenAt,
+            ClockSkew = ClockSkew,
+            ClockOff = ClockSkew?.Duration() > options.ClockSkewWarning,
+            Group = Group,
+            Site = Site,
+            StartedAt = StartedAt,
+            LastRunTime = LastRunTime,
+            LastBody = LastBody,
+        };
     }
 }

@@ -17,7 +17,11 @@ namespace Heartbeat.Server.Ingest;
 internal static class HeartbeatParser
 {
     /// <summary>The fields the parser knows; the position of each is its bit in the "already seen" mask.</summary>
-    private static readonly string[] Fields = ["ip", "host", "interval", "status", "msg", "token", "misses"];
+    private static readonly string[] Fields = ["ip", "host", "interval", "status", "msg", "token", "misses", "maintenance", "boot", "ts", "group"];
+
+    // Client clocks outside these years are not clocks worth comparing with ours.
+    private static readonly double EarliestClientTime = new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds();
+    private static readonly double LatestClientTime = new DateTimeOffset(2100, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds();
 
     public static bool TryParse(
         in ReadOnlySequence<byte> body,
@@ -126,8 +130,8 @@ internal static class HeartbeatParser
     {
         heartbeat = null;
         token = null;
-        string? ip = null, host = null, status = null, message = null;
-        double? interval = null;
+        string? ip = null, host = null, status = null, message = null, boot = null, group = null;
+        double? interval = null, maintenance = null, clientTime = null;
         int? misses = null;
         var seen = 0;
 
@@ -140,6 +144,10 @@ internal static class HeartbeatParser
                 : reader.ValueTextEquals("msg"u8) ? "msg"
                 : reader.ValueTextEquals("token"u8) ? "token"
                 : reader.ValueTextEquals("misses"u8) ? "misses"
+                : reader.ValueTextEquals("maintenance"u8) ? "maintenance"
+                : reader.ValueTextEquals("boot"u8) ? "boot"
+                : reader.ValueTextEquals("ts"u8) ? "ts"
+                : reader.ValueTextEquals("group"u8) ? "group"
                 : null;
             reader.Read();
             if (field is null)
@@ -165,6 +173,10 @@ internal static class HeartbeatParser
             {
                 "interval" => ReadInterval(ref reader, out interval),
                 "misses" => ReadMisses(ref reader, out misses),
+                "maintenance" => ReadNumber(ref reader, field, 0, HeartbeatRules.MaxMaintenanceSeconds, "a number of seconds from 0 (end it) to 2592000 (30 days)", out maintenance),
+                "ts" => ReadNumber(ref reader, field, EarliestClientTime, LatestClientTime, "the sender's time in Unix seconds", out clientTime),
+                "boot" => ReadLabel(ref reader, field, HeartbeatRules.MaxBootIdLength, out boot),
+                "group" => ReadLabel(ref reader, field, HeartbeatRules.MaxGroupLength, out group),
                 "ip" => ReadString(ref reader, field, out ip),
                 "host" => ReadString(ref reader, field, out host),
                 "status" => ReadString(ref reader, field, out status),
@@ -186,10 +198,40 @@ internal static class HeartbeatParser
                 interval is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
                 status == "fail" ? HeartbeatStatus.Fail : HeartbeatStatus.Up,
                 message,
-                misses);
+                misses)
+            {
+                Maintenance = maintenance is { } window ? TimeSpan.FromSeconds(window) : null,
+                BootId = boot,
+                ClientTime = clientTime is { } unix ? DateTimeOffset.FromUnixTimeMilliseconds((long)(unix * 1000)) : null,
+                Group = group,
+            };
         }
 
         return error;
+    }
+
+    private static HeartbeatError? ReadNumber(ref Utf8JsonReader reader, string field, double min, double max, string what, out double? value)
+    {
+        value = null;
+        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetDouble(out var number) || !double.IsFinite(number) || number < min || number > max)
+        {
+            return new HeartbeatError($"'{field}' must be {what}.", field);
+        }
+
+        value = number;
+        return null;
+    }
+
+    private static HeartbeatError? ReadLabel(ref Utf8JsonReader reader, string field, int maxLength, out string? value)
+    {
+        var problem = ReadString(ref reader, field, out value);
+        if (problem is null && !HeartbeatRules.IsValidLabel(value, maxLength))
+        {
+            value = null;
+            problem = new HeartbeatError($"'{field}' must be 1-{maxLength} letters, digits, '.', '-', '_' or ':'.", field);
+        }
+
+        return problem;
     }
 
     private static HeartbeatError? ReadString(ref Utf8JsonReader reader, string field, out string? value)

@@ -21,6 +21,21 @@ internal sealed record ReceivedHeartbeat(
     string? Message = null,
     int? MissesBeforeDown = null)
 {
+    /// <summary>A maintenance window starting now (zero ends one), or null to leave any window as it is.</summary>
+    public TimeSpan? Maintenance { get; init; }
+
+    /// <summary>What identifies the client's current boot (Linux boot id, or its boot time), or null.</summary>
+    public string? BootId { get; init; }
+
+    /// <summary>The client's clock when it sent the beat, or null.</summary>
+    public DateTimeOffset? ClientTime { get; init; }
+
+    /// <summary>The site or group the client says it belongs to, for correlated outages; null to let the server decide.</summary>
+    public string? Group { get; init; }
+
+    /// <summary>The body of a ping request (a job's output), kept with the host but never logged.</summary>
+    public string? Body { get; init; }
+
     public static readonly ReceivedHeartbeat Empty = new();
 }
 

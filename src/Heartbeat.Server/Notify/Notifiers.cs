@@ -91,7 +91,15 @@ internal sealed class Notifiers : IDisposable
     public void Dispose() => _queued.Dispose();
 
     private IEnumerable<PendingNotification> ForTargets(Notification notification) => _targets.Values
-        .Where(t => t.Events.Count == 0 || t.Events.Contains(notification.Event)
-            || (notification.Event == FlapDamper.EventName && (t.Events.Contains("down") || t.Events.Contains("recovered"))))
+        .Where(t => t.Events.Count == 0 || t.Events.Contains(notification.Event) || StandsFor(notification.Event).Any(t.Events.Contains))
         .Select(t => new PendingNotification(t.Key, notification));
+
+    /// <summary>The events a summary replaces: a target that asked for downs gets the flapping and site-down summaries too.</summary>
+    private static string[] StandsFor(string summaryEvent) => summaryEvent switch
+    {
+        FlapDamper.EventName => ["down", "recovered"],
+        "site-down" => ["down"],
+        "site-recovered" => ["recovered"],
+        _ => [],
+    };
 }

@@ -36,7 +36,7 @@ internal static class WebhookRequests
         if (format == WebhookFormat.Ntfy)
         {
             request.Headers.Add("Title", Title(notification));
-            request.Headers.Add("Priority", notification.Event is "down" or "failing" ? "high" : "default");
+            request.Headers.Add("Priority", IsUrgent(notification) ? "high" : "default");
             request.Headers.Add("Tags", Tag(notification));
         }
 
@@ -51,16 +51,24 @@ internal static class WebhookRequests
         "ip-changed" => $"{n.Host} changed IP",
         "failing" => $"{n.Host} is failing",
         "new" => $"New host {n.Host}",
+        "site-down" => $"Site {n.Host} is down",
+        "site-recovered" => $"Site {n.Host} recovered",
+        "maintenance" => $"{n.Host} maintenance",
+        "rebooted" => $"{n.Host} rebooted",
+        "duplicate-identity" => $"Two machines beat as {n.Host}",
+        "clock-skew" => $"{n.Host}'s clock is off",
         "test" => "Heartbeat test",
         _ => $"{n.Host}: {n.Event}",
     };
+
+    private static bool IsUrgent(Notification n) => n.Event is "down" or "failing" or "site-down";
 
     private static ByteArrayContent Body(WebhookFormat format, Notification n) => format switch
     {
         WebhookFormat.Slack => Json(new SlackMessage($"*{Escape(Title(n))}*\n{Escape(n.Summary)}"), NotifyJsonContext.Default.SlackMessage),
         WebhookFormat.Discord => Json(new DiscordMessage($"**{Title(n)}**\n{n.Summary}", new DiscordMentions([])), NotifyJsonContext.Default.DiscordMessage),
         WebhookFormat.Ntfy => new StringContent(n.Summary, Encoding.UTF8, new MediaTypeHeaderValue("text/plain")),
-        WebhookFormat.Gotify => Json(new GotifyMessage(Title(n), n.Summary, n.Event is "down" or "failing" ? 8 : 4), NotifyJsonContext.Default.GotifyMessage),
+        WebhookFormat.Gotify => Json(new GotifyMessage(Title(n), n.Summary, IsUrgent(n) ? 8 : 4), NotifyJsonContext.Default.GotifyMessage),
         WebhookFormat.Teams => Json(TeamsMessage.For(Title(n), n.Summary), NotifyJsonContext.Default.TeamsMessage),
         _ => Json(n, NotifyJsonContext.Default.Notification),
     };
@@ -78,8 +86,8 @@ internal static class WebhookRequests
 
     private static string Tag(Notification n) => n.Event switch
     {
-        "down" => "rotating_light",
-        "recovered" => "white_check_mark",
+        "down" or "site-down" => "rotating_light",
+        "recovered" or "site-recovered" => "white_check_mark",
         "failing" => "warning",
         "ip-changed" => "globe_with_meridians",
         _ => "information_source",

@@ -14,7 +14,7 @@ internal sealed class SqliteHostStore : IHostStore
     /// <summary>Address changes and events kept per host; older ones are pruned as new ones arrive.</summary>
     public const int HistoryPerHost = 100;
 
-    private const int SchemaVersion = 3;
+    private const int SchemaVersion = 4;
 
     private readonly string _connectionString;
     private readonly string? _path;
@@ -61,7 +61,9 @@ internal sealed class SqliteHostStore : IHostStore
         await using var command = _anchor.CreateCommand();
         command.CommandText = """
             SELECT id, reported_ip, peer, first_seen, last_seen, beats, message, client_status,
-                   declared_interval_ms, learned_interval_ms, state, state_since, ip_changes, declared_misses
+                   declared_interval_ms, learned_interval_ms, state, state_since, ip_changes, declared_misses,
+                   maintenance_until, boot_id, previous_boot_id, duplicate_seen_at, clock_skew_ms, host_group,
+                   started_at, last_run_ms, body_at, body_kind, body
             FROM hosts
             """;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -86,7 +88,18 @@ internal sealed class SqliteHostStore : IHostStore
                     State: Enum.Parse<HostState>(reader.GetString(10)),
                     StateSince: FromMilliseconds(reader.GetInt64(11)),
                     IpChanges: reader.GetInt32(12),
-                    DeclaredMisses: reader.IsDBNull(13) ? null : reader.GetInt32(13)));
+                    DeclaredMisses: reader.IsDBNull(13) ? null : reader.GetInt32(13))
+                {
+                    MaintenanceUntil = OptionalTime(reader, 14),
+                    BootId = reader.IsDBNull(15) ? null : reader.GetString(15),
+                    PreviousBootId = reader.IsDBNull(16) ? null : reader.GetString(16),
+                    DuplicateSeenAt = OptionalTime(reader, 17),
+                    ClockSkew = reader.IsDBNull(18) ? null : TimeSpan.FromMilliseconds(reader.GetInt64(18)),
+                    Group = reader.IsDBNull(19) ? null : reader.GetString(19),
+                    StartedAt = OptionalTime(reader, 20),
+                    LastRunTime = reader.IsDBNull(21) ? null : TimeSpan.FromMilliseconds(reader.GetInt64(21)),
+                    LastBody = reader.IsDBNull(22) ? null : new PingBody(FromMilliseconds(reader.GetInt64(22)), reader.GetString(23), reader.GetString(24)),
+                });
             }
         }
 
@@ -152,15 +165,22 @@ internal sealed class SqliteHostStore : IHostStore
         {
             upsert.CommandText = """
                 INSERT INTO hosts (id, reported_ip, peer, first_seen, last_seen, beats, message, client_status,
-                                   declared_interval_ms, learned_interval_ms, state, state_since, ip_changes, declared_misses)
+                                   declared_interval_ms, learned_interval_ms, state, state_since, ip_changes, declared_misses,
+                                   maintenance_until, boot_id, previous_boot_id, duplicate_seen_at, clock_skew_ms, host_group,
+                                   started_at, last_run_ms, body_at, body_kind, body)
                 VALUES ($id, $reportedIp, $peer, $firstSeen, $lastSeen, $beats, $message, $clientStatus,
-                        $declared, $learned, $state, $stateSince, $ipChanges, $misses)
+                        $declared, $learned, $state, $stateSince, $ipChanges, $misses,
+                        $maintenanceUntil, $bootId, $previousBootId, $duplicateSeenAt, $skew, $group,
+                        $startedAt, $lastRun, $bodyAt, $bodyKind, $body)
                 ON CONFLICT (id) DO UPDATE SET
                     reported_ip = excluded.reported_ip, peer = excluded.peer, last_seen = excluded.last_seen,
                     beats = excluded.beats, message = excluded.message, client_status = excluded.client_status,
                     declared_interval_ms = excluded.declared_interval_ms, learned_interval_ms = excluded.learned_interval_ms,
                     state = excluded.state, state_since = excluded.state_since, ip_changes = excluded.ip_changes,
-                    declared_misses = excluded.declared_misses
+                    declared_misses = excluded.declared_misses, maintenance_until = excluded.maintenance_until,
+                    boot_id = excluded.boot_id, previous_boot_id = excluded.previous_boot_id, duplicate_seen_at = excluded.duplicate_seen_at,
+                    clock_skew_ms = excluded.clock_skew_ms, host_group = excluded.host_group, started_at = excluded.started_at,
+                    last_run_ms = excluded.last_run_ms, body_at = excluded.body_at, body_kind = excluded.body_kind, body = excluded.body
                 """;
             foreach (var host in changes.Hosts)
             {
@@ -169,7 +189,11 @@ internal sealed class SqliteHostStore : IHostStore
                     ("$message", host.Message), ("$clientStatus", host.ClientStatus.ToString()),
                     ("$declared", (long?)host.DeclaredInterval?.TotalMilliseconds), ("$learned", (long?)host.LearnedInterval?.TotalMilliseconds),
                     ("$state", host.State.ToString()), ("$stateSince", ToMilliseconds(host.StateSince)), ("$ipChanges", host.IpChanges),
-                    ("$misses", host.DeclaredMisses));
+                    ("$misses", host.DeclaredMisses), ("$maintenanceUntil", OptionalMilliseconds(host.MaintenanceUntil)),
+                    ("$bootId", host.BootId), ("$previousBootId", host.PreviousBootId), ("$duplicateSeenAt", OptionalMilliseconds(host.DuplicateSeenAt)),
+                    ("$skew", (long?)host.ClockSkew?.TotalMilliseconds), ("$group", host.Group), ("$startedAt", OptionalMilliseconds(host.StartedAt)),
+                    ("$lastRun", (long?)host.LastRunTime?.TotalMilliseconds), ("$bodyAt", OptionalMilliseconds(host.LastBody?.At)),
+                    ("$bodyKind", host.LastBody?.Kind), ("$body", host.LastBody?.Text));
                 await upsert.ExecuteNonQueryAsync(cancellationToken);
             }
         }
@@ -429,6 +453,27 @@ internal sealed class SqliteHostStore : IHostStore
                 """;
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
+
+        if (version < 4)
+        {
+            command.CommandText = """
+                BEGIN;
+                ALTER TABLE hosts ADD COLUMN maintenance_until INTEGER;
+                ALTER TABLE hosts ADD COLUMN boot_id TEXT;
+                ALTER TABLE hosts ADD COLUMN previous_boot_id TEXT;
+                ALTER TABLE hosts ADD COLUMN duplicate_seen_at INTEGER;
+                ALTER TABLE hosts ADD COLUMN clock_skew_ms INTEGER;
+                ALTER TABLE hosts ADD COLUMN host_group TEXT;
+                ALTER TABLE hosts ADD COLUMN started_at INTEGER;
+                ALTER TABLE hosts ADD COLUMN last_run_ms INTEGER;
+                ALTER TABLE hosts ADD COLUMN body_at INTEGER;
+                ALTER TABLE hosts ADD COLUMN body_kind TEXT;
+                ALTER TABLE hosts ADD COLUMN body TEXT;
+                PRAGMA user_version = 4;
+                COMMIT;
+                """;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
     }
 
     /// <summary>Keeps the newest <see cref="HistoryPerHost"/> events and address changes of each host that got new ones.</summary>
@@ -460,4 +505,8 @@ internal sealed class SqliteHostStore : IHostStore
     private static long ToMilliseconds(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 
     private static DateTimeOffset FromMilliseconds(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+
+    private static long? OptionalMilliseconds(DateTimeOffset? time) => time?.ToUnixTimeMilliseconds();
+
+    private static DateTimeOffset? OptionalTime(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : FromMilliseconds(reader.GetInt64(ordinal));
 }

@@ -29,7 +29,9 @@ internal sealed partial class StoreFlusher(
                 metrics.Events.WithLabels(ApiNames.Of(e.Kind)).Inc();
             }
 
-            changes = changes with { Notifications = notifiers.Route(changes.Events, time.GetUtcNow()) };
+            // Silenced (maintenance) and held (site outage) events alert nobody now; held ones may come back as released.
+            IReadOnlyList<HostEvent> alerting = [.. changes.Released, .. changes.Events.Where(e => !e.Silenced && !e.Held)];
+            changes = changes with { Notifications = notifiers.Route(alerting, time.GetUtcNow()) };
             if (_unwritten is { } earlier)
             {
                 changes = Merge(earlier, changes);

@@ -21,13 +21,28 @@ internal sealed record HostView(
     string ClientStatus,
     string? Message,
     int IpChanges,
-    int? MissesBeforeDown)
+    int? MissesBeforeDown,
+    DateTimeOffset? MaintenanceUntil,
+    string? Site,
+    string? BootId,
+    DateTimeOffset? DuplicateIdentitySeenAt,
+    double? ClockSkewSeconds,
+    bool ClockOff,
+    DateTimeOffset? StartedAt,
+    double? LastRunSeconds,
+    PingBodyView? LastBody)
 {
-    public static HostView From(HostSnapshot host) => new(
+    /// <summary>The host; <paramref name="withBody"/> adds its last ping body (up to 10,000 bytes), left out of lists.</summary>
+    public static HostView From(HostSnapshot host, bool withBody = false) => new(
         host.Id, ApiNames.Of(host.State), host.Ip, host.ReportedIp, host.Peer, host.FirstSeen, host.LastSeen, host.StateSince,
         host.Beats, host.ExpectedInterval.TotalSeconds, host.IntervalSource.ToString().ToLowerInvariant(),
-        host.ClientStatus.ToString().ToLowerInvariant(), host.Message, host.IpChanges, host.DeclaredMisses);
+        host.ClientStatus.ToString().ToLowerInvariant(), host.Message, host.IpChanges, host.DeclaredMisses,
+        host.MaintenanceUntil, host.Site, host.BootId, host.DuplicateSeenAt, host.ClockSkew?.TotalSeconds, host.ClockOff,
+        host.StartedAt, host.LastRunTime?.TotalSeconds,
+        withBody && host.LastBody is { } body ? new PingBodyView(body.At, body.Kind, body.Text) : null);
 }
+
+internal sealed record PingBodyView(DateTimeOffset At, string Kind, string Text);
 
 internal sealed record HostPage(int Total, int Offset, int Limit, IReadOnlyDictionary<string, int> Counts, IReadOnlyList<HostView> Hosts);
 
@@ -71,7 +86,9 @@ internal static class ApiNames
         HostState.Up => "up",
         HostState.Late => "late",
         HostState.Down => "down",
-        _ => "failing",
+        HostState.Failing => "failing",
+        HostState.Maintenance => "maintenance",
+        _ => throw new ArgumentOutOfRangeException(nameof(state)),
     };
 
     public static string Of(HostEventKind kind) => kind switch
@@ -80,7 +97,14 @@ internal static class ApiNames
         HostEventKind.Down => "down",
         HostEventKind.Recovered => "recovered",
         HostEventKind.IpChanged => "ip-changed",
-        _ => "failing",
+        HostEventKind.Failing => "failing",
+        HostEventKind.Maintenance => "maintenance",
+        HostEventKind.Rebooted => "rebooted",
+        HostEventKind.DuplicateIdentity => "duplicate-identity",
+        HostEventKind.ClockSkew => "clock-skew",
+        HostEventKind.SiteDown => "site-down",
+        HostEventKind.SiteRecovered => "site-recovered",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
     public static HostState? ParseState(string? name) =>

@@ -2,7 +2,7 @@ using Heartbeat.Server.Hosts;
 
 namespace Heartbeat.Server.Web;
 
-/// <summary>The host list as the page and the API show it: trouble first (down, failing, late, up), then by name.</summary>
+/// <summary>The host list as the page and the API show it: trouble first (down, failing, silent in maintenance, late, up), then by name.</summary>
 internal static class HostQuery
 {
     public const int DefaultLimit = 500;
@@ -21,7 +21,7 @@ internal static class HostQuery
             .OrderBy(h => Rank(h.State))
             .ThenBy(h => h.Id, StringComparer.Ordinal)
             .ToList();
-        var page = matching.Skip(offset).Take(limit).Select(HostView.From).ToList();
+        var page = matching.Skip(offset).Take(limit).Select(h => HostView.From(h)).ToList();
         return new HostPage(matching.Count, offset, limit, counts, page);
     }
 
@@ -29,7 +29,8 @@ internal static class HostQuery
     {
         HostState.Down => 0,
         HostState.Failing => 1,
-        HostState.Late => 2,
-        _ => 3,
+        HostState.Maintenance => 2,
+        HostState.Late => 3,
+        _ => 4,
     };
 }

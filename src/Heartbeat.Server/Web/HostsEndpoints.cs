@@ -4,11 +4,14 @@ using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Threading.Channels;
+using Heartbeat.Protocol;
 using Heartbeat.Server.Hosts;
+using Heartbeat.Server.Logging;
 using Heartbeat.Server.Security;
 using Heartbeat.Server.Storage;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 
 namespace Heartbeat.Server.Web;
 
@@ -22,6 +25,8 @@ internal static class HostsEndpoints
         api.MapGet("/hosts/{id}", GetHost).RequireRead();
         api.MapGet("/hosts/{id}/history", GetHistoryAsync).RequireRead();
         api.MapDelete("/hosts/{id}", ForgetHost).RequireAdmin();
+        api.MapPost("/hosts/{id}/maintenance", StartMaintenance).RequireAdmin();
+        api.MapDelete("/hosts/{id}/maintenance", EndMaintenance).RequireAdmin();
         api.MapGet("/events", StreamEventsAsync).RequireRead();
         return app;
     }
@@ -31,7 +36,7 @@ internal static class HostsEndpoints
         var parsedState = ApiNames.ParseState(state);
         if (state is not null && parsedState is null)
         {
-            return BadQuery("'state' must be one of up, late, down, failing.");
+            return BadQuery($"'state' must be one of {string.Join(", ", Enum.GetValues<HostState>().Select(ApiNames.Of))}.");
         }
 
         if (offset < 0 || limit is < 1 or > HostQuery.MaxLimit)
@@ -43,7 +48,7 @@ internal static class HostsEndpoints
     }
 
     private static Results<Ok<HostView>, ProblemHttpResult> GetHost(HostRegistry registry, string id) =>
-        registry.Find(id) is { } host ? TypedResults.Ok(HostView.From(host)) : NoSuchHost(id);
+        registry.Find(id) is { } host ? TypedResults.Ok(HostView.From(host, withBody: true)) : NoSuchHost(id);
 
     private static async Task<Results<Ok<HostHistory>, ProblemHttpResult>> GetHistoryAsync(
         HostRegistry registry, IHostStore store, string id, CancellationToken cancellationToken)
@@ -63,6 +68,37 @@ internal static class HostsEndpoints
 
     private static Results<NoContent, ProblemHttpResult> ForgetHost(HostRegistry registry, string id) =>
         registry.Forget(id) ? TypedResults.NoContent() : NoSuchHost(id);
+
+    /// <summary>Pauses a host's alerts <c>?for=30m</c> (1 s to 30 days); if it is silent when the window ends, it is down then.</summary>
+    private static async Task<Results<Ok<HostView>, ProblemHttpResult>> StartMaintenance(
+        HostRegistry registry, HeartbeatLog log, string id, [FromQuery(Name = "for")] string? window)
+    {
+        if (window is null || !Durations.TryParse(window, out var duration)
+            || duration < TimeSpan.FromSeconds(1) || duration > TimeSpan.FromSeconds(HeartbeatRules.MaxMaintenanceSeconds))
+        {
+            return BadQuery("'for' must be a duration from 1s to 30d, such as ?for=30m or ?for=2h.");
+        }
+
+        return await SetMaintenanceAsync(registry, log, id, duration);
+    }
+
+    private static Task<Results<Ok<HostView>, ProblemHttpResult>> EndMaintenance(HostRegistry registry, HeartbeatLog log, string id) =>
+        SetMaintenanceAsync(registry, log, id, TimeSpan.Zero);
+
+    private static async Task<Results<Ok<HostView>, ProblemHttpResult>> SetMaintenanceAsync(HostRegistry registry, HeartbeatLog log, string id, TimeSpan window)
+    {
+        if (registry.SetMaintenance(id, window) is not { } events)
+        {
+            return NoSuchHost(id);
+        }
+
+        if (events.Count > 0)
+        {
+            await log.AppendAsync([.. events.Select(e => e.Summary)]);
+        }
+
+        return GetHost(registry, id);
+    }
 
     /// <summary>
     /// Server-Sent Events, one per host event. <c>?since=ID</c> (or the Last-Event-ID header an EventSource

@@ -35,5 +35,5 @@ internal static class PeerIngressEndpoints
 
     private static Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> BeatAsync(
         string host, bool fail, string? message, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-        PingEndpoints.PingAsync(host, fail, interval: null, string.IsNullOrEmpty(message) ? null : message, context, intake, gate, time);
+        PingEndpoints.PingAsync(host, fail ? HeartbeatStatus.Fail : HeartbeatStatus.Up, interval: null, string.IsNullOrEmpty(message) ? null : message, context, intake, gate, time);
 }

@@ -1,4 +1,7 @@
+using System.Globalization;
+using System.Text;
 using Heartbeat.Protocol;
+using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Ingest;
 using Heartbeat.Server.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -6,28 +9,138 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace Heartbeat.Server.Web;
 
 /// <summary>
-/// Cron-style ping URLs for jobs and scripts that cannot send JSON: <c>curl -fsS http://server:7777/ping/nightly-backup</c>.
-/// <c>/ping/{host}/fail</c> reports a failure; <c>?interval=300</c> declares the interval, <c>?msg=</c> adds a note
-/// and <c>?token=</c> carries the token where the server wants one.
+/// Cron-style ping URLs for jobs and scripts that cannot send JSON, shaped like Healthchecks.io's so its clients
+/// work unchanged: <c>curl -fsS http://server:7777/ping/nightly-backup</c>.
+/// <list type="bullet">
+/// <item><c>/ping/{host}</c> is a beat; <c>/fail</c> reports a failure; <c>/{exit-code}</c> is either (0 is success).</item>
+/// <item><c>/start</c> says a job started: not a beat, but the next beat records how long the run took.</item>
+/// <item><c>/log</c> keeps its body without counting as a beat.</item>
+/// </list>
+/// A POSTed body (a job's output, say) is kept with the host, its first <see cref="BodyLimit"/> bytes; the limit
+/// is in every answer's <c>Ping-Body-Limit</c> header. It is never written to the log. <c>?interval=300</c>
+/// declares the interval, <c>?msg=</c> adds a note and <c>?token=</c> carries the token where the server wants one.
 /// The address the request comes from is the host's IP.
 /// </summary>
 internal static class PingEndpoints
 {
+    public const int BodyLimit = 10_000;
+
     private static readonly string[] Methods = [HttpMethods.Get, HttpMethods.Post, HttpMethods.Head];
 
     public static IEndpointRouteBuilder MapPings(this IEndpointRouteBuilder app)
     {
-        app.MapMethods("/ping/{host}", Methods, (string host, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-            PingAsync(host, fail: false, interval, msg, context, intake, gate, time)).CountRejections();
-        app.MapMethods("/ping/{host}/fail", Methods, (string host, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-            PingAsync(host, fail: true, interval, msg, context, intake, gate, time)).CountRejections();
+        var pings = app.MapGroup("/ping/{host}").AddEndpointFilter(async (context, next) =>
+        {
+            context.HttpContext.Response.Headers["Ping-Body-Limit"] = BodyLimit.ToString(CultureInfo.InvariantCulture);
+            return await next(context);
+        });
+        pings.MapMethods(string.Empty, Methods, (string host, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
+            PingAsync(host, HeartbeatStatus.Up, interval, msg, context, intake, gate, time)).CountRejections();
+        pings.MapMethods("/fail", Methods, (string host, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
+            PingAsync(host, HeartbeatStatus.Fail, interval, msg, context, intake, gate, time)).CountRejections();
+        pings.MapMethods("/{code:int}", Methods, (string host, int code, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
+            ExitCodeAsync(host, code, interval, msg, context, intake, gate, time)).CountRejections();
+        pings.MapMethods("/start", Methods, (string host, HttpContext context, HostRegistry registry, BeatGate gate, TimeProvider time) =>
+            SignalAsync(host, "start", context, registry, gate, time)).CountRejections();
+        pings.MapMethods("/log", Methods, (string host, HttpContext context, HostRegistry registry, BeatGate gate, TimeProvider time) =>
+            SignalAsync(host, "log", context, registry, gate, time)).CountRejections();
         return app;
     }
 
     /// <summary>A beat whose fields come from a URL rather than a JSON body.</summary>
     internal static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> PingAsync(
-        string host, bool fail, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-        HeartbeatParser.TryParsePing(host, fail, interval, msg, out var heartbeat, out var error)
-            ? await IngestEndpoints.AcceptAsync(intake, gate, heartbeat, AccessControl.TokenOf(context.Request), context, time)
-            : IngestEndpoints.Invalid(error);
+        string host, HeartbeatStatus status, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time)
+    {
+        if (!HeartbeatParser.TryParsePing(host, status == HeartbeatStatus.Fail, interval, msg, out var heartbeat, out var error))
+        {
+            return IngestEndpoints.Invalid(error);
+        }
+
+        var (body, tooLarge) = await ReadBodyAsync(context.Request);
+        return tooLarge ?? await IngestEndpoints.AcceptAsync(intake, gate, heartbeat with { Body = body }, AccessControl.TokenOf(context.Request), context, time);
+    }
+
+    /// <summary>A job's exit status, as a wrapper script reports it: 0 is success, 1-255 a failure.</summary>
+    private static Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> ExitCodeAsync(
+        string host, int code, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) => code switch
+        {
+            0 => PingAsync(host, HeartbeatStatus.Up, interval, msg, context, intake, gate, time),
+            >= 1 and <= 255 => PingAsync(host, HeartbeatStatus.Fail, interval, msg ?? $"exit status {code}", context, intake, gate, time),
+            _ => Task.FromResult<Results<Ok<HeartbeatAck>, ProblemHttpResult>>(
+                IngestEndpoints.Invalid(new HeartbeatError("An exit status must be from 0 to 255."))),
+        };
+
+    /// <summary>A start or log signal: checked like a beat, but not one; the host must be known already.</summary>
+    private static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> SignalAsync(
+        string host, string kind, HttpContext context, HostRegistry registry, BeatGate gate, TimeProvider time)
+    {
+        if (!HeartbeatParser.TryParsePing(host, fail: false, interval: null, message: null, out _, out var error))
+        {
+            return IngestEndpoints.Invalid(error);
+        }
+
+        if (gate.Check(context, host, AccessControl.TokenOf(context.Request)) is { } refused)
+        {
+            return refused;
+        }
+
+        var (text, tooLarge) = await ReadBodyAsync(context.Request);
+        if (tooLarge is not null)
+        {
+            return tooLarge;
+        }
+
+        var now = time.GetUtcNow();
+        var body = text is null && kind == "start" ? null : new PingBody(now, kind, text ?? string.Empty);
+        var known = kind == "start" ? registry.RecordStart(host, body) : registry.RecordLog(host, body!);
+        return known
+            ? TypedResults.Ok(new HeartbeatAck("ok", PeerAddress.Format(context.Connection.RemoteIpAddress), now))
+            : TypedResults.Problem(
+                title: "No such host",
+                detail: $"No host is known as '{host}' yet: its first beat (/ping/{host}) makes it known.",
+                statusCode: StatusCodes.Status404NotFound);
+    }
+
+    /// <summary>
+    /// The first <see cref="BodyLimit"/> bytes of a POSTed body as text, cut on a character boundary (null when there
+    /// is none); a body over the server's --max-body is refused like a beat's.
+    /// </summary>
+    private static async Task<(string? Text, ProblemHttpResult? TooLarge)> ReadBodyAsync(HttpRequest request)
+    {
+        if (!HttpMethods.IsPost(request.Method))
+        {
+            return (null, null);
+        }
+
+        var buffer = new byte[BodyLimit + 1];
+        var length = 0;
+        try
+        {
+            int read;
+            while (length < buffer.Length && (read = await request.Body.ReadAsync(buffer.AsMemory(length))) > 0)
+            {
+                length += read;
+            }
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, TypedResults.Problem(title: "Ping body too large", detail: e.Message, statusCode: StatusCodes.Status413PayloadTooLarge));
+        }
+
+        if (length == 0)
+        {
+            return (null, null);
+        }
+
+        if (length > BodyLimit)
+        {
+            length = BodyLimit;
+            while (length > 0 && (buffer[length] & 0b1100_0000) == 0b1000_0000)
+            {
+                length--; // do not split a UTF-8 sequence
+            }
+        }
+
+        return (Encoding.UTF8.GetString(buffer, 0, length).Replace('\0', '\uFFFD'), null);
+    }
 }

@@ -83,7 +83,7 @@ internal static class StatusPageEndpoints
             </dl></div>
             <div class="counts">
             """);
-        foreach (var state in new[] { HostState.Down, HostState.Failing, HostState.Late, HostState.Up })
+        foreach (var state in new[] { HostState.Down, HostState.Failing, HostState.Maintenance, HostState.Late, HostState.Up })
         {
             var name = ApiNames.Of(state);
             page.Append(CultureInfo.InvariantCulture, $"<span class=\"state state-{name}\">{name} <span data-count=\"{name}\">{hosts.Counts[name]}</span></span>\n");
@@ -93,7 +93,7 @@ internal static class StatusPageEndpoints
             </div>
             <form class="filter" method="get" action="/"><input type="search" name="q" value="{Html.Encode(search ?? string.Empty)}" placeholder="Filter by name or address" aria-label="Filter hosts"> <span id="shown" class="muted">{(hosts.Hosts.Count < hosts.Total ? $"{hosts.Hosts.Count} of {hosts.Total} shown" : string.Empty)}</span> <span id="live" class="live"></span></form>
             <table id="hosts">
-            <thead><tr><th>Host</th><th>State</th><th>IP</th><th>Peer</th><th>Last seen</th><th>Interval</th><th>IP changes</th></tr></thead>
+            <thead><tr><th>Host</th><th>State</th><th>IP</th><th>Peer</th><th>Last seen</th><th>Interval</th><th>IP changes</th><th>Notes</th></tr></thead>
             <tbody>
 
             """);
@@ -101,7 +101,7 @@ internal static class StatusPageEndpoints
         foreach (var host in hosts.Hosts)
         {
             page.Append(CultureInfo.InvariantCulture, $"""
-                <tr data-host="{Html.Encode(host.Id)}"><td class="host">{Html.Encode(host.Id)}</td><td class="state state-{host.State}">{host.State}</td><td>{Html.Encode(host.Ip)}</td><td class="muted">{Html.Encode(host.Peer)}</td><td data-last-seen="{host.LastSeen.UtcDateTime:O}" title="{Local(host.LastSeen, time)}">{Durations.Format(now - host.LastSeen)} ago</td><td class="muted">{Durations.Format(TimeSpan.FromSeconds(host.IntervalSeconds))} ({host.IntervalSource})</td><td>{host.IpChanges}</td></tr>
+                <tr data-host="{Html.Encode(host.Id)}"><td class="host">{Html.Encode(host.Id)}</td><td class="state state-{host.State}">{host.State}</td><td>{Html.Encode(host.Ip)}</td><td class="muted">{Html.Encode(host.Peer)}</td><td data-last-seen="{host.LastSeen.UtcDateTime:O}" title="{Local(host.LastSeen, time)}">{Durations.Format(now - host.LastSeen)} ago</td><td class="muted">{Durations.Format(TimeSpan.FromSeconds(host.IntervalSeconds))} ({host.IntervalSource})</td><td>{host.IpChanges}</td><td class="notes">{RenderNotes(host, now, time)}</td></tr>
 
                 """);
         }
@@ -129,6 +129,43 @@ internal static class StatusPageEndpoints
 
         page.Append("</main>\n</body>\n</html>\n");
         return page.ToString();
+    }
+
+    /// <summary>What else is worth knowing of a host; status.js renders the same notes.</summary>
+    private static string RenderNotes(HostView host, DateTimeOffset now, TimeProvider time)
+    {
+        var notes = new StringBuilder();
+        void Note(string text, string kind) => notes.Append(CultureInfo.InvariantCulture, $"<span class=\"note note-{kind}\">{Html.Encode(text)}</span>");
+        if (host.MaintenanceUntil is { } until && until > now)
+        {
+            Note($"maintenance until {Local(until, time)}", "maintenance");
+        }
+
+        if (host.ClockOff && host.ClockSkewSeconds is { } skew)
+        {
+            Note($"clock {(skew > 0 ? "+" : "-")}{Durations.Format(TimeSpan.FromSeconds(skew))}", "warn");
+        }
+
+        if (host.DuplicateIdentitySeenAt is { } seen && now - seen < TimeSpan.FromDays(1))
+        {
+            Note("duplicate identity", "warn");
+        }
+
+        if (host.StartedAt is { } started)
+        {
+            Note($"running for {Durations.Format(now - started)}", "info");
+        }
+        else if (host.LastRunSeconds is { } run)
+        {
+            Note($"last run {Durations.Format(TimeSpan.FromSeconds(run))}", "info");
+        }
+
+        if (host.Site is { } site)
+        {
+            Note($"site {site}", "info");
+        }
+
+        return notes.ToString();
     }
 
     private static string Local(DateTimeOffset at, TimeProvider time) =>

@@ -41,8 +41,26 @@
     const seen = cell(ago(host.lastSeen));
     seen.dataset.lastSeen = host.lastSeen;
     seen.title = local(host.lastSeen);
-    tr.append(seen, cell(`${duration(host.intervalSeconds)} (${host.intervalSource})`, "muted"), cell(String(host.ipChanges)));
+    tr.append(seen, cell(`${duration(host.intervalSeconds)} (${host.intervalSource})`, "muted"), cell(String(host.ipChanges)), notes(host));
     return tr;
+  }
+  // The same notes the server renders (StatusPageEndpoints.RenderNotes).
+  function notes(host) {
+    const td = cell("", "notes");
+    const note = (text, kind) => {
+      const span = document.createElement("span");
+      span.className = `note note-${kind}`;
+      span.textContent = text;
+      td.append(span);
+    };
+    const now = Date.now();
+    if (host.maintenanceUntil && Date.parse(host.maintenanceUntil) > now) note(`maintenance until ${local(host.maintenanceUntil)}`, "maintenance");
+    if (host.clockOff && host.clockSkewSeconds !== null) note(`clock ${host.clockSkewSeconds > 0 ? "+" : "-"}${duration(Math.abs(host.clockSkewSeconds))}`, "warn");
+    if (host.duplicateIdentitySeenAt && now - Date.parse(host.duplicateIdentitySeenAt) < 86400000) note("duplicate identity", "warn");
+    if (host.startedAt) note(`running for ${duration((now - Date.parse(host.startedAt)) / 1000)}`, "info");
+    else if (host.lastRunSeconds !== null) note(`last run ${duration(host.lastRunSeconds)}`, "info");
+    if (host.site) note(`site ${host.site}`, "info");
+    return td;
   }
   function render(status) {
     const page = status.hosts;
@@ -99,7 +117,8 @@
     const source = new EventSource(withToken("/api/v1/events"));
     source.onopen = () => { live.textContent = "live"; };
     source.onerror = () => { live.textContent = "reconnecting…"; };
-    for (const kind of ["new", "down", "recovered", "ip-changed", "failing"]) {
+    for (const kind of ["new", "down", "recovered", "ip-changed", "failing", "maintenance", "rebooted",
+      "duplicate-identity", "clock-skew", "site-down", "site-recovered"]) {
       source.addEventListener(kind, (message) => { addEvent(JSON.parse(message.data)); soon(); });
     }
   }
