@@ -5,7 +5,7 @@ using Heartbeat.Protocol;
 
 namespace Heartbeat.Agent;
 
-/// <summary>The command line: <c>heartbeat send|run|install|uninstall</c>.</summary>
+/// <summary>The command line: <c>heartbeat send|run|maintenance|install|uninstall</c>.</summary>
 internal static class AgentCommand
 {
     public const string Name = "heartbeat";
@@ -87,6 +87,20 @@ internal static class AgentCommand
             HelpName = "count",
             Validators = { r => { if (r.GetValueOrDefault<int?>() is < 1 or > HeartbeatRules.MaxMissesBeforeDown) { r.AddError($"--misses: must be from 1 to {HeartbeatRules.MaxMissesBeforeDown}"); } } },
         };
+        var group = new Option<string?>("--group")
+        {
+            Description = "The site this machine belongs to: when all of a site's machines go silent, the server sends one site-down alert for them",
+            HelpName = "name",
+            Validators = { r => { if (r.GetValueOrDefault<string?>() is { } g && !HeartbeatRules.IsValidLabel(g, HeartbeatRules.MaxGroupLength)) { r.AddError($"--group: must be 1-{HeartbeatRules.MaxGroupLength} letters, digits, '.', '-', '_' or ':'"); } } },
+        };
+        var window = new Option<TimeSpan>("--for")
+        {
+            Description = "How long to pause this machine's alerts (e.g. 30m, 2h; 0 ends a window early)",
+            HelpName = "duration",
+            Required = true,
+            CustomParser = result => Durations.TryParse(result.Tokens[0].Value, out var duration) && duration.TotalSeconds <= HeartbeatRules.MaxMaintenanceSeconds ? duration
+                : Fail<TimeSpan>(result, $"--for: '{result.Tokens[0].Value}' is not a duration from 0 to 30d (e.g. 30m, 2h)"),
+        };
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the files it would write and the commands it would run; change nothing" };
         var binary = new Option<string?>("--binary")
         {
@@ -101,28 +115,23 @@ internal static class AgentCommand
 
         BeatSettings Settings(ParseResult r, bool withStatus) => new(
             r.GetRequiredValue(server), r.GetValue(host)!, r.GetValue(every), r.GetValue(ip)?.ToString(), r.GetValue(ipFrom),
-            withStatus && r.GetValue(status) == "fail", withStatus ? r.GetValue(message) : null, r.GetValue(token), r.GetValue(misses));
+            withStatus && r.GetValue(status) == "fail", withStatus ? r.GetValue(message) : null, r.GetValue(token), r.GetValue(misses), r.GetValue(group));
 
         var send = new Command("send", "Send one heartbeat; exit 0 when the server took it")
         {
-            server, host, every, ip, ipFrom, token, status, message, misses,
+            server, host, every, ip, ipFrom, token, status, message, misses, group,
         };
-        send.SetAction(async (r, cancellationToken) =>
-        {
-            using var http = NewHttpClient();
-            var error = await new BeatSender(http, Settings(r, withStatus: true)).SendAsync(cancellationToken);
-            if (error is null)
-            {
-                return 0;
-            }
+        send.SetAction((r, cancellationToken) => SendOnceAsync(Settings(r, withStatus: true), cancellationToken));
 
-            await Console.Error.WriteLineAsync($"{Name}: {error}");
-            return 1;
-        });
+        var maintenance = new Command("maintenance", "Pause this machine's alerts for a while (a reboot, an upgrade); if it is not back when the window ends, it is down then")
+        {
+            server, window, host, every, ip, ipFrom, token, misses, group,
+        };
+        maintenance.SetAction((r, cancellationToken) => SendOnceAsync(Settings(r, withStatus: false) with { Maintenance = r.GetValue(window) }, cancellationToken));
 
         var run = new Command("run", "Send a heartbeat every interval until stopped (SIGTERM or Ctrl+C), retrying with backoff when the server is away")
         {
-            server, host, every, ip, ipFrom, token, misses,
+            server, host, every, ip, ipFrom, token, misses, group,
         };
         run.SetAction(async (r, cancellationToken) =>
         {
@@ -134,7 +143,7 @@ internal static class AgentCommand
 
         var install = new Command("install", "Install 'heartbeat run SERVER' to start at boot (systemd or launchd) and start it now")
         {
-            server, host, every, ipFrom, token, misses, dryRun, init, binary,
+            server, host, every, ipFrom, token, misses, group, dryRun, init, binary,
         };
         install.SetAction(async (r, cancellationToken) =>
         {
@@ -150,6 +159,11 @@ internal static class AgentCommand
                 command.AddRange(["--misses", count.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             }
 
+            if (settings.Group is { } site)
+            {
+                command.AddRange(["--group", site]);
+            }
+
             var plan = Installer.PlanInstall(r.GetValue(init), IsRoot(), Home(), command, settings.Token);
             return await Installer.ApplyAsync(plan, r.GetValue(dryRun), Console.Out, cancellationToken);
         });
@@ -160,8 +174,22 @@ internal static class AgentCommand
 
         return new RootCommand("Heartbeat agent: tells a heartbeat server, now and then, that this machine is alive and which IP it has.")
         {
-            send, run, install, uninstall,
+            send, run, maintenance, install, uninstall,
         };
+    }
+
+    /// <summary>One beat; exit 0 when the server took it, else 1 with the reason on stderr.</summary>
+    private static async Task<int> SendOnceAsync(BeatSettings settings, CancellationToken cancellationToken)
+    {
+        using var http = NewHttpClient();
+        var error = await new BeatSender(http, settings).SendAsync(cancellationToken);
+        if (error is null)
+        {
+            return 0;
+        }
+
+        await Console.Error.WriteLineAsync($"{Name}: {error}");
+        return 1;
     }
 
     private static HttpClient NewHttpClient() => new() { Timeout = TimeSpan.FromSeconds(15) };

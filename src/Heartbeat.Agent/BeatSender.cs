@@ -15,7 +15,9 @@ internal sealed record BeatSettings(
     bool Fail,
     string? Message,
     string? Token,
-    int? Misses = null);
+    int? Misses = null,
+    string? Group = null,
+    TimeSpan? Maintenance = null);
 
 /// <summary>Sends beats: the IP found afresh each time (it is what changes), the rest as configured.</summary>
 internal sealed class BeatSender(HttpClient http, BeatSettings settings)
@@ -29,7 +31,9 @@ internal sealed class BeatSender(HttpClient http, BeatSettings settings)
                 ?? (settings.IpFrom is { } echo
                     ? await AddressDiscovery.FromEchoServiceAsync(http, echo, cancellationToken)
                     : await AddressDiscovery.RouteToAsync(settings.Server, cancellationToken)).ToString();
-            var payload = new HeartbeatPayload(ip, settings.Host, settings.Interval.TotalSeconds, settings.Fail ? "fail" : null, settings.Message, settings.Misses);
+            var payload = new HeartbeatPayload(
+                ip, settings.Host, settings.Interval.TotalSeconds, settings.Fail ? "fail" : null, settings.Message, settings.Misses,
+                settings.Maintenance?.TotalSeconds, BootIdentity.Current(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0, settings.Group);
             using var request = new HttpRequestMessage(HttpMethod.Post, settings.Server)
             {
                 Content = JsonContent.Create(payload, ProtocolJsonContext.Default.HeartbeatPayload),
