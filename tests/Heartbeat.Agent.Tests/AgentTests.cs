@@ -29,6 +29,39 @@ public sealed partial class AgentTests : IDisposable
     }
 
     [Fact]
+    public async Task SendCarriesThisBootsIdTheClockAndTheGroup()
+    {
+        using var server = await StartServerAsync();
+
+        using var agent = await RunAgentAsync("send", $"127.0.0.1:{server.Port}", "--host", "web1", "--group", "rack-2");
+
+        Assert.Equal(0, agent.ExitCode);
+        var host = await GetHostAsync(server.Port, "web1");
+        Assert.Equal(File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim(), host.GetProperty("bootId").GetString());
+        Assert.InRange(host.GetProperty("clockSkewSeconds").GetDouble(), -5, 5); // the same clock, give or take the trip
+        Assert.False(host.GetProperty("clockOff").GetBoolean());
+        Assert.Equal("rack-2", host.GetProperty("site").GetString());
+    }
+
+    [Fact]
+    public async Task MaintenancePausesAlertsForTheWindowAndZeroEndsIt()
+    {
+        using var server = await StartServerAsync();
+
+        using var start = await RunAgentAsync("maintenance", $"127.0.0.1:{server.Port}", "--for", "30m", "--host", "db");
+        var during = await GetHostAsync(server.Port, "db");
+        using var end = await RunAgentAsync("maintenance", $"127.0.0.1:{server.Port}", "--for", "0", "--host", "db");
+        using var missing = await RunAgentAsync("maintenance", $"127.0.0.1:{server.Port}", "--host", "db");
+
+        Assert.Equal((0, 0, 2), (start.ExitCode, end.ExitCode, missing.ExitCode));
+        Assert.InRange(during.GetProperty("maintenanceUntil").GetDateTimeOffset() - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(29), TimeSpan.FromMinutes(30));
+        Assert.Contains("--for", missing.StandardError, StringComparison.Ordinal);
+        var log = HeartbeatLogFile.ReadMessages(Log);
+        Assert.Contains(log, m => m.StartsWith("Maintenance - db (alerts paused for 30m, until ", StringComparison.Ordinal));
+        Assert.Contains("Maintenance over - db (ended early)", log);
+    }
+
+    [Fact]
     public async Task SendReportsAFailureWithItsNote()
     {
         using var server = await StartServerAsync();
@@ -212,6 +245,13 @@ public sealed partial class AgentTests : IDisposable
     {
         var server = ServerProcess.Start(["0", "--bind", "127.0.0.1", "--log-file", Log, .. extra]);
         return new RunningServer(server, await server.WaitForStartAsync(Log));
+    }
+
+    private static async Task<System.Text.Json.JsonElement> GetHostAsync(int port, string id)
+    {
+        using var client = new HttpClient();
+        var json = await client.GetStringAsync($"http://127.0.0.1:{port}/api/v1/hosts/{id}", TestContext.Current.CancellationToken);
+        return System.Text.Json.JsonDocument.Parse(json).RootElement;
     }
 
     private static int FreePort()
