@@ -65,6 +65,27 @@ public sealed class CommandLineTests
     [InlineData("99999999999G")]
     public void NonsenseSizesAreRefused(string text) => Assert.False(ByteSize.TryParse(text, out _));
 
+    [Fact]
+    public async Task SitesOutageWindowAndClockThresholdAreRead()
+    {
+        var options = await ParseAsync("--group", "office=192.168.1.0/24", "--group", "lab=10.0.0.0/8,dmz=2001:db8::/48", "--outage-window", "5m", "--clock-skew-warning", "2m");
+
+        Assert.Equal(["office", "lab", "dmz"], options.Hosts.SiteRules.Select(r => r.Name));
+        Assert.Equal(System.Net.IPNetwork.Parse("2001:db8::/48"), options.Hosts.SiteRules[2].Network);
+        Assert.Equal((TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(2)), (options.Hosts.OutageWindow, options.Hosts.ClockSkewWarning));
+    }
+
+    [Theory]
+    [InlineData("--group", "office", "is not NAME=CIDR")]
+    [InlineData("--group", "office=192.168.1.0/33", "is not an address range")]
+    [InlineData("--outage-window", "0s", "is not a duration from 1s to 1d")]
+    public void BadSiteSettingsAreRefusedWithTheReason(string option, string value, string reason)
+    {
+        var parsed = ServerCommand.Create((_, _) => Task.FromResult(0)).Parse([option, value]);
+
+        Assert.Contains(parsed.Errors, e => e.Message.Contains(reason, StringComparison.Ordinal));
+    }
+
     private static async Task<ServerOptions> ParseAsync(params string[] args)
     {
         ServerOptions? captured = null;
