@@ -47,6 +47,9 @@ internal sealed class SiteOutages(TimeSpan window)
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Site> _sites = new(StringComparer.Ordinal);
 
+    // Sites with held alerts or in an outage: the only ones a review looks at, so its cost does not grow with the fleet.
+    private readonly HashSet<string> _active = new(StringComparer.Ordinal);
+
     /// <summary>The site a host belongs to by the rule above, or null.</summary>
     public static string? SiteOf(string? group, string? reportedIp, string peer, IReadOnlyList<SiteRule> rules)
     {
@@ -86,7 +89,10 @@ internal sealed class SiteOutages(TimeSpan window)
                     site = _sites[to] = new Site();
                 }
 
-                site.Members.Add(host);
+                if (!site.Members.Contains(host))
+                {
+                    site.Members.Add(host);
+                }
             }
         }
     }
@@ -117,6 +123,7 @@ internal sealed class SiteOutages(TimeSpan window)
             {
                 s.HeldDowns.Add(down);
                 s.FirstHeldAt ??= now;
+                _active.Add(site);
             }
         }
     }
@@ -154,8 +161,19 @@ internal sealed class SiteOutages(TimeSpan window)
         var decisions = new List<SiteDecision>();
         lock (_gate)
         {
-            foreach (var (name, site) in _sites)
+            if (_active.Count == 0)
             {
+                return decisions;
+            }
+
+            foreach (var name in _active.ToList())
+            {
+                if (!_sites.TryGetValue(name, out var site))
+                {
+                    _active.Remove(name);
+                    continue;
+                }
+
                 // Member states are read without their locks: a decision a sweep late is still right.
                 if (!site.Down && site.HeldDowns.Count > 0)
                 {
@@ -181,6 +199,11 @@ internal sealed class SiteOutages(TimeSpan window)
                     site.RecoveringSince = null;
                     site.Suppressed = [];
                 }
+
+                if (!site.Down && site.HeldDowns.Count == 0)
+                {
+                    _active.Remove(name);
+                }
             }
         }
 
@@ -191,7 +214,7 @@ internal sealed class SiteOutages(TimeSpan window)
 
     private sealed class Site
     {
-        public HashSet<TrackedHost> Members { get; } = [];
+        public List<TrackedHost> Members { get; } = [];
 
         public List<HostEvent> HeldDowns { get; private set; } = [];
 
