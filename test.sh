@@ -16,6 +16,18 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# The fleet tests run against a real PostgreSQL: HEARTBEAT_TEST_POSTGRES names one, else they start a throwaway
+# server from Debian's binaries, installed on first use where we may.
+if [ -z "${HEARTBEAT_TEST_POSTGRES:-}" ] && ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing PostgreSQL for the fleet tests (apt-get install postgresql)..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null \
+      || { echo "Could not install PostgreSQL with apt-get; install it by hand: apt-get install postgresql" >&2; exit 1; }
+  else
+    echo "The fleet tests need PostgreSQL (apt-get install postgresql) or HEARTBEAT_TEST_POSTGRES; without it they are skipped." >&2
+  fi
+fi
+
 output=$(mktemp)
 trap 'rm -f "$output"' EXIT
 

@@ -35,22 +35,38 @@ internal partial class Program
         builder.Services.AddSingleton<BeatGate>();
         builder.Services.AddAddressRateLimit(options.Security);
 
-        builder.Services.AddSingleton(options.Hosts);
         builder.Services.AddSingleton<HostEventFeed>();
         builder.Services.AddSingleton<HostRegistry>();
-        builder.Services.AddHostedService<LivenessMonitor>();
         builder.Services.AddSingleton<HeartbeatIntake>();
-
         builder.Services.AddSingleton(options.Store);
-        builder.Services.AddSingleton<IHostStore>(_ => options.Store.Kind == StoreKind.Memory
-            ? SqliteHostStore.OpenInMemory()
-            : SqliteHostStore.OpenFile(options.Store.Path));
+        if (options.Store.Kind == StoreKind.Postgres)
+        {
+            // A fleet: the shared store decides every transition (and no site correlation: each server sees only part of a site's beats).
+            builder.Services.AddSingleton(options.Hosts with { CorrelateSites = false });
+            builder.Services.AddSingleton(_ => PostgresHostStore.Open(options.Store.Postgres!));
+            builder.Services.AddSingleton<IHostStore>(services => services.GetRequiredService<PostgresHostStore>());
+            builder.Services.AddSingleton<FleetLedger>();
+            builder.Services.AddSingleton<IHostLedger>(services => services.GetRequiredService<FleetLedger>());
+            builder.Services.AddSingleton<FleetSync>();
+            builder.Services.AddHostedService(services => services.GetRequiredService<FleetSync>());
+        }
+        else
+        {
+            builder.Services.AddSingleton(options.Hosts);
+            builder.Services.AddSingleton<IHostLedger>(services => services.GetRequiredService<HostRegistry>());
+            builder.Services.AddHostedService<LivenessMonitor>();
+            builder.Services.AddSingleton(_ => options.Store.Kind == StoreKind.Memory
+                ? SqliteHostStore.OpenInMemory()
+                : SqliteHostStore.OpenFile(options.Store.Path));
+            builder.Services.AddSingleton<IHostStore>(services => services.GetRequiredService<SqliteHostStore>());
+            builder.Services.AddSingleton<StoreFlusher>();
+            builder.Services.AddHostedService(services => services.GetRequiredService<StoreFlusher>());
+        }
+
         builder.Services.AddSingleton(options.Notify);
         builder.Services.AddHttpClient(nameof(Notifiers));
         builder.Services.AddSingleton<Notifiers>();
         builder.Services.AddHostedService<NotificationDispatcher>();
-        builder.Services.AddSingleton<StoreFlusher>();
-        builder.Services.AddHostedService(services => services.GetRequiredService<StoreFlusher>());
 
         builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(json =>

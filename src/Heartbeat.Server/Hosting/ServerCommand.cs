@@ -69,8 +69,10 @@ internal static class ServerCommand
 
         var data = Setting("--data", "HEARTBEAT_DATA", "path", StoreOptions.DefaultPath(), TryParsePath,
             "SQLite file that keeps hosts, their history and events across restarts");
-        var store = Setting("--store", "HEARTBEAT_STORE", "sqlite|memory", StoreKind.Sqlite, TryParseStore,
-            "'sqlite' keeps state in the --data file; 'memory' forgets it at exit");
+        var store = Setting("--store", "HEARTBEAT_STORE", "sqlite|memory|postgres", StoreKind.Sqlite, TryParseStore,
+            "'sqlite' keeps state in the --data file; 'memory' forgets it at exit; 'postgres' shares it with other servers in the --postgres database");
+        var postgres = Secret("--postgres", "HEARTBEAT_POSTGRES",
+            "The PostgreSQL connection string of --store postgres, e.g. \"Host=db;Database=heartbeat;Username=heartbeat;Password=…\" (prefer the environment: command lines show in ps)");
         var misses = Setting("--down-after-misses", "HEARTBEAT_DOWN_AFTER_MISSES", "count", new HostsOptions().MissesBeforeDown, TryParseMisses,
             "Missed intervals before a host is down, for hosts that do not send \"misses\" (default 1: down after one interval plus grace)");
         var defaultInterval = Setting("--default-interval", "HEARTBEAT_DEFAULT_INTERVAL", "duration", new HostsOptions().DefaultInterval, TryParseInterval,
@@ -111,7 +113,7 @@ internal static class ServerCommand
             + "appends one line per beat to the heartbeat log, tracks every host's liveness and IP, "
             + "and shows them at GET / (HTML, or JSON) and /api/v1/hosts.")
         {
-            port, bind, logFile, logMaxSize, logKeep, fsync, maxBody, data, store, defaultInterval, misses, groups, outageWindow, clockSkew, webhooks, notifyExec, notifyAttempts,
+            port, bind, logFile, logMaxSize, logKeep, fsync, maxBody, data, store, postgres, defaultInterval, misses, groups, outageWindow, clockSkew, webhooks, notifyExec, notifyAttempts,
             token, tokensFile, readToken, adminToken, allow, trustProxy, rateLimit, hostRateLimit, tlsCert, tlsKey,
         };
         command.Validators.Add(result =>
@@ -119,6 +121,11 @@ internal static class ServerCommand
             if ((result.GetValue(tlsCert) is null) != (result.GetValue(tlsKey) is null))
             {
                 result.AddError("--tls-cert and --tls-key go together: give both, or neither.");
+            }
+
+            if ((result.GetValue(store) == StoreKind.Postgres) != (result.GetValue(postgres) is not null))
+            {
+                result.AddError("--store postgres and --postgres CONNECTION go together: give both, or neither.");
             }
         });
 
@@ -138,6 +145,7 @@ internal static class ServerCommand
                 Store = new StoreOptions
                 {
                     Kind = result.GetValue(store),
+                    Postgres = result.GetValue(postgres),
                     Path = result.GetValue(data) ?? StoreOptions.DefaultPath(),
                 },
                 Hosts = new HostsOptions
@@ -234,7 +242,7 @@ internal static class ServerCommand
 
     private static bool TryParseStore(string text, out StoreKind kind, out string error)
     {
-        error = $"'{text}' is not a store (sqlite or memory)";
+        error = $"'{text}' is not a store (sqlite, memory or postgres)";
         return Enum.TryParse(text, ignoreCase: true, out kind) && Enum.IsDefined(kind);
     }
 

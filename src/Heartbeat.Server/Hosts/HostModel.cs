@@ -88,6 +88,15 @@ internal sealed record HostSnapshot(
     public TimeSpan? LastRunTime { get; init; }
 
     public PingBody? LastBody { get; init; }
+
+    /// <summary>The latest gaps between beats in seconds, oldest first, that the learned interval comes from.</summary>
+    public IReadOnlyList<float> RecentGaps { get; init; } = [];
+
+    /// <summary>Time the server stood still since the host's last beat, added to its deadlines.</summary>
+    public TimeSpan PauseCredit { get; init; }
+
+    /// <summary>When the sweeper must look at the host next: when it turns late, or down; null once it is down.</summary>
+    public DateTimeOffset? DueAt { get; init; }
 }
 
 /// <summary>The body of a ping request (a job's output, say), bounded, and what kind of ping carried it.</summary>

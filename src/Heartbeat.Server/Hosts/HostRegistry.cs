@@ -13,7 +13,7 @@ namespace Heartbeat.Server.Hosts;
 /// when the old one comes up), so a regular beat costs no queue operation and the sweeper costs O(log n)
 /// per host per interval — never a scan of all hosts.
 /// </summary>
-internal sealed class HostRegistry(TimeProvider time, HostsOptions options, HostEventFeed feed)
+internal sealed class HostRegistry(TimeProvider time, HostsOptions options, HostEventFeed feed) : IHostLedger
 {
     private readonly ConcurrentDictionary<string, TrackedHost> _hosts = new(StringComparer.Ordinal);
     private readonly PriorityQueue<TrackedHost, DateTimeOffset> _deadlines = new();
@@ -36,10 +36,13 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
     /// <summary>The identity rule of PRODUCT.md: the host's name, else its reported IP, else its peer address.</summary>
     public static string IdentityOf(ReceivedHeartbeat heartbeat, string peer) => heartbeat.Host ?? heartbeat.Ip ?? peer;
 
-    /// <summary>Loads what the store kept. Hosts get a full interval (plus grace) from now before they can be judged down.</summary>
-    public void Restore(IEnumerable<HostSnapshot> hosts, long lastEventId)
+    /// <summary>
+    /// Loads what the store kept. After a restart (<paramref name="afterRestart"/>) hosts get a full interval (plus grace)
+    /// from now before they can be judged down; otherwise (the fleet store's working copies) they are judged as they stand.
+    /// </summary>
+    public void Restore(IEnumerable<HostSnapshot> hosts, long lastEventId, bool afterRestart = true)
     {
-        var now = time.GetUtcNow();
+        var now = afterRestart ? time.GetUtcNow() : DateTimeOffset.MinValue;
         _lastEventId = lastEventId;
         foreach (var stored in hosts)
         {
@@ -67,6 +70,8 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
                 StartedAt = stored.StartedAt,
                 LastRunTime = stored.LastRunTime,
                 LastBody = stored.LastBody,
+                PauseCredit = stored.PauseCredit,
+                Gaps = IntervalEstimator.Of(stored.RecentGaps),
                 NotBefore = now,
             };
             _hosts[host.Id] = host;
@@ -81,9 +86,16 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
         }
     }
 
-    public IReadOnlyList<HostEvent> RecordBeat(ReceivedHeartbeat heartbeat, string peer)
+    public IReadOnlyList<HostEvent> RecordBeat(ReceivedHeartbeat heartbeat, string peer) => RecordBeat(heartbeat, peer, time.GetUtcNow(), replayed: false);
+
+    /// <summary>
+    /// A beat another server received at <paramref name="at"/>, replayed onto the fleet's hosts. One older than the host's
+    /// last beat (it reached a server whose flush came later) only counts: last seen never moves backwards.
+    /// </summary>
+    public IReadOnlyList<HostEvent> Replay(ReceivedHeartbeat heartbeat, string peer, DateTimeOffset at) => RecordBeat(heartbeat, peer, at, replayed: true);
+
+    private List<HostEvent> RecordBeat(ReceivedHeartbeat heartbeat, string peer, DateTimeOffset now, bool replayed)
     {
-        var now = time.GetUtcNow();
         var id = IdentityOf(heartbeat, peer);
         var events = new List<HostEvent>(1);
         while (true)
@@ -94,6 +106,13 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
                 if (!host.Live)
                 {
                     continue; // forgotten between lookup and lock: take the fresh record
+                }
+
+                if (replayed && host.Beats > 0 && now < host.LastSeen)
+                {
+                    host.Beats++;
+                    MarkDirty(host);
+                    return events;
                 }
 
                 Apply(host, heartbeat, peer, now, events);
@@ -121,6 +140,58 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
 
     /// <summary>Keeps a ping body (/ping/{host}/log) without counting it as a beat. False for an unknown host.</summary>
     public bool RecordLog(string id, PingBody body) => Update(id, (host, _, _) => host.LastBody = body) is not null;
+
+    Task<IReadOnlyList<HostEvent>?> IHostLedger.SetMaintenanceAsync(string id, TimeSpan window) => Task.FromResult(SetMaintenance(id, window));
+
+    Task<bool> IHostLedger.RecordStartAsync(string id, PingBody? body) => Task.FromResult(RecordStart(id, body));
+
+    Task<bool> IHostLedger.RecordLogAsync(string id, PingBody body) => Task.FromResult(RecordLog(id, body));
+
+    Task<bool> IHostLedger.ForgetAsync(string id) => Task.FromResult(Forget(id));
+
+    /// <summary>
+    /// Takes hosts as the fleet store has them, replacing what this server knew: the registry of a fleet server is a
+    /// copy of the shared store, kept current after every flush. Raises nothing; the store decided the events.
+    /// </summary>
+    public void Adopt(IEnumerable<HostSnapshot> hosts, IEnumerable<string> forgotten)
+    {
+        foreach (var id in forgotten)
+        {
+            _hosts.TryRemove(id, out _);
+        }
+
+        foreach (var stored in hosts)
+        {
+            var host = _hosts.GetOrAdd(stored.Id, static id => new TrackedHost(id));
+            lock (host)
+            {
+                host.ReportedIp = stored.ReportedIp;
+                host.Peer = stored.Peer;
+                host.FirstSeen = stored.FirstSeen;
+                host.LastSeen = stored.LastSeen;
+                host.Beats = stored.Beats;
+                host.Message = stored.Message;
+                host.ClientStatus = stored.ClientStatus;
+                host.DeclaredInterval = stored.DeclaredInterval;
+                host.LearnedInterval = stored.LearnedInterval;
+                host.State = stored.State;
+                host.StateSince = stored.StateSince;
+                host.IpChanges = stored.IpChanges;
+                host.DeclaredMisses = stored.DeclaredMisses;
+                host.MaintenanceUntil = stored.MaintenanceUntil;
+                host.BootId = stored.BootId;
+                host.PreviousBootId = stored.PreviousBootId;
+                host.DuplicateSeenAt = stored.DuplicateSeenAt;
+                host.ClockSkew = stored.ClockSkew;
+                host.Group = stored.Group;
+                host.StartedAt = stored.StartedAt;
+                host.LastRunTime = stored.LastRunTime;
+                host.LastBody = stored.LastBody;
+                host.PauseCredit = stored.PauseCredit;
+                host.Gaps = IntervalEstimator.Of(stored.RecentGaps);
+            }
+        }
+    }
 
     private List<HostEvent>? Update(string id, Action<TrackedHost, DateTimeOffset, List<HostEvent>> change)
     {
@@ -254,7 +325,7 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
 
         lock (host)
         {
-            return host.Snapshot(options);
+            return SnapshotOf(host);
         }
     }
 
@@ -265,7 +336,7 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
         {
             lock (host)
             {
-                snapshots.Add(host.Snapshot(options));
+                snapshots.Add(SnapshotOf(host));
             }
         }
 
@@ -316,13 +387,17 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
                 host.Dirty = false;
                 if (host.Live)
                 {
-                    hosts.Add(host.Snapshot(options));
+                    hosts.Add(SnapshotOf(host));
                 }
             }
         }
 
         return new HostChanges(hosts, events, addressChanges, forgotten) { Released = released };
     }
+
+    /// <summary>The host as it stands, with when the sweeper must look at it next (none once it is down).</summary>
+    private HostSnapshot SnapshotOf(TrackedHost host) =>
+        host.Snapshot(options) with { DueAt = host.State == HostState.Down ? null : Deadline(host) };
 
     private static List<T> DrainQueue<T>(ConcurrentQueue<T> queue)
     {
@@ -347,7 +422,7 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
         else
         {
             host.Gaps.Add(now - host.LastSeen);
-            host.LearnedInterval = host.Gaps.Estimate;
+            host.LearnedInterval = host.Gaps.Estimate ?? host.LearnedInterval;
             RecordAddressChange(host, AddressKind.Reported, host.ReportedIp, heartbeat.Ip, now);
             RecordAddressChange(host, AddressKind.Peer, host.Peer, peer, now);
         }
@@ -517,6 +592,11 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
 
     private void UpdateSite(TrackedHost host)
     {
+        if (!options.CorrelateSites)
+        {
+            return;
+        }
+
         var site = SiteOutages.SiteOf(host.Group, host.ReportedIp, host.Peer, options.SiteRules);
         if (site != host.Site)
         {

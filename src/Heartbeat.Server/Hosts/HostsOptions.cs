@@ -19,4 +19,7 @@ internal sealed record HostsOptions
 
     /// <summary>Named address ranges (--group NAME=CIDR): hosts whose IP or peer address falls in one form a site.</summary>
     public IReadOnlyList<SiteRule> SiteRules { get; init; } = [];
+
+    /// <summary>Whether hosts are grouped into sites at all; off in a fleet, where alerts are decided by the shared store.</summary>
+    public bool CorrelateSites { get; init; } = true;
 }

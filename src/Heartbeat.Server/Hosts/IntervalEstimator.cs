@@ -32,6 +32,31 @@ internal struct IntervalEstimator
         }
     }
 
+    /// <summary>An estimator that has seen these gaps, oldest first (as <see cref="Samples"/> gave them).</summary>
+    public static IntervalEstimator Of(IReadOnlyList<float> samples)
+    {
+        var estimator = default(IntervalEstimator);
+        foreach (var seconds in samples)
+        {
+            estimator.Add(TimeSpan.FromSeconds(seconds));
+        }
+
+        return estimator;
+    }
+
+    /// <summary>The gaps it holds in seconds, oldest first: what a store keeps so that another server can go on learning.</summary>
+    public readonly float[] Samples()
+    {
+        var samples = new float[_count];
+        var oldest = _count < Window ? 0 : _next;
+        for (var i = 0; i < _count; i++)
+        {
+            samples[i] = _gaps[(oldest + i) % Window];
+        }
+
+        return samples;
+    }
+
     public void Add(TimeSpan gap)
     {
         _gaps[_next] = (float)gap.TotalSeconds;

@@ -99,6 +99,8 @@ internal sealed class TrackedHost(string id)
             StartedAt = StartedAt,
             LastRunTime = LastRunTime,
             LastBody = LastBody,
+            PauseCredit = PauseCredit,
+            RecentGaps = Gaps.Samples(),
         };
     }
 }

@@ -5,12 +5,12 @@ using Heartbeat.Server.Logging;
 namespace Heartbeat.Server.Ingest;
 
 /// <summary>What every accepted beat goes through, whichever way it arrived: host state, then the log, then the count.</summary>
-internal sealed class HeartbeatIntake(HostRegistry registry, HeartbeatLog log, ServerMetrics metrics)
+internal sealed class HeartbeatIntake(IHostLedger ledger, HeartbeatLog log, ServerMetrics metrics)
 {
     /// <summary>False when the heartbeat log cannot be written: the beat must then be refused, not acknowledged.</summary>
     public async Task<bool> AcceptAsync(ReceivedHeartbeat heartbeat, string peer)
     {
-        var events = registry.RecordBeat(heartbeat, peer);
+        var events = ledger.RecordBeat(heartbeat, peer);
         try
         {
             // The beat's line and the lines of the events it caused go out together, in that order. Not

@@ -15,16 +15,13 @@ internal interface IHostStore : IAsyncDisposable
     /// <summary>Throws unless the store answers a trivial query.</summary>
     Task CheckAsync(CancellationToken cancellationToken);
 
-    /// <summary>Writes one batch of changes in one transaction.</summary>
-    Task WriteAsync(HostChanges changes, CancellationToken cancellationToken);
-
     /// <summary>Events after <paramref name="afterId"/>, oldest first; for one host when <paramref name="hostId"/> is given.</summary>
     Task<IReadOnlyList<HostEvent>> ReadEventsAsync(string? hostId, long afterId, int limit, CancellationToken cancellationToken);
 
     /// <summary>A host's address changes, newest first.</summary>
     Task<IReadOnlyList<AddressChange>> ReadAddressHistoryAsync(string hostId, int limit, CancellationToken cancellationToken);
 
-    /// <summary>Puts notifications in the outbox on their own (event notifications come with <see cref="WriteAsync"/>).</summary>
+    /// <summary>Puts notifications in the outbox on their own (those of events are written with the events, in one transaction).</summary>
     Task EnqueueNotificationsAsync(IReadOnlyList<PendingNotification> notifications, CancellationToken cancellationToken);
 
     /// <summary>Pending notifications whose next attempt is due, oldest first.</summary>

@@ -116,6 +116,7 @@ internal sealed class SqliteHostStore : IHostStore
         await command.ExecuteScalarAsync(cancellationToken);
     }
 
+    /// <summary>Writes one batch of changes in one transaction.</summary>
     public async Task WriteAsync(HostChanges changes, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);

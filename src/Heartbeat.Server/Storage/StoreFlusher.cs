@@ -12,7 +12,7 @@ namespace Heartbeat.Server.Storage;
 /// flush runs after the web server has drained, so nothing it acknowledged is left in memory.
 /// </summary>
 internal sealed partial class StoreFlusher(
-    HostRegistry registry, IHostStore store, Notifiers notifiers, StoreOptions options, TimeProvider time, ServerMetrics metrics, ILogger<StoreFlusher> logger)
+    HostRegistry registry, SqliteHostStore store, Notifiers notifiers, StoreOptions options, TimeProvider time, ServerMetrics metrics, ILogger<StoreFlusher> logger)
     : BackgroundService, IHostedLifecycleService
 {
     private readonly SemaphoreSlim _flushing = new(1, 1);

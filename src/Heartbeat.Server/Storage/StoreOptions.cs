@@ -4,6 +4,7 @@ internal enum StoreKind
 {
     Sqlite,
     Memory,
+    Postgres,
 }
 
 internal sealed record StoreOptions
@@ -12,6 +13,9 @@ internal sealed record StoreOptions
 
     /// <summary>The SQLite file; see <see cref="DefaultPath"/>.</summary>
     public string Path { get; init; } = DefaultPath();
+
+    /// <summary>The connection string of the shared PostgreSQL database (<see cref="StoreKind.Postgres"/>).</summary>
+    public string? Postgres { get; init; }
 
     /// <summary>How often changes are written; also the most state a crash can lose (the heartbeat log keeps every beat).</summary>
     public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(250);

@@ -66,12 +66,12 @@ internal static class HostsEndpoints
             [.. events.Reverse().Select(EventView.From)]));
     }
 
-    private static Results<NoContent, ProblemHttpResult> ForgetHost(HostRegistry registry, string id) =>
-        registry.Forget(id) ? TypedResults.NoContent() : NoSuchHost(id);
+    private static async Task<Results<NoContent, ProblemHttpResult>> ForgetHost(IHostLedger ledger, string id) =>
+        await ledger.ForgetAsync(id) ? TypedResults.NoContent() : NoSuchHost(id);
 
     /// <summary>Pauses a host's alerts <c>?for=30m</c> (1 s to 30 days); if it is silent when the window ends, it is down then.</summary>
     private static async Task<Results<Ok<HostView>, ProblemHttpResult>> StartMaintenance(
-        HostRegistry registry, HeartbeatLog log, string id, [FromQuery(Name = "for")] string? window)
+        IHostLedger ledger, HostRegistry registry, HeartbeatLog log, string id, [FromQuery(Name = "for")] string? window)
     {
         if (window is null || !Durations.TryParse(window, out var duration)
             || duration < TimeSpan.FromSeconds(1) || duration > TimeSpan.FromSeconds(HeartbeatRules.MaxMaintenanceSeconds))
@@ -79,15 +79,16 @@ internal static class HostsEndpoints
             return BadQuery("'for' must be a duration from 1s to 30d, such as ?for=30m or ?for=2h.");
         }
 
-        return await SetMaintenanceAsync(registry, log, id, duration);
+        return await SetMaintenanceAsync(ledger, registry, log, id, duration);
     }
 
-    private static Task<Results<Ok<HostView>, ProblemHttpResult>> EndMaintenance(HostRegistry registry, HeartbeatLog log, string id) =>
-        SetMaintenanceAsync(registry, log, id, TimeSpan.Zero);
+    private static Task<Results<Ok<HostView>, ProblemHttpResult>> EndMaintenance(IHostLedger ledger, HostRegistry registry, HeartbeatLog log, string id) =>
+        SetMaintenanceAsync(ledger, registry, log, id, TimeSpan.Zero);
 
-    private static async Task<Results<Ok<HostView>, ProblemHttpResult>> SetMaintenanceAsync(HostRegistry registry, HeartbeatLog log, string id, TimeSpan window)
+    private static async Task<Results<Ok<HostView>, ProblemHttpResult>> SetMaintenanceAsync(
+        IHostLedger ledger, HostRegistry registry, HeartbeatLog log, string id, TimeSpan window)
     {
-        if (registry.SetMaintenance(id, window) is not { } events)
+        if (await ledger.SetMaintenanceAsync(id, window) is not { } events)
         {
             return NoSuchHost(id);
         }

@@ -40,10 +40,10 @@ internal static class PingEndpoints
             PingAsync(host, HeartbeatStatus.Fail, interval, msg, context, intake, gate, time)).CountRejections();
         pings.MapMethods("/{code:int}", Methods, (string host, int code, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
             ExitCodeAsync(host, code, interval, msg, context, intake, gate, time)).CountRejections();
-        pings.MapMethods("/start", Methods, (string host, HttpContext context, HostRegistry registry, BeatGate gate, TimeProvider time) =>
-            SignalAsync(host, "start", context, registry, gate, time)).CountRejections();
-        pings.MapMethods("/log", Methods, (string host, HttpContext context, HostRegistry registry, BeatGate gate, TimeProvider time) =>
-            SignalAsync(host, "log", context, registry, gate, time)).CountRejections();
+        pings.MapMethods("/start", Methods, (string host, HttpContext context, IHostLedger ledger, BeatGate gate, TimeProvider time) =>
+            SignalAsync(host, "start", context, ledger, gate, time)).CountRejections();
+        pings.MapMethods("/log", Methods, (string host, HttpContext context, IHostLedger ledger, BeatGate gate, TimeProvider time) =>
+            SignalAsync(host, "log", context, ledger, gate, time)).CountRejections();
         return app;
     }
 
@@ -72,7 +72,7 @@ internal static class PingEndpoints
 
     /// <summary>A start or log signal: checked like a beat, but not one; the host must be known already.</summary>
     private static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> SignalAsync(
-        string host, string kind, HttpContext context, HostRegistry registry, BeatGate gate, TimeProvider time)
+        string host, string kind, HttpContext context, IHostLedger ledger, BeatGate gate, TimeProvider time)
     {
         if (!HeartbeatParser.TryParsePing(host, fail: false, interval: null, message: null, out _, out var error))
         {
@@ -92,7 +92,7 @@ internal static class PingEndpoints
 
         var now = time.GetUtcNow();
         var body = text is null && kind == "start" ? null : new PingBody(now, kind, text ?? string.Empty);
-        var known = kind == "start" ? registry.RecordStart(host, body) : registry.RecordLog(host, body!);
+        var known = kind == "start" ? await ledger.RecordStartAsync(host, body) : await ledger.RecordLogAsync(host, body!);
         return known
             ? TypedResults.Ok(new HeartbeatAck("ok", PeerAddress.Format(context.Connection.RemoteIpAddress), now))
             : TypedResults.Problem(

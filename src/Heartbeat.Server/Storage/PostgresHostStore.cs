@@ -1,0 +1,492 @@
+using System.Globalization;
+using Heartbeat.Server.Hosts;
+using Heartbeat.Server.Ingest;
+using Heartbeat.Server.Notify;
+using Npgsql;
+
+namespace Heartbeat.Server.Storage;
+
+/// <summary>
+/// The store a fleet of servers shares: PostgreSQL (or a wire-compatible database). It is the authority on every
+/// host: a server changes hosts only inside a <see cref="FleetTransaction"/> that holds their rows locked, so two
+/// servers never decide the same transition twice. Times are UTC Unix milliseconds, as in the SQLite store.
+/// </summary>
+internal sealed class PostgresHostStore : IHostStore
+{
+    private const int SchemaVersion = 1;
+
+    /// <summary>The advisory lock that serialises migrations when several servers start at once ("HBSCHEMA").</summary>
+    private const long MigrationLock = 0x4842_5343_4845_4D41;
+
+    /// <summary>How long a server may hold a notification it is delivering before another may try it.</summary>
+    private static readonly TimeSpan DeliveryLease = TimeSpan.FromMinutes(1);
+
+    private const string HostColumns = """
+        id, reported_ip, peer, first_seen, last_seen, beats, message, client_status,
+        declared_interval_ms, learned_interval_ms, state, state_since, ip_changes, declared_misses,
+        maintenance_until, boot_id, previous_boot_id, duplicate_seen_at, clock_skew_ms, host_group,
+        started_at, last_run_ms, body_at, body_kind, body, pause_credit_ms, gaps
+        """;
+
+    private readonly NpgsqlDataSource _db;
+
+    private PostgresHostStore(NpgsqlDataSource db) => _db = db;
+
+    public static PostgresHostStore Open(string connectionString) => new(NpgsqlDataSource.Create(connectionString));
+
+    /// <summary>The cursor of the snapshot <see cref="LoadAsync"/> read: <see cref="ReadUpdatesAsync"/> from it misses nothing written since.</summary>
+    public ulong LoadCursor { get; private set; }
+
+    public async Task<(IReadOnlyList<HostSnapshot> Hosts, long LastEventId)> LoadAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await MigrateAsync(cancellationToken);
+            await using var connection = await _db.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+            LoadCursor = await CursorAsync(connection, transaction, cancellationToken);
+            var hosts = await ReadHostsAsync(connection, transaction, "TRUE", [], cancellationToken);
+            await using var command = new NpgsqlCommand("SELECT coalesce(max(id), 0) FROM events", connection, transaction);
+            return (hosts, (long)(await command.ExecuteScalarAsync(cancellationToken))!);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            throw new StoreUnavailableException($"cannot open the PostgreSQL store: {e.Message}", e);
+        }
+    }
+
+    public async Task CheckAsync(CancellationToken cancellationToken)
+    {
+        await using var command = _db.CreateCommand("SELECT 1");
+        await command.ExecuteScalarAsync(cancellationToken);
+    }
+
+    /// <summary>Locks the rows of the hosts a batch touches (creating those the beats name first) and returns them.</summary>
+    public async Task<FleetTransaction> BeginChangesAsync(IReadOnlyCollection<string> beating, IReadOnlyCollection<string> touched, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var transaction = await FleetTransaction.BeginAsync(_db, cancellationToken);
+        try
+        {
+            // Rows for new hosts first (beats = 0 marks them new), in one order on every server so that none deadlocks.
+            // A concurrent insert of the same host waits for the other transaction and then finds its row.
+            await using (var insert = transaction.Command("""
+                INSERT INTO hosts (id, peer, first_seen, last_seen, beats, client_status, state, state_since, ip_changes)
+                SELECT id, '-', $2, $2, 0, 'Up', 'Up', $2, 0 FROM unnest($1::text[]) AS id ORDER BY id
+                ON CONFLICT (id) DO NOTHING
+                """))
+            {
+                insert.Parameters.Add(new() { Value = beating.Order(StringComparer.Ordinal).ToArray() });
+                insert.Parameters.Add(new() { Value = now.ToUnixTimeMilliseconds() });
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            string[] ids = [.. beating.Union(touched).Order(StringComparer.Ordinal)];
+            transaction.Hosts = await ReadHostsAsync(transaction.Connection, transaction.Transaction, "id = ANY($1) ORDER BY id FOR UPDATE", [ids], cancellationToken);
+            return transaction;
+        }
+        catch
+        {
+            await transaction.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Locks the hosts due for a look (late, down, a maintenance window's end) that no other server holds, and returns
+    /// them. Sweeps of all servers take turns on the one fleet row; a sweep that finds the last one more than
+    /// <paramref name="pauseThreshold"/> ago knows the whole fleet stood still and first moves every deadline by as much.
+    /// </summary>
+    public async Task<FleetTransaction> BeginSweepAsync(DateTimeOffset now, TimeSpan pauseThreshold, int limit, CancellationToken cancellationToken)
+    {
+        var transaction = await FleetTransaction.BeginAsync(_db, cancellationToken);
+        try
+        {
+            var nowMs = now.ToUnixTimeMilliseconds();
+            long last;
+            await using (var fleet = transaction.Command("SELECT last_sweep_at FROM fleet WHERE id = 1 FOR UPDATE"))
+            {
+                last = (long)(await fleet.ExecuteScalarAsync(cancellationToken))!;
+            }
+
+            var gap = nowMs - last;
+            if (last > 0 && gap > pauseThreshold.TotalMilliseconds)
+            {
+                await using var shift = transaction.Command("""
+                    UPDATE hosts SET due_at = due_at + $1, pause_credit_ms = pause_credit_ms + $1, txid = pg_current_xact_id()
+                    WHERE due_at IS NOT NULL
+                    """);
+                shift.Parameters.Add(new() { Value = gap });
+                await shift.ExecuteNonQueryAsync(cancellationToken);
+                transaction.Paused = TimeSpan.FromMilliseconds(gap);
+            }
+
+            await using (var mark = transaction.Command("UPDATE fleet SET last_sweep_at = $1 WHERE id = 1"))
+            {
+                mark.Parameters.Add(new() { Value = nowMs });
+                await mark.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            transaction.Hosts = await ReadHostsAsync(
+                transaction.Connection, transaction.Transaction, "due_at <= $1 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED", [nowMs, limit], cancellationToken);
+            return transaction;
+        }
+        catch
+        {
+            await transaction.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// What every server wrote since <paramref name="cursor"/> (a transaction id horizon): hosts, events and forgotten
+    /// hosts, and the next cursor. Rows of transactions still open are read again next time, so none is missed.
+    /// </summary>
+    public async Task<FleetUpdates> ReadUpdatesAsync(ulong cursor, CancellationToken cancellationToken)
+    {
+        await using var connection = await _db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+        var next = await CursorAsync(connection, transaction, cancellationToken);
+
+        var from = cursor.ToString(CultureInfo.InvariantCulture);
+        var hosts = await ReadHostsAsync(connection, transaction, "txid >= $1::text::xid8", [from], cancellationToken);
+        var events = await ReadEventsWhereAsync(connection, transaction, "txid >= $1::text::xid8 ORDER BY id", [from], cancellationToken);
+        var forgotten = new List<string>();
+        await using (var command = new NpgsqlCommand("SELECT id FROM forgotten_hosts WHERE txid >= $1::text::xid8", connection, transaction))
+        {
+            command.Parameters.Add(new() { Value = from });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                forgotten.Add(reader.GetString(0));
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return new FleetUpdates(hosts, events, forgotten, next);
+    }
+
+    /// <summary>The oldest transaction the snapshot still sees as open: everything written before it is visible now.</summary>
+    private static async Task<ulong> CursorAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var horizon = new NpgsqlCommand("SELECT pg_snapshot_xmin(pg_current_snapshot())::text", connection, transaction);
+        return ulong.Parse((string)(await horizon.ExecuteScalarAsync(cancellationToken))!, CultureInfo.InvariantCulture);
+    }
+
+    public async Task<IReadOnlyList<HostEvent>> ReadEventsAsync(string? hostId, long afterId, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await _db.OpenConnectionAsync(cancellationToken);
+        return await ReadEventsWhereAsync(
+            connection, null, "id > $1 AND ($2::text IS NULL OR host_id = $2) ORDER BY id LIMIT $3", [afterId, (object?)hostId ?? DBNull.Value, limit], cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<AddressChange>> ReadAddressHistoryAsync(string hostId, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = _db.CreateCommand("SELECT at, kind, previous, current FROM address_changes WHERE host_id = $1 ORDER BY id DESC LIMIT $2");
+        command.Parameters.Add(new() { Value = hostId });
+        command.Parameters.Add(new() { Value = limit });
+        var changes = new List<AddressChange>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            changes.Add(new AddressChange(
+                Time(reader.GetInt64(0)), hostId, Enum.Parse<AddressKind>(reader.GetString(1)),
+                reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
+        }
+
+        return changes;
+    }
+
+    public async Task EnqueueNotificationsAsync(IReadOnlyList<PendingNotification> notifications, CancellationToken cancellationToken)
+    {
+        await using var connection = await _db.OpenConnectionAsync(cancellationToken);
+        await InsertNotificationsAsync(connection, null, notifications, cancellationToken);
+    }
+
+    /// <summary>
+    /// Claims due notifications for this server: a lease that no other server's claim overlaps (SKIP LOCKED), so each
+    /// is sent by one server at a time; if that server dies, the lease runs out and another sends it.
+    /// </summary>
+    public async Task<IReadOnlyList<OutboxEntry>> ReadDueNotificationsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = _db.CreateCommand("""
+            UPDATE outbox SET lease_until = $2
+            WHERE id IN (
+                SELECT id FROM outbox
+                WHERE state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
+                ORDER BY id LIMIT $3
+                FOR UPDATE SKIP LOCKED)
+            RETURNING id, target, payload, attempts
+            """);
+        command.Parameters.Add(new() { Value = now.ToUnixTimeMilliseconds() });
+        command.Parameters.Add(new() { Value = (now + DeliveryLease).ToUnixTimeMilliseconds() });
+        command.Parameters.Add(new() { Value = limit });
+        var entries = new List<OutboxEntry>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            entries.Add(new OutboxEntry(reader.GetInt64(0), reader.GetString(1), Notification.FromJson(reader.GetString(2)), reader.GetInt32(3)));
+        }
+
+        return [.. entries.OrderBy(e => e.Id)];
+    }
+
+    public async Task RecordDeliveryAsync(DeliveryOutcome outcome, CancellationToken cancellationToken)
+    {
+        await using var command = _db.CreateCommand("""
+            UPDATE outbox SET
+                state = $2, attempts = $3, next_attempt_at = coalesce($4, next_attempt_at), updated_at = $5, lease_until = NULL,
+                last_error = coalesce($6, last_error), error_at = CASE WHEN $6::text IS NULL THEN error_at ELSE $5 END
+            WHERE id = $1
+            """);
+        var state = outcome.Delivered ? "delivered" : outcome.NextAttempt is null ? "parked" : "pending";
+        command.Parameters.Add(new() { Value = outcome.Id });
+        command.Parameters.Add(new() { Value = state });
+        command.Parameters.Add(new() { Value = outcome.Attempts });
+        command.Parameters.Add(new() { Value = (object?)outcome.NextAttempt?.ToUnixTimeMilliseconds() ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
+        command.Parameters.Add(new() { Value = outcome.At.ToUnixTimeMilliseconds() });
+        command.Parameters.Add(new() { Value = (object?)outcome.Error ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<NotifierStats>> ReadNotifierStatsAsync(CancellationToken cancellationToken)
+    {
+        await using var command = _db.CreateCommand("""
+            SELECT target,
+                   count(*) FILTER (WHERE state = 'pending')::int, count(*) FILTER (WHERE state = 'parked')::int,
+                   count(*) FILTER (WHERE state = 'delivered')::int,
+                   max(updated_at) FILTER (WHERE state = 'delivered'),
+                   (SELECT last_error FROM outbox e WHERE e.target = o.target AND e.error_at IS NOT NULL ORDER BY e.error_at DESC LIMIT 1),
+                   max(error_at)
+            FROM outbox o
+            GROUP BY target
+            """);
+        var stats = new List<NotifierStats>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            stats.Add(new NotifierStats(
+                reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3),
+                reader.IsDBNull(4) ? null : Time(reader.GetInt64(4)),
+                reader.IsDBNull(5) ? null : reader.GetString(5),
+                reader.IsDBNull(6) ? null : Time(reader.GetInt64(6))));
+        }
+
+        return stats;
+    }
+
+    public async Task PruneDeliveredAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        await using var command = _db.CreateCommand("DELETE FROM outbox WHERE state = 'delivered' AND updated_at < $1");
+        command.Parameters.Add(new() { Value = before.ToUnixTimeMilliseconds() });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public ValueTask DisposeAsync() => _db.DisposeAsync();
+
+    internal static async Task InsertNotificationsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<PendingNotification> notifications, CancellationToken cancellationToken)
+    {
+        if (notifications.Count == 0)
+        {
+            return;
+        }
+
+        await using var insert = new NpgsqlCommand("""
+            INSERT INTO outbox (target, payload, state, attempts, next_attempt_at, created_at, updated_at)
+            SELECT target, payload, 'pending', 0, at, at, at FROM unnest($1::text[], $2::text[], $3::bigint[]) AS n(target, payload, at)
+            """, connection, transaction);
+        insert.Parameters.Add(new() { Value = notifications.Select(n => n.Target).ToArray() });
+        insert.Parameters.Add(new() { Value = notifications.Select(n => n.Notification.ToJson()).ToArray() });
+        insert.Parameters.Add(new() { Value = notifications.Select(n => n.Notification.ServerTime.ToUnixTimeMilliseconds()).ToArray() });
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    internal static DateTimeOffset Time(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+
+    private static async Task<List<HostSnapshot>> ReadHostsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string where, object[] parameters, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand($"SELECT {HostColumns} FROM hosts WHERE {where}", connection, transaction);
+        foreach (var value in parameters)
+        {
+            command.Parameters.Add(new() { Value = value });
+        }
+
+        var hosts = new List<HostSnapshot>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            hosts.Add(ReadHost(reader));
+        }
+
+        return hosts;
+    }
+
+    private static HostSnapshot ReadHost(NpgsqlDataReader reader)
+    {
+        string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+        long? Number(int i) => reader.IsDBNull(i) ? null : reader.GetInt64(i);
+        var declared = Number(8) is { } d ? TimeSpan.FromMilliseconds(d) : (TimeSpan?)null;
+        var learned = Number(9) is { } l ? TimeSpan.FromMilliseconds(l) : (TimeSpan?)null;
+        return new HostSnapshot(
+            Id: reader.GetString(0),
+            ReportedIp: Text(1),
+            Peer: reader.GetString(2),
+            FirstSeen: Time(reader.GetInt64(3)),
+            LastSeen: Time(reader.GetInt64(4)),
+            Beats: reader.GetInt64(5),
+            Message: Text(6),
+            ClientStatus: Enum.Parse<HeartbeatStatus>(reader.GetString(7)),
+            DeclaredInterval: declared,
+            LearnedInterval: learned,
+            ExpectedInterval: declared ?? learned ?? TimeSpan.Zero,
+            IntervalSource: declared is not null ? IntervalSource.Declared : learned is not null ? IntervalSource.Learned : IntervalSource.Default,
+            State: Enum.Parse<HostState>(reader.GetString(10)),
+            StateSince: Time(reader.GetInt64(11)),
+            IpChanges: reader.GetInt32(12),
+            DeclaredMisses: reader.IsDBNull(13) ? null : reader.GetInt32(13))
+        {
+            MaintenanceUntil = Number(14) is { } m ? Time(m) : null,
+            BootId = Text(15),
+            PreviousBootId = Text(16),
+            DuplicateSeenAt = Number(17) is { } ds ? Time(ds) : null,
+            ClockSkew = Number(18) is { } skew ? TimeSpan.FromMilliseconds(skew) : null,
+            Group = Text(19),
+            StartedAt = Number(20) is { } started ? Time(started) : null,
+            LastRunTime = Number(21) is { } run ? TimeSpan.FromMilliseconds(run) : null,
+            LastBody = Number(22) is { } bodyAt ? new PingBody(Time(bodyAt), reader.GetString(23), reader.GetString(24)) : null,
+            PauseCredit = TimeSpan.FromMilliseconds(reader.GetInt64(25)),
+            RecentGaps = reader.IsDBNull(26) ? [] : reader.GetFieldValue<float[]>(26),
+        };
+    }
+
+    private static async Task<List<HostEvent>> ReadEventsWhereAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string where, object[] parameters, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            $"SELECT id, at, host_id, kind, state, ip, previous_ip, last_seen, expected_interval_ms, summary FROM events WHERE {where}", connection, transaction);
+        foreach (var value in parameters)
+        {
+            command.Parameters.Add(new() { Value = value });
+        }
+
+        var events = new List<HostEvent>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            events.Add(new HostEvent(
+                reader.GetInt64(0), Time(reader.GetInt64(1)), reader.GetString(2), Enum.Parse<HostEventKind>(reader.GetString(3)),
+                Enum.Parse<HostState>(reader.GetString(4)), reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6),
+                Time(reader.GetInt64(7)), TimeSpan.FromMilliseconds(reader.GetInt64(8)), reader.GetString(9)));
+        }
+
+        return events;
+    }
+
+    /// <summary>Creates or upgrades the schema, one server at a time: the others wait on the advisory lock, then find it done.</summary>
+    private async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({MigrationLock})", connection, transaction);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        command.CommandText = """
+            CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+            SELECT coalesce(max(version), 0) FROM schema_migrations;
+            """;
+        var version = (int)(await command.ExecuteScalarAsync(cancellationToken))!;
+        if (version > SchemaVersion)
+        {
+            throw new InvalidOperationException(
+                $"The database was written by a newer heartbeat-server (schema {version}; this one knows {SchemaVersion}). Upgrade the server.");
+        }
+
+        if (version < 1)
+        {
+            command.CommandText = """
+                CREATE TABLE hosts (
+                    id text PRIMARY KEY,
+                    reported_ip text,
+                    peer text NOT NULL,
+                    first_seen bigint NOT NULL,
+                    last_seen bigint NOT NULL,
+                    beats bigint NOT NULL,
+                    message text,
+                    client_status text NOT NULL,
+                    declared_interval_ms bigint,
+                    learned_interval_ms bigint,
+                    state text NOT NULL,
+                    state_since bigint NOT NULL,
+                    ip_changes int NOT NULL,
+                    declared_misses int,
+                    maintenance_until bigint,
+                    boot_id text,
+                    previous_boot_id text,
+                    duplicate_seen_at bigint,
+                    clock_skew_ms bigint,
+                    host_group text,
+                    started_at bigint,
+                    last_run_ms bigint,
+                    body_at bigint,
+                    body_kind text,
+                    body text,
+                    pause_credit_ms bigint NOT NULL DEFAULT 0,
+                    gaps real[],
+                    due_at bigint,
+                    txid xid8 NOT NULL DEFAULT pg_current_xact_id()
+                );
+                CREATE INDEX hosts_due ON hosts (due_at) WHERE due_at IS NOT NULL;
+                CREATE INDEX hosts_txid ON hosts (txid);
+                CREATE TABLE events (
+                    id bigserial PRIMARY KEY,
+                    at bigint NOT NULL,
+                    host_id text NOT NULL,
+                    kind text NOT NULL,
+                    state text NOT NULL,
+                    ip text NOT NULL,
+                    previous_ip text,
+                    last_seen bigint NOT NULL,
+                    expected_interval_ms bigint NOT NULL,
+                    summary text NOT NULL,
+                    txid xid8 NOT NULL DEFAULT pg_current_xact_id()
+                );
+                CREATE INDEX events_by_host ON events (host_id, id);
+                CREATE INDEX events_txid ON events (txid);
+                CREATE TABLE address_changes (
+                    id bigserial PRIMARY KEY,
+                    at bigint NOT NULL,
+                    host_id text NOT NULL,
+                    kind text NOT NULL,
+                    previous text,
+                    current text
+                );
+                CREATE INDEX address_changes_by_host ON address_changes (host_id, id);
+                CREATE TABLE forgotten_hosts (id text NOT NULL, txid xid8 NOT NULL DEFAULT pg_current_xact_id());
+                CREATE INDEX forgotten_hosts_txid ON forgotten_hosts (txid);
+                CREATE TABLE outbox (
+                    id bigserial PRIMARY KEY,
+                    target text NOT NULL,
+                    payload text NOT NULL,
+                    state text NOT NULL,
+                    attempts int NOT NULL,
+                    next_attempt_at bigint NOT NULL,
+                    created_at bigint NOT NULL,
+                    updated_at bigint NOT NULL,
+                    last_error text,
+                    error_at bigint,
+                    lease_until bigint
+                );
+                CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
+                CREATE TABLE fleet (id int PRIMARY KEY, last_sweep_at bigint NOT NULL);
+                INSERT INTO fleet VALUES (1, 0);
+                INSERT INTO schema_migrations (version) VALUES (1);
+                """;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+}
+
+/// <summary>What the other servers (and this one) wrote since a cursor.</summary>
+internal sealed record FleetUpdates(IReadOnlyList<HostSnapshot> Hosts, IReadOnlyList<HostEvent> Events, IReadOnlyList<string> Forgotten, ulong Cursor);

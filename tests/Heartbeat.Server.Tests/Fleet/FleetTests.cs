@@ -1,0 +1,63 @@
+using System.Net;
+using Heartbeat.Server.Hosting;
+using Heartbeat.Server.Storage;
+using Heartbeat.Server.Tests.Infrastructure;
+
+namespace Heartbeat.Server.Tests.Fleet;
+
+/// <summary>Several servers, one PostgreSQL database: one fleet, each transition and alert exactly once.</summary>
+public sealed class FleetTests(PostgresFixture postgres)
+{
+    [Fact]
+    public async Task EveryServerShowsTheWholeFleet()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        await using var a = await StartNodeAsync(database);
+        await using var b = await StartNodeAsync(database);
+
+        await a.BeatAsync("""{"host": "web1", "ip": "10.0.0.1"}""");
+        await b.BeatAsync("""{"host": "web2", "ip": "10.0.0.2"}""");
+        await a.BeatAsync("""{"host": "db", "ip": "10.0.0.3"}""");
+        await b.BeatAsync("""{"host": "db", "ip": "10.0.0.4"}""");
+
+        foreach (var node in new[] { a, b })
+        {
+            await Eventually.TrueAsync(
+                () => node.FindHostAsync("db").GetAwaiter().GetResult() is { } db && db.GetProperty("ip").GetString() == "10.0.0.4"
+                    && node.FindHostAsync("web1").GetAwaiter().GetResult() is not null && node.FindHostAsync("web2").GetAwaiter().GetResult() is not null,
+                "all three hosts, db with its latest IP, on both servers");
+        }
+
+        // Whichever server's flush comes first, the later beat's address wins, and each host is new exactly once.
+        Assert.Equal(2, (await a.GetHostAsync("db")).GetProperty("beats").GetInt32());
+        var created = await PostgresFixture.QueryAsync<string>(database, "SELECT host_id FROM events WHERE kind = 'New' ORDER BY host_id");
+        Assert.Equal(["db", "web1", "web2"], created);
+    }
+
+    [Fact]
+    public async Task ConcurrentFirstStartsMigrateOnce()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+
+        var nodes = await Task.WhenAll(StartNodeAsync(database), StartNodeAsync(database), StartNodeAsync(database));
+        try
+        {
+            Assert.Equal([1], await PostgresFixture.QueryAsync<int>(database, "SELECT version FROM schema_migrations"));
+            foreach (var node in nodes)
+            {
+                using var health = await node.Client.GetAsync("/healthz", TestContext.Current.CancellationToken);
+                Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+            }
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+
+    internal static Task<InProcessServer> StartNodeAsync(string database, Func<ServerOptions, ServerOptions>? configure = null) =>
+        InProcessServer.StartAsync(o => (configure?.Invoke(o) ?? o) with { Store = o.Store with { Kind = StoreKind.Postgres, Postgres = database } });
+}

@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Npgsql;
+
+namespace Heartbeat.Testing;
+
+/// <summary>
+/// A real PostgreSQL server for the fleet tests: the one <c>HEARTBEAT_TEST_POSTGRES</c> names (a connection string),
+/// else a throwaway one from the machine's PostgreSQL binaries (Debian's <c>postgresql</c> package): initdb in a
+/// temporary directory, listening on 127.0.0.1 and a free port, stopped and deleted at the end. Each test gets a
+/// database of its own.
+/// </summary>
+public sealed class PostgresServer : IAsyncDisposable
+{
+    private readonly string _adminConnectionString;
+    private readonly string? _directory;
+    private readonly string? _binaries;
+
+    private PostgresServer(string adminConnectionString, string? directory, string? binaries)
+    {
+        _adminConnectionString = adminConnectionString;
+        _directory = directory;
+        _binaries = binaries;
+    }
+
+    /// <summary>The server, or null with the reason when this machine has none to offer.</summary>
+    public static async Task<(PostgresServer? Server, string? Unavailable)> StartAsync()
+    {
+        if (Environment.GetEnvironmentVariable("HEARTBEAT_TEST_POSTGRES") is { Length: > 0 } given)
+        {
+            return (new PostgresServer(given, null, null), null);
+        }
+
+        if (FindBinaries() is not { } binaries)
+        {
+            return (null, "no PostgreSQL here: install it (apt-get install postgresql) or name one in HEARTBEAT_TEST_POSTGRES");
+        }
+
+        var directory = Path.Combine(Path.GetTempPath(), $"heartbeat-postgres-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(directory);
+        var port = FreePort();
+        var data = Path.Combine(directory, "data");
+        try
+        {
+            if (Environment.IsPrivilegedProcess)
+            {
+                await RunAsync("chown", ["postgres:postgres", directory]); // PostgreSQL will not run as root
+            }
+
+            await RunAsync(Path.Combine(binaries, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
+            await RunAsync(Path.Combine(binaries, "pg_ctl"), [
+                "-D", data, "-l", Path.Combine(directory, "server.log"), "-w", "-t", "60",
+                "-o", string.Create(CultureInfo.InvariantCulture, $"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"),
+                "start",
+            ]);
+        }
+        catch
+        {
+            Directory.Delete(directory, recursive: true);
+            throw;
+        }
+
+        return (new PostgresServer(string.Create(CultureInfo.InvariantCulture, $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres"), directory, binaries), null);
+    }
+
+    /// <summary>Creates an empty database and returns its connection string.</summary>
+    public async Task<string> CreateDatabaseAsync()
+    {
+        var name = $"heartbeat_{Guid.NewGuid():N}";
+        await using (var connection = new NpgsqlConnection(_adminConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        return new NpgsqlConnectionStringBuilder(_adminConnectionString) { Database = name }.ConnectionString;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        if (_directory is null)
+        {
+            return;
+        }
+
+        await RunAsync(Path.Combine(_binaries!, "pg_ctl"), ["-D", Path.Combine(_directory, "data"), "-m", "immediate", "-w", "stop"]);
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    /// <summary>Where initdb and pg_ctl are: on the PATH, else in Debian's versioned directory (the newest).</summary>
+    private static string? FindBinaries()
+    {
+        var onPath = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator)
+            .FirstOrDefault(directory => File.Exists(Path.Combine(directory, "initdb")) && File.Exists(Path.Combine(directory, "pg_ctl")));
+        if (onPath is not null)
+        {
+            return onPath;
+        }
+
+        const string Debian = "/usr/lib/postgresql";
+        return Directory.Exists(Debian)
+            ? Directory.GetDirectories(Debian)
+                .Select(version => Path.Combine(version, "bin"))
+                .Where(bin => File.Exists(Path.Combine(bin, "initdb")))
+                .OrderByDescending(bin => int.TryParse(Path.GetFileName(Path.GetDirectoryName(bin)), out var major) ? major : 0)
+                .FirstOrDefault()
+            : null;
+    }
+
+    /// <summary>Runs a PostgreSQL tool, as the postgres user when the tests run as root.</summary>
+    private static async Task RunAsync(string program, IReadOnlyList<string> arguments)
+    {
+        var asPostgres = Environment.IsPrivilegedProcess && program != "chown";
+        var start = new ProcessStartInfo(asPostgres ? "runuser" : program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (asPostgres)
+        {
+            foreach (var argument in (string[])["-u", "postgres", "--", program])
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
+
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(deadline.Token);
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{Path.GetFileName(program)} failed ({process.ExitCode}): {await error}{await output}");
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
