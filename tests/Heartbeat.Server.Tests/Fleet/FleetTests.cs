@@ -35,6 +35,43 @@ public sealed class FleetTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task EachDownHappensAndAlertsExactlyOnceAcrossTheFleet()
+    {
+        const int Hosts = 8, Rounds = 4;
+        var database = await postgres.CreateDatabaseAsync();
+        await using var receiver = await WebhookReceiver.StartAsync();
+        Func<ServerOptions, ServerOptions> alerting = o => o with { Notify = o.Notify with { Webhooks = [$"{receiver.Url}#down,recovered"] } };
+        await using var a = await StartNodeAsync(database, alerting);
+        await using var b = await StartNodeAsync(database, alerting);
+
+        for (var round = 1; round <= Rounds; round++)
+        {
+            // Every host beats through both servers, then all fall silent at once; both servers sweep all the time.
+            for (var i = 0; i < Hosts; i++)
+            {
+                await (i % 2 == 0 ? a : b).BeatAsync($$"""{"host": "host-{{i}}", "interval": 1}""");
+                await (i % 2 == 0 ? b : a).BeatAsync($$"""{"host": "host-{{i}}", "interval": 1}""");
+            }
+
+            var downs = round * Hosts;
+            await Eventually.TrueAsync(
+                () => PostgresFixture.QueryAsync<long>(database, "SELECT count(*) FROM events WHERE kind = 'Down'").GetAwaiter().GetResult()[0] >= downs,
+                $"{downs} downs", TimeSpan.FromSeconds(30));
+        }
+
+        await Eventually.TrueAsync(
+            () => PostgresFixture.QueryAsync<long>(database, "SELECT count(*) FROM outbox WHERE state <> 'delivered'").GetAwaiter().GetResult()[0] == 0,
+            "every alert delivered", TimeSpan.FromSeconds(30));
+        var events = await PostgresFixture.QueryAsync<string>(database, "SELECT kind FROM events WHERE kind IN ('Down', 'Recovered')");
+        Assert.Equal((Hosts * Rounds, Hosts * (Rounds - 1)), (events.Count(k => k == "Down"), events.Count(k => k == "Recovered")));
+        var deliveries = receiver.Requests.Select(r => r.Headers["Idempotency-Key"]).ToList();
+        Assert.Equal(Hosts * ((2 * Rounds) - 1), deliveries.Count);
+        Assert.Equal(deliveries.Count, deliveries.Distinct().Count());
+        var logged = HeartbeatLogFile.ReadMessages(a.LogPath).Concat(HeartbeatLogFile.ReadMessages(b.LogPath));
+        Assert.Equal(Hosts * Rounds, logged.Count(m => m.StartsWith("Host down", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task ConcurrentFirstStartsMigrateOnce()
     {
         var database = await postgres.CreateDatabaseAsync();

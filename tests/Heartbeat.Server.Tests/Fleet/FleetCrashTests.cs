@@ -1,0 +1,63 @@
+using System.Net;
+using System.Text.Json;
+using Heartbeat.Server.Tests.Infrastructure;
+
+namespace Heartbeat.Server.Tests.Fleet;
+
+/// <summary>A fleet server killed with kill -9: nothing it acknowledged is lost, and the others take over its alerts.</summary>
+public sealed class FleetCrashTests(PostgresFixture postgres)
+{
+    [Fact]
+    public async Task AKilledServerLosesNoAcknowledgedBeatAndTheOtherAlertsForItsHosts()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        await using var receiver = await WebhookReceiver.StartAsync();
+        using var directory = new TempDirectory();
+        var (a, aPort) = await StartAsync(database, receiver, directory.File("a.log"));
+        var (b, bPort) = await StartAsync(database, receiver, directory.File("b.log"));
+        using var client = new HttpClient();
+
+        // The host beats through server A only, every 100 ms; A is killed mid-run.
+        var acknowledged = 0;
+        var lastAcknowledged = DateTimeOffset.MinValue;
+        for (var beat = 0; beat < 20; beat++)
+        {
+            using var response = await client.PostAsync($"http://127.0.0.1:{aPort}/", new StringContent("""{"host": "survivor", "interval": 1}"""), TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            acknowledged++;
+            lastAcknowledged = DateTimeOffset.UtcNow;
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+
+        a.KillHard();
+        a.Dispose();
+
+        // Every acknowledged beat is in A's log.
+        Assert.Equal(acknowledged, HeartbeatLogFile.HeartbeatMessages(directory.File("a.log")).Count(m => m.EndsWith("Host: survivor", StringComparison.Ordinal)));
+
+        // B judges the silent host and sends the alert, exactly once.
+        var down = await receiver.WaitForAsync(r => r.Body.Contains("Host down - survivor", StringComparison.Ordinal), "the down alert, from B", TimeSpan.FromSeconds(30));
+        await HeartbeatLogFile.WaitForMessageAsync(directory.File("b.log"), JsonDocument.Parse(down.Body).RootElement.GetProperty("summary").GetString()!);
+        var host = JsonDocument.Parse(await client.GetStringAsync($"http://127.0.0.1:{bPort}/api/v1/hosts/survivor", TestContext.Current.CancellationToken)).RootElement;
+        Assert.Equal("down", host.GetProperty("state").GetString());
+
+        // The store had caught up with A to within a flush (250 ms) of the kill.
+        Assert.InRange(lastAcknowledged - host.GetProperty("lastSeen").GetDateTimeOffset(), TimeSpan.Zero, TimeSpan.FromSeconds(1));
+        Assert.Equal([1L], await PostgresFixture.QueryAsync<long>(database, "SELECT count(*) FROM events WHERE kind = 'Down' AND host_id = 'survivor'"));
+        await Eventually.TrueAsync(
+            () => PostgresFixture.QueryAsync<long>(database, "SELECT count(*) FROM outbox WHERE state <> 'delivered'").GetAwaiter().GetResult()[0] == 0,
+            "every alert delivered");
+        Assert.Single(receiver.Requests, r => r.Body.Contains("Host down - survivor", StringComparison.Ordinal));
+        b.Terminate();
+        Assert.Equal(0, await b.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        b.Dispose();
+    }
+
+    private static async Task<(ChildProcess Server, int Port)> StartAsync(string database, WebhookReceiver receiver, string log)
+    {
+        var server = ServerProcess.Start(
+            ["0", "--bind", "127.0.0.1", "--log-file", log, "--webhook", $"{receiver.Url}#down"],
+            new Dictionary<string, string> { ["HEARTBEAT_STORE"] = "postgres", ["HEARTBEAT_POSTGRES"] = database });
+        return (server, await server.WaitForStartAsync(log));
+    }
+}
