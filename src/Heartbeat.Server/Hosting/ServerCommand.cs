@@ -123,7 +123,7 @@ internal static class ServerCommand
                 result.AddError("--tls-cert and --tls-key go together: give both, or neither.");
             }
 
-            if ((result.GetValue(store) == StoreKind.Postgres) != (result.GetValue(postgres) is not null))
+            if (TryGetValue(result, store, out var kind) && (kind == StoreKind.Postgres) != (result.GetValue(postgres) is not null))
             {
                 result.AddError("--store postgres and --postgres CONNECTION go together: give both, or neither.");
             }
@@ -250,6 +250,21 @@ internal static class ServerCommand
     {
         error = $"'{text}' is not an interval from 1s to 1d (e.g. 30s, 5m, 1h)";
         return Durations.TryParse(text, out interval) && interval >= Liveness.MinimumInterval && interval <= Liveness.MaximumInterval;
+    }
+
+    /// <summary>The option's value; false when it did not parse (that error is reported on its own).</summary>
+    private static bool TryGetValue<T>(CommandResult result, Option<T> option, out T value)
+    {
+        try
+        {
+            value = result.GetValue(option)!;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            value = default!;
+            return false;
+        }
     }
 
     private static bool TryParseWindow(string text, out TimeSpan window, out string error)

@@ -67,6 +67,8 @@ internal static partial class ServerRunner
                     return $"cannot listen on {string.Join(", ", options.Bind)}: no such address on this machine.";
                 case System.Security.Cryptography.CryptographicException:
                     return $"cannot use the TLS certificate '{options.Security.TlsCertificate}' with the key '{options.Security.TlsKey}': {e.Message}";
+                case StoreUnavailableException when options.Store.Kind == StoreKind.Postgres:
+                    return $"{e.Message} (check the --postgres connection string, and that the database server is up)";
                 case StoreUnavailableException:
                     return $"{e.Message} (choose another file with --data, or run without one with --store memory)";
                 case UnauthorizedAccessException when Directory.Exists(options.Log.Path):

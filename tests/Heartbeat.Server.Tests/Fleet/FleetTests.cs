@@ -40,7 +40,8 @@ public sealed class FleetTests(PostgresFixture postgres)
         const int Hosts = 8, Rounds = 4;
         var database = await postgres.CreateDatabaseAsync();
         await using var receiver = await WebhookReceiver.StartAsync();
-        Func<ServerOptions, ServerOptions> alerting = o => o with { Notify = o.Notify with { Webhooks = [$"{receiver.Url}#down,recovered"] } };
+        // Flapping summaries off: this test wants every down and recovery alerted, one by one.
+        Func<ServerOptions, ServerOptions> alerting = o => o with { Notify = o.Notify with { Webhooks = [$"{receiver.Url}#down,recovered"], FlapThreshold = 1000 } };
         await using var a = await StartNodeAsync(database, alerting);
         await using var b = await StartNodeAsync(database, alerting);
 

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Fleet benchmark: heartbeat-server on one PostgreSQL, with one server and then two, on this machine, 127.0.0.1 only.
+#
+# Usage: bench/fleet.sh [--seconds N] [--hosts N] [--connections N]
+#   --seconds N      length of each measured run (default 10)
+#   --hosts N        distinct hosts the beats come from (default 10000)
+#   --connections N  wrk connections in all, split evenly between the servers (default 64)
+#
+# Starts a throwaway PostgreSQL from Debian's binaries (installed with apt-get when missing; stock settings:
+# fsync and synchronous_commit on) in a temporary directory, builds the server (Release), and for one and then
+# two servers on a fresh database: warms up, drives them with wrk and bench/heartbeats.lua (with two servers,
+# half the connections each), then waits until the store holds every beat the servers logged. Prints beats/s,
+# p50/p99, how long the store took to catch up after the load stopped, and the CPU seconds the servers and
+# PostgreSQL used. Every load is bounded in time; every process it starts is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=10
+hosts=10000
+connections=64
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) seconds="$2"; shift 2 ;;
+    --hosts) hosts="$2"; shift 2 ;;
+    --connections) connections="$2"; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "fleet.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+command -v psql >/dev/null || { echo "Installing psql..."; (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client) >/dev/null; }
+command -v wrk >/dev/null || { echo "Installing wrk..."; (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >/dev/null; }
+pg_bin=$(dirname "$(readlink -f "$(command -v initdb 2>/dev/null || ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1)")" 2>/dev/null || true)
+if [ ! -x "$pg_bin/initdb" ]; then
+  echo "Installing PostgreSQL..."
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null
+  pg_bin=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")
+fi
+
+work=$(mktemp -d)
+pg_port=17790
+server_pids=()
+as_postgres=()
+[ "$(id -u)" != 0 ] || { chown postgres:postgres "$work"; as_postgres=(runuser -u postgres --); }
+cleanup() {
+  for pid in "${server_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ ! -d "$work/pgdata" ] || "${as_postgres[@]}" "$pg_bin/pg_ctl" -D "$work/pgdata" -m fast -w stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "Starting PostgreSQL ($("$pg_bin/postgres" --version))..."
+"${as_postgres[@]}" "$pg_bin/initdb" -D "$work/pgdata" -U postgres --auth=trust -E UTF8 >/dev/null
+"${as_postgres[@]}" "$pg_bin/pg_ctl" -D "$work/pgdata" -l "$work/postgres.log" -w \
+  -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+postmaster=$(head -1 "$work/pgdata/postmaster.pid")
+
+echo "Building heartbeat-server (Release)..."
+dotnet publish src/Heartbeat.Server/Heartbeat.Server.csproj -c Release -o "$work/server" >/dev/null
+
+cpu_seconds() { # utime + stime of processes, in seconds
+  local hz total=0
+  hz=$(getconf CLK_TCK)
+  for pid in "$@"; do
+    total=$(awk -v t="$total" -v hz="$hz" '{ printf "%.1f", t + ($14 + $15) / hz }' "/proc/$pid/stat" 2>/dev/null || echo "$total")
+  done
+  echo "$total"
+}
+postgres_cpu() { cpu_seconds "$postmaster" $(pgrep -P "$postmaster"); }
+
+wait_until_up() { # $1: URL; gives up after 120 s
+  for _ in $(seq 1 1200); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "fleet.sh: $1 did not come up" >&2
+  exit 1
+}
+
+sql() { psql -h 127.0.0.1 -p "$pg_port" -U postgres -d "$1" -Atc "$2"; }
+
+results="$work/results.md"
+echo "| servers | connections | hosts | heartbeats/s | p50 | p99 | errors | store caught up after | server CPU s | PostgreSQL CPU s |" >"$results"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" >>"$results"
+
+for nodes in 1 2; do
+  database="fleet$nodes"
+  sql postgres "CREATE DATABASE $database" >/dev/null
+  server_pids=()
+  urls=()
+  for n in $(seq 1 "$nodes"); do
+    port=$((17780 + n))
+    HEARTBEAT_STORE=postgres HEARTBEAT_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=$database" \
+      "$work/server/heartbeat-server" "$port" --bind 127.0.0.1 --log-file "$work/$database-$n.log" \
+      --rate-limit 0 --host-rate-limit 0 >"$work/$database-$n.out" 2>&1 &
+    server_pids+=($!)
+    urls+=("http://127.0.0.1:$port/")
+    wait_until_up "http://127.0.0.1:$port/healthz"
+  done
+
+  for url in "${urls[@]}"; do # warm-up (JIT), not counted
+    HOSTS=$hosts THREADS=1 wrk -t1 -c8 -d3s -s bench/heartbeats.lua "$url" >/dev/null
+  done
+
+  cpu_before=$(cpu_seconds "${server_pids[@]}")
+  pg_before=$(postgres_cpu)
+  per_node=$((connections / nodes))
+  outputs=()
+  for n in $(seq 1 "$nodes"); do
+    out="$work/wrk-$nodes-$n.txt"
+    outputs+=("$out")
+    HOSTS=$hosts START=$((n * 7919)) THREADS=2 wrk -t2 -c"$per_node" -d"$seconds"s --latency -s bench/heartbeats.lua "${urls[$((n - 1))]}" >"$out" 2>&1 &
+  done
+  wait $(jobs -p | tail -n "$nodes")
+  stopped=$(date +%s.%N)
+
+  read -r rps p50 p99 errors < <(cat "${outputs[@]}" | awk '/^heartbeats\/s:/ { r += $2; if ($4 > p50) p50 = $4; if ($7 > p99) p99 = $7; e += $10 }
+    END { printf "%.0f %s %s %d\n", r, p50, p99, e }')
+
+  # Caught up: the store counts as many beats as the servers logged (warm-up included).
+  logged=$(cat "$work/$database"-*.log | grep -c ' - Received heartbeat - ' || true)
+  deadline=$((SECONDS + 120))
+  until [ "$(sql "$database" 'SELECT coalesce(sum(beats), 0) FROM hosts')" -ge "$logged" ]; do
+    [ "$SECONDS" -lt "$deadline" ] || { echo "fleet.sh: the store did not catch up within 120 s" >&2; exit 1; }
+    sleep 0.05
+  done
+  caught_up=$(awk -v a="$(date +%s.%N)" -v b="$stopped" 'BEGIN { printf "%.2f", a - b }')
+  cpu_used=$(awk -v a="$(cpu_seconds "${server_pids[@]}")" -v b="$cpu_before" 'BEGIN { printf "%.1f", a - b }')
+  pg_used=$(awk -v a="$(postgres_cpu)" -v b="$pg_before" 'BEGIN { printf "%.1f", a - b }')
+  stored=$(sql "$database" 'SELECT count(*) FROM hosts')
+
+  echo "$nodes server(s): $rps beats/s, p50 $p50 ms, p99 $p99 ms, $errors errors; store caught up ${caught_up} s after the load ($logged beats, $stored hosts); CPU: servers ${cpu_used} s, PostgreSQL ${pg_used} s"
+  echo "| $nodes | $connections | $hosts | $rps | $p50 ms | $p99 ms | $errors | ${caught_up} s | $cpu_used | $pg_used |" >>"$results"
+
+  for pid in "${server_pids[@]}"; do kill -TERM "$pid"; wait "$pid" || true; done
+  server_pids=()
+done
+
+echo
+echo "Markdown table (for bench/RESULTS.md):"
+cat "$results"
