@@ -12,10 +12,13 @@ namespace Heartbeat.Server.Storage;
 /// </summary>
 internal sealed class FleetTransaction : IAsyncDisposable
 {
-    private FleetTransaction(NpgsqlConnection connection, NpgsqlTransaction transaction)
+    private readonly string _server;
+
+    private FleetTransaction(NpgsqlConnection connection, NpgsqlTransaction transaction, string server)
     {
         Connection = connection;
         Transaction = transaction;
+        _server = server;
     }
 
     public NpgsqlConnection Connection { get; }
@@ -28,12 +31,12 @@ internal sealed class FleetTransaction : IAsyncDisposable
     /// <summary>How long the whole fleet had stood still, when this sweep found it had (every deadline moved by as much).</summary>
     public TimeSpan? Paused { get; set; }
 
-    public static async Task<FleetTransaction> BeginAsync(NpgsqlDataSource db, CancellationToken cancellationToken)
+    public static async Task<FleetTransaction> BeginAsync(NpgsqlDataSource db, string server, CancellationToken cancellationToken)
     {
         var connection = await db.OpenConnectionAsync(cancellationToken);
         try
         {
-            return new FleetTransaction(connection, await connection.BeginTransactionAsync(cancellationToken));
+            return new FleetTransaction(connection, await connection.BeginTransactionAsync(cancellationToken), server);
         }
         catch
         {
@@ -119,7 +122,7 @@ internal sealed class FleetTransaction : IAsyncDisposable
                 previous_boot_id = u.previous_boot_id, duplicate_seen_at = u.duplicate_seen_at, clock_skew_ms = u.clock_skew_ms,
                 host_group = u.host_group, started_at = u.started_at, last_run_ms = u.last_run_ms, body_at = u.body_at,
                 body_kind = u.body_kind, body = u.body, pause_credit_ms = u.pause_credit_ms,
-                gaps = string_to_array(u.gaps, ',')::real[], due_at = u.due_at, txid = pg_current_xact_id()
+                gaps = string_to_array(u.gaps, ',')::real[], due_at = u.due_at, written_by = $29, txid = pg_current_xact_id()
             FROM unnest(
                 $1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::bigint[],
                 $10::bigint[], $11::text[], $12::bigint[], $13::int[], $14::int[], $15::bigint[], $16::text[], $17::text[],
@@ -159,6 +162,7 @@ internal sealed class FleetTransaction : IAsyncDisposable
         Add(update, hosts.Select(h => (long)h.PauseCredit.TotalMilliseconds));
         Add(update, hosts.Select(h => string.Join(',', h.RecentGaps.Select(g => g.ToString("R", CultureInfo.InvariantCulture)))));
         Add(update, hosts.Select(h => h.DueAt?.ToUnixTimeMilliseconds()));
+        update.Parameters.Add(new NpgsqlParameter { Value = _server });
         await update.ExecuteNonQueryAsync(cancellationToken);
     }
 

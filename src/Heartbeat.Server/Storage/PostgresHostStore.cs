@@ -30,6 +30,9 @@ internal sealed class PostgresHostStore : IHostStore
 
     private readonly NpgsqlDataSource _db;
 
+    /// <summary>This server, as the rows it writes name it: reading the fleet's updates, it skips its own.</summary>
+    private readonly string _server = Guid.NewGuid().ToString("N");
+
     private PostgresHostStore(NpgsqlDataSource db) => _db = db;
 
     public static PostgresHostStore Open(string connectionString) => new(NpgsqlDataSource.Create(connectionString));
@@ -64,7 +67,7 @@ internal sealed class PostgresHostStore : IHostStore
     /// <summary>Locks the rows of the hosts a batch touches (creating those the beats name first) and returns them.</summary>
     public async Task<FleetTransaction> BeginChangesAsync(IReadOnlyCollection<string> beating, IReadOnlyCollection<string> touched, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var transaction = await FleetTransaction.BeginAsync(_db, cancellationToken);
+        var transaction = await FleetTransaction.BeginAsync(_db, _server, cancellationToken);
         try
         {
             // Rows for new hosts first (beats = 0 marks them new), in one order on every server so that none deadlocks.
@@ -98,7 +101,7 @@ internal sealed class PostgresHostStore : IHostStore
     /// </summary>
     public async Task<FleetTransaction> BeginSweepAsync(DateTimeOffset now, TimeSpan pauseThreshold, int limit, CancellationToken cancellationToken)
     {
-        var transaction = await FleetTransaction.BeginAsync(_db, cancellationToken);
+        var transaction = await FleetTransaction.BeginAsync(_db, _server, cancellationToken);
         try
         {
             var nowMs = now.ToUnixTimeMilliseconds();
@@ -148,7 +151,7 @@ internal sealed class PostgresHostStore : IHostStore
         var next = await CursorAsync(connection, transaction, cancellationToken);
 
         var from = cursor.ToString(CultureInfo.InvariantCulture);
-        var hosts = await ReadHostsAsync(connection, transaction, "txid >= $1::text::xid8", [from], cancellationToken);
+        var hosts = await ReadHostsAsync(connection, transaction, "txid >= $1::text::xid8 AND written_by IS DISTINCT FROM $2", [from, _server], cancellationToken);
         var events = await ReadEventsWhereAsync(connection, transaction, "txid >= $1::text::xid8 ORDER BY id", [from], cancellationToken);
         var forgotten = new List<string>();
         await using (var command = new NpgsqlCommand("SELECT id FROM forgotten_hosts WHERE txid >= $1::text::xid8", connection, transaction))
@@ -433,6 +436,7 @@ internal sealed class PostgresHostStore : IHostStore
                     pause_credit_ms bigint NOT NULL DEFAULT 0,
                     gaps real[],
                     due_at bigint,
+                    written_by text,
                     txid xid8 NOT NULL DEFAULT pg_current_xact_id()
                 );
                 CREATE INDEX hosts_due ON hosts (due_at) WHERE due_at IS NOT NULL;
