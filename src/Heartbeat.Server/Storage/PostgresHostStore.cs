@@ -1,6 +1,5 @@
 using System.Globalization;
 using Heartbeat.Server.Hosts;
-using Heartbeat.Server.Ingest;
 using Heartbeat.Server.Notify;
 using Npgsql;
 
@@ -21,12 +20,8 @@ internal sealed class PostgresHostStore : IHostStore
     /// <summary>How long a server may hold a notification it is delivering before another may try it.</summary>
     private static readonly TimeSpan DeliveryLease = TimeSpan.FromMinutes(1);
 
-    private const string HostColumns = """
-        id, reported_ip, peer, first_seen, last_seen, beats, message, client_status,
-        declared_interval_ms, learned_interval_ms, state, state_since, ip_changes, declared_misses,
-        maintenance_until, boot_id, previous_boot_id, duplicate_seen_at, clock_skew_ms, host_group,
-        started_at, last_run_ms, body_at, body_kind, body, pause_credit_ms, gaps
-        """;
+    /// <summary>What a fleet server needs of a host beyond what a lone one keeps: see <see cref="ReadHost"/>.</summary>
+    private const string HostColumns = $"{StoreRows.HostColumns}, pause_credit_ms, gaps";
 
     private readonly NpgsqlDataSource _db;
 
@@ -153,15 +148,11 @@ internal sealed class PostgresHostStore : IHostStore
         var from = cursor.ToString(CultureInfo.InvariantCulture);
         var hosts = await ReadHostsAsync(connection, transaction, "txid >= $1::text::xid8 AND written_by IS DISTINCT FROM $2", [from, _server], cancellationToken);
         var events = await ReadEventsWhereAsync(connection, transaction, "txid >= $1::text::xid8 ORDER BY id", [from], cancellationToken);
-        var forgotten = new List<string>();
+        List<string> forgotten;
         await using (var command = new NpgsqlCommand("SELECT id FROM forgotten_hosts WHERE txid >= $1::text::xid8", connection, transaction))
         {
             command.Parameters.Add(new() { Value = from });
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                forgotten.Add(reader.GetString(0));
-            }
+            forgotten = await StoreRows.ReadAllAsync(command, reader => reader.GetString(0), cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -187,16 +178,7 @@ internal sealed class PostgresHostStore : IHostStore
         await using var command = _db.CreateCommand("SELECT at, kind, previous, current FROM address_changes WHERE host_id = $1 ORDER BY id DESC LIMIT $2");
         command.Parameters.Add(new() { Value = hostId });
         command.Parameters.Add(new() { Value = limit });
-        var changes = new List<AddressChange>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            changes.Add(new AddressChange(
-                Time(reader.GetInt64(0)), hostId, Enum.Parse<AddressKind>(reader.GetString(1)),
-                reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
-        }
-
-        return changes;
+        return await StoreRows.ReadAllAsync(command, reader => StoreRows.AddressChange(reader, hostId), cancellationToken);
     }
 
     public async Task EnqueueNotificationsAsync(IReadOnlyList<PendingNotification> notifications, CancellationToken cancellationToken)
@@ -223,14 +205,7 @@ internal sealed class PostgresHostStore : IHostStore
         command.Parameters.Add(new() { Value = now.ToUnixTimeMilliseconds() });
         command.Parameters.Add(new() { Value = (now + DeliveryLease).ToUnixTimeMilliseconds() });
         command.Parameters.Add(new() { Value = limit });
-        var entries = new List<OutboxEntry>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            entries.Add(new OutboxEntry(reader.GetInt64(0), reader.GetString(1), Notification.FromJson(reader.GetString(2)), reader.GetInt32(3)));
-        }
-
-        return [.. entries.OrderBy(e => e.Id)];
+        return [.. (await StoreRows.ReadAllAsync(command, StoreRows.OutboxEntry, cancellationToken)).OrderBy(e => e.Id)];
     }
 
     public async Task RecordDeliveryAsync(DeliveryOutcome outcome, CancellationToken cancellationToken)
@@ -263,18 +238,7 @@ internal sealed class PostgresHostStore : IHostStore
             FROM outbox o
             GROUP BY target
             """);
-        var stats = new List<NotifierStats>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            stats.Add(new NotifierStats(
-                reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3),
-                reader.IsDBNull(4) ? null : Time(reader.GetInt64(4)),
-                reader.IsDBNull(5) ? null : reader.GetString(5),
-                reader.IsDBNull(6) ? null : Time(reader.GetInt64(6))));
-        }
-
-        return stats;
+        return await StoreRows.ReadAllAsync(command, StoreRows.NotifierStats, cancellationToken);
     }
 
     public async Task PruneDeliveredAsync(DateTimeOffset before, CancellationToken cancellationToken)
@@ -304,8 +268,6 @@ internal sealed class PostgresHostStore : IHostStore
         await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    internal static DateTimeOffset Time(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
-
     private static async Task<List<HostSnapshot>> ReadHostsAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, string where, object[] parameters, CancellationToken cancellationToken)
     {
@@ -315,75 +277,26 @@ internal sealed class PostgresHostStore : IHostStore
             command.Parameters.Add(new() { Value = value });
         }
 
-        var hosts = new List<HostSnapshot>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            hosts.Add(ReadHost(reader));
-        }
-
-        return hosts;
+        return await StoreRows.ReadAllAsync(command, ReadHost, cancellationToken);
     }
 
-    private static HostSnapshot ReadHost(NpgsqlDataReader reader)
+    /// <summary>A host with what another server needs to go on judging it: the pause credit and the gaps it learns its interval from.</summary>
+    private static HostSnapshot ReadHost(System.Data.Common.DbDataReader reader) => StoreRows.Host(reader) with
     {
-        string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
-        long? Number(int i) => reader.IsDBNull(i) ? null : reader.GetInt64(i);
-        var declared = Number(8) is { } d ? TimeSpan.FromMilliseconds(d) : (TimeSpan?)null;
-        var learned = Number(9) is { } l ? TimeSpan.FromMilliseconds(l) : (TimeSpan?)null;
-        return new HostSnapshot(
-            Id: reader.GetString(0),
-            ReportedIp: Text(1),
-            Peer: reader.GetString(2),
-            FirstSeen: Time(reader.GetInt64(3)),
-            LastSeen: Time(reader.GetInt64(4)),
-            Beats: reader.GetInt64(5),
-            Message: Text(6),
-            ClientStatus: Enum.Parse<HeartbeatStatus>(reader.GetString(7)),
-            DeclaredInterval: declared,
-            LearnedInterval: learned,
-            ExpectedInterval: declared ?? learned ?? TimeSpan.Zero,
-            IntervalSource: declared is not null ? IntervalSource.Declared : learned is not null ? IntervalSource.Learned : IntervalSource.Default,
-            State: Enum.Parse<HostState>(reader.GetString(10)),
-            StateSince: Time(reader.GetInt64(11)),
-            IpChanges: reader.GetInt32(12),
-            DeclaredMisses: reader.IsDBNull(13) ? null : reader.GetInt32(13))
-        {
-            MaintenanceUntil = Number(14) is { } m ? Time(m) : null,
-            BootId = Text(15),
-            PreviousBootId = Text(16),
-            DuplicateSeenAt = Number(17) is { } ds ? Time(ds) : null,
-            ClockSkew = Number(18) is { } skew ? TimeSpan.FromMilliseconds(skew) : null,
-            Group = Text(19),
-            StartedAt = Number(20) is { } started ? Time(started) : null,
-            LastRunTime = Number(21) is { } run ? TimeSpan.FromMilliseconds(run) : null,
-            LastBody = Number(22) is { } bodyAt ? new PingBody(Time(bodyAt), reader.GetString(23), reader.GetString(24)) : null,
-            PauseCredit = TimeSpan.FromMilliseconds(reader.GetInt64(25)),
-            RecentGaps = reader.IsDBNull(26) ? [] : reader.GetFieldValue<float[]>(26),
-        };
-    }
+        PauseCredit = TimeSpan.FromMilliseconds(reader.GetInt64(25)),
+        RecentGaps = reader.IsDBNull(26) ? [] : reader.GetFieldValue<float[]>(26),
+    };
 
     private static async Task<List<HostEvent>> ReadEventsWhereAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, string where, object[] parameters, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(
-            $"SELECT id, at, host_id, kind, state, ip, previous_ip, last_seen, expected_interval_ms, summary FROM events WHERE {where}", connection, transaction);
+        await using var command = new NpgsqlCommand($"SELECT {StoreRows.EventColumns} FROM events WHERE {where}", connection, transaction);
         foreach (var value in parameters)
         {
             command.Parameters.Add(new() { Value = value });
         }
 
-        var events = new List<HostEvent>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            events.Add(new HostEvent(
-                reader.GetInt64(0), Time(reader.GetInt64(1)), reader.GetString(2), Enum.Parse<HostEventKind>(reader.GetString(3)),
-                Enum.Parse<HostState>(reader.GetString(4)), reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6),
-                Time(reader.GetInt64(7)), TimeSpan.FromMilliseconds(reader.GetInt64(8)), reader.GetString(9)));
-        }
-
-        return events;
+        return await StoreRows.ReadAllAsync(command, StoreRows.Event, cancellationToken);
     }
 
     /// <summary>Creates or upgrades the schema, one server at a time: the others wait on the advisory lock, then find it done.</summary>

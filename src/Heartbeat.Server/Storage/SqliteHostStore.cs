@@ -1,5 +1,4 @@
 using Heartbeat.Server.Hosts;
-using Heartbeat.Server.Ingest;
 using Heartbeat.Server.Notify;
 using Microsoft.Data.Sqlite;
 
@@ -57,51 +56,9 @@ internal sealed class SqliteHostStore : IHostStore
             throw new StoreUnavailableException($"cannot open the store '{_path ?? "memory"}': {e.Message}", e);
         }
 
-        var hosts = new List<HostSnapshot>();
         await using var command = _anchor.CreateCommand();
-        command.CommandText = """
-            SELECT id, reported_ip, peer, first_seen, last_seen, beats, message, client_status,
-                   declared_interval_ms, learned_interval_ms, state, state_since, ip_changes, declared_misses,
-                   maintenance_until, boot_id, previous_boot_id, duplicate_seen_at, clock_skew_ms, host_group,
-                   started_at, last_run_ms, body_at, body_kind, body
-            FROM hosts
-            """;
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var declared = reader.IsDBNull(8) ? (TimeSpan?)null : TimeSpan.FromMilliseconds(reader.GetInt64(8));
-                var learned = reader.IsDBNull(9) ? (TimeSpan?)null : TimeSpan.FromMilliseconds(reader.GetInt64(9));
-                hosts.Add(new HostSnapshot(
-                    Id: reader.GetString(0),
-                    ReportedIp: reader.IsDBNull(1) ? null : reader.GetString(1),
-                    Peer: reader.GetString(2),
-                    FirstSeen: FromMilliseconds(reader.GetInt64(3)),
-                    LastSeen: FromMilliseconds(reader.GetInt64(4)),
-                    Beats: reader.GetInt64(5),
-                    Message: reader.IsDBNull(6) ? null : reader.GetString(6),
-                    ClientStatus: Enum.Parse<HeartbeatStatus>(reader.GetString(7)),
-                    DeclaredInterval: declared,
-                    LearnedInterval: learned,
-                    ExpectedInterval: declared ?? learned ?? TimeSpan.Zero,
-                    IntervalSource: declared is not null ? IntervalSource.Declared : learned is not null ? IntervalSource.Learned : IntervalSource.Default,
-                    State: Enum.Parse<HostState>(reader.GetString(10)),
-                    StateSince: FromMilliseconds(reader.GetInt64(11)),
-                    IpChanges: reader.GetInt32(12),
-                    DeclaredMisses: reader.IsDBNull(13) ? null : reader.GetInt32(13))
-                {
-                    MaintenanceUntil = OptionalTime(reader, 14),
-                    BootId = reader.IsDBNull(15) ? null : reader.GetString(15),
-                    PreviousBootId = reader.IsDBNull(16) ? null : reader.GetString(16),
-                    DuplicateSeenAt = OptionalTime(reader, 17),
-                    ClockSkew = reader.IsDBNull(18) ? null : TimeSpan.FromMilliseconds(reader.GetInt64(18)),
-                    Group = reader.IsDBNull(19) ? null : reader.GetString(19),
-                    StartedAt = OptionalTime(reader, 20),
-                    LastRunTime = reader.IsDBNull(21) ? null : TimeSpan.FromMilliseconds(reader.GetInt64(21)),
-                    LastBody = reader.IsDBNull(22) ? null : new PingBody(FromMilliseconds(reader.GetInt64(22)), reader.GetString(23), reader.GetString(24)),
-                });
-            }
-        }
+        command.CommandText = $"SELECT {StoreRows.HostColumns} FROM hosts";
+        var hosts = await StoreRows.ReadAllAsync(command, StoreRows.Host, cancellationToken);
 
         command.CommandText = "SELECT coalesce(max(id), 0) FROM events";
         var lastEventId = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
@@ -223,14 +180,7 @@ internal sealed class SqliteHostStore : IHostStore
             LIMIT $limit
             """;
         Bind(command, ("$now", ToMilliseconds(now)), ("$limit", limit));
-        var entries = new List<OutboxEntry>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            entries.Add(new OutboxEntry(reader.GetInt64(0), reader.GetString(1), Notification.FromJson(reader.GetString(2)), reader.GetInt32(3)));
-        }
-
-        return entries;
+        return await StoreRows.ReadAllAsync(command, StoreRows.OutboxEntry, cancellationToken);
     }
 
     public async Task RecordDeliveryAsync(DeliveryOutcome outcome, CancellationToken cancellationToken)
@@ -262,18 +212,7 @@ internal sealed class SqliteHostStore : IHostStore
             FROM outbox o
             GROUP BY target
             """;
-        var stats = new List<NotifierStats>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            stats.Add(new NotifierStats(
-                reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3),
-                reader.IsDBNull(4) ? null : FromMilliseconds(reader.GetInt64(4)),
-                reader.IsDBNull(5) ? null : reader.GetString(5),
-                reader.IsDBNull(6) ? null : FromMilliseconds(reader.GetInt64(6))));
-        }
-
-        return stats;
+        return await StoreRows.ReadAllAsync(command, StoreRows.NotifierStats, cancellationToken);
     }
 
     public async Task PruneDeliveredAsync(DateTimeOffset before, CancellationToken cancellationToken)
@@ -305,25 +244,15 @@ internal sealed class SqliteHostStore : IHostStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT id, at, host_id, kind, state, ip, previous_ip, last_seen, expected_interval_ms, summary
+        command.CommandText = $"""
+            SELECT {StoreRows.EventColumns}
             FROM events
             WHERE id > $after AND ($host IS NULL OR host_id = $host)
             ORDER BY id
             LIMIT $limit
             """;
         Bind(command, ("$after", afterId), ("$host", hostId), ("$limit", limit));
-        var events = new List<HostEvent>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            events.Add(new HostEvent(
-                reader.GetInt64(0), FromMilliseconds(reader.GetInt64(1)), reader.GetString(2), Enum.Parse<HostEventKind>(reader.GetString(3)),
-                Enum.Parse<HostState>(reader.GetString(4)), reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6),
-                FromMilliseconds(reader.GetInt64(7)), TimeSpan.FromMilliseconds(reader.GetInt64(8)), reader.GetString(9)));
-        }
-
-        return events;
+        return await StoreRows.ReadAllAsync(command, StoreRows.Event, cancellationToken);
     }
 
     public async Task<IReadOnlyList<AddressChange>> ReadAddressHistoryAsync(string hostId, int limit, CancellationToken cancellationToken)
@@ -332,16 +261,7 @@ internal sealed class SqliteHostStore : IHostStore
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT at, kind, previous, current FROM address_changes WHERE host_id = $host ORDER BY id DESC LIMIT $limit";
         Bind(command, ("$host", hostId), ("$limit", limit));
-        var changes = new List<AddressChange>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            changes.Add(new AddressChange(
-                FromMilliseconds(reader.GetInt64(0)), hostId, Enum.Parse<AddressKind>(reader.GetString(1)),
-                reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
-        }
-
-        return changes;
+        return await StoreRows.ReadAllAsync(command, reader => StoreRows.AddressChange(reader, hostId), cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
@@ -505,9 +425,6 @@ internal sealed class SqliteHostStore : IHostStore
 
     private static long ToMilliseconds(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 
-    private static DateTimeOffset FromMilliseconds(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
-
     private static long? OptionalMilliseconds(DateTimeOffset? time) => time?.ToUnixTimeMilliseconds();
 
-    private static DateTimeOffset? OptionalTime(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : FromMilliseconds(reader.GetInt64(ordinal));
 }
