@@ -41,8 +41,8 @@ public sealed class FleetCrashTests(PostgresFixture postgres)
         var host = JsonDocument.Parse(await client.GetStringAsync($"http://127.0.0.1:{bPort}/api/v1/hosts/survivor", TestContext.Current.CancellationToken)).RootElement;
         Assert.Equal("down", host.GetProperty("state").GetString());
 
-        // The store had caught up with A to within a flush (250 ms) of the kill.
-        Assert.InRange(lastAcknowledged - host.GetProperty("lastSeen").GetDateTimeOffset(), TimeSpan.Zero, TimeSpan.FromSeconds(1));
+        // The store had caught up with A to within about a flush (250 ms) of the kill; the margin is for slow machines.
+        Assert.InRange(lastAcknowledged - host.GetProperty("lastSeen").GetDateTimeOffset(), TimeSpan.Zero, TimeSpan.FromSeconds(2));
         Assert.Equal([1L], await PostgresFixture.QueryAsync<long>(database, "SELECT count(*) FROM events WHERE kind = 'Down' AND host_id = 'survivor'"));
         await Eventually.TrueAsync(
             () => PostgresFixture.QueryAsync<long>(database, "SELECT count(*) FROM outbox WHERE state <> 'delivered'").GetAwaiter().GetResult()[0] == 0,
