@@ -17,20 +17,25 @@ public sealed class PostgresServer : IAsyncDisposable
     private readonly string _adminConnectionString;
     private readonly string? _directory;
     private readonly string? _binaries;
+    private readonly int _port;
 
-    private PostgresServer(string adminConnectionString, string? directory, string? binaries)
+    private PostgresServer(string adminConnectionString, string? directory, string? binaries, int port)
     {
         _adminConnectionString = adminConnectionString;
         _directory = directory;
         _binaries = binaries;
+        _port = port;
     }
+
+    /// <summary>Whether this is a server the tests started, which they may stop and start again (not one HEARTBEAT_TEST_POSTGRES names).</summary>
+    public bool IsOwn => _directory is not null;
 
     /// <summary>The server, or null with the reason when this machine has none to offer.</summary>
     public static async Task<(PostgresServer? Server, string? Unavailable)> StartAsync()
     {
         if (Environment.GetEnvironmentVariable("HEARTBEAT_TEST_POSTGRES") is { Length: > 0 } given)
         {
-            return (new PostgresServer(given, null, null), null);
+            return (new PostgresServer(given, null, null, 0), null);
         }
 
         if (FindBinaries() is not { } binaries)
@@ -50,11 +55,6 @@ public sealed class PostgresServer : IAsyncDisposable
             }
 
             await RunAsync(Path.Combine(binaries, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
-            await RunAsync(Path.Combine(binaries, "pg_ctl"), [
-                "-D", data, "-l", Path.Combine(directory, "server.log"), "-w", "-t", "60",
-                "-o", string.Create(CultureInfo.InvariantCulture, $"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"),
-                "start",
-            ]);
         }
         catch
         {
@@ -62,8 +62,23 @@ public sealed class PostgresServer : IAsyncDisposable
             throw;
         }
 
-        return (new PostgresServer(string.Create(CultureInfo.InvariantCulture, $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres"), directory, binaries), null);
+        var server = new PostgresServer(
+            string.Create(CultureInfo.InvariantCulture, $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres"), directory, binaries, port);
+        await server.StartAgainAsync();
+        return (server, null);
     }
+
+    /// <summary>Stops the server (as an outage would); <see cref="StartAgainAsync"/> brings it back with its data.</summary>
+    public async Task StopAsync()
+    {
+        await RunAsync(Path.Combine(_binaries!, "pg_ctl"), ["-D", Path.Combine(_directory!, "data"), "-m", "fast", "-w", "stop"]);
+    }
+
+    public Task StartAgainAsync() => RunAsync(Path.Combine(_binaries!, "pg_ctl"), [
+        "-D", Path.Combine(_directory!, "data"), "-l", Path.Combine(_directory!, "server.log"), "-w", "-t", "60",
+        "-o", string.Create(CultureInfo.InvariantCulture, $"-p {_port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"),
+        "start",
+    ]);
 
     /// <summary>Creates an empty database and returns its connection string.</summary>
     public async Task<string> CreateDatabaseAsync()

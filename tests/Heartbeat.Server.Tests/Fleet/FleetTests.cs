@@ -73,6 +73,33 @@ public sealed class FleetTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task WhilePostgresIsAwayBeatsAreAcknowledgedAndReachTheStoreOnceItIsBack()
+    {
+        await using var own = await PostgresFixture.StartOwnServerAsync();
+        var database = await own.CreateDatabaseAsync();
+        await using var node = await StartNodeAsync(database);
+        await node.BeatAsync("""{"host": "steady"}""");
+        await Eventually.TrueAsync(() => Beats(database, "steady") == 1, "the first beat in the store");
+
+        await own.StopAsync();
+        for (var beat = 0; beat < 5; beat++)
+        {
+            await node.BeatAsync("""{"host": "steady"}""");
+        }
+
+        await node.BeatAsync("""{"host": "newcomer"}""");
+        using (var health = await node.Client.GetAsync("/healthz", TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        }
+
+        await own.StartAgainAsync();
+        await Eventually.TrueAsync(() => Beats(database, "steady") == 6 && Beats(database, "newcomer") == 1, "the beats taken while it was away, in the store", TimeSpan.FromSeconds(30));
+        Assert.Equal(7, node.HeartbeatMessages().Length);
+        await Eventually.TrueAsync(() => node.FindHostAsync("newcomer").GetAwaiter().GetResult() is not null, "the newcomer on the server's page");
+    }
+
+    [Fact]
     public async Task ConcurrentFirstStartsMigrateOnce()
     {
         var database = await postgres.CreateDatabaseAsync();
@@ -93,6 +120,18 @@ public sealed class FleetTests(PostgresFixture postgres)
             {
                 await node.DisposeAsync();
             }
+        }
+    }
+
+    private static long Beats(string database, string host)
+    {
+        try
+        {
+            return PostgresFixture.QueryAsync<long>(database, $"SELECT coalesce(sum(beats), 0) FROM hosts WHERE id = '{host}'").GetAwaiter().GetResult()[0];
+        }
+        catch (Npgsql.NpgsqlException)
+        {
+            return -1; // not back yet
         }
     }
 

@@ -32,17 +32,32 @@ public sealed class PostgresFixture : IAsyncLifetime
             _starting.Release();
         }
 
-        if (_server is null)
-        {
-            if (Environment.GetEnvironmentVariable("CI") is { Length: > 0 })
-            {
-                Assert.Fail($"The fleet tests must run in CI, but {_unavailable}.");
-            }
+        return await (_server ?? Unavailable(_unavailable)).CreateDatabaseAsync();
+    }
 
-            Assert.Skip($"Fleet tests skipped: {_unavailable}.");
+    /// <summary>A PostgreSQL server of the test's own, which it may stop and start again; the caller disposes it.</summary>
+    public static async Task<PostgresServer> StartOwnServerAsync()
+    {
+        var (server, unavailable) = await PostgresServer.StartAsync();
+        if (server is { IsOwn: false })
+        {
+            await server.DisposeAsync();
+            unavailable = "this test stops and restarts PostgreSQL, which it cannot do to the one HEARTBEAT_TEST_POSTGRES names";
+            server = null;
         }
 
-        return await _server.CreateDatabaseAsync();
+        return server ?? Unavailable(unavailable);
+    }
+
+    private static PostgresServer Unavailable(string? reason)
+    {
+        if (Environment.GetEnvironmentVariable("CI") is { Length: > 0 })
+        {
+            Assert.Fail($"The fleet tests must run in CI, but {reason}.");
+        }
+
+        Assert.Skip($"Fleet test skipped: {reason}.");
+        return null!;
     }
 
     /// <summary>Runs a query against a test's database and returns the first column of every row.</summary>
