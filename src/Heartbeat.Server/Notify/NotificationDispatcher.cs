@@ -89,7 +89,7 @@ internal sealed partial class NotificationDispatcher(
             try
             {
                 using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                attempt.CancelAfter(target is ExecTarget ? options.CommandTimeout + TimeSpan.FromSeconds(5) : options.AttemptTimeout);
+                attempt.CancelAfter(target is ExecTarget ? options.CommandTimeout + NotifyOptions.CommandKillGrace : options.AttemptTimeout);
                 await target.DeliverAsync(entry.Notification, attempt.Token);
                 await RecordAsync(entry, delivered: true, parked: false, error: null);
             }

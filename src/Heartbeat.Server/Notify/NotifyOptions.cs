@@ -30,6 +30,12 @@ internal sealed record NotifyOptions
 
     /// <summary>Deliveries in flight to one target at once: enough to drain a backlog, few enough not to trip its rate limits.</summary>
     public int ConcurrencyPerTarget { get; init; } = 4;
+
+    /// <summary>How long a command may go on after its timeout before it counts as failed: time to kill it and its children.</summary>
+    public static readonly TimeSpan CommandKillGrace = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest one delivery attempt may take, whatever its target.</summary>
+    public TimeSpan LongestAttempt => Commands.Count > 0 && CommandTimeout + CommandKillGrace > AttemptTimeout ? CommandTimeout + CommandKillGrace : AttemptTimeout;
 }
 
 /// <summary>Reads the target specifications of <see cref="NotifyOptions"/>.</summary>

@@ -17,20 +17,27 @@ internal sealed class PostgresHostStore : IHostStore
     /// <summary>The advisory lock that serialises migrations when several servers start at once ("HBSCHEMA").</summary>
     private const long MigrationLock = 0x4842_5343_4845_4D41;
 
-    /// <summary>How long a server may hold a notification it is delivering before another may try it.</summary>
-    private static readonly TimeSpan DeliveryLease = TimeSpan.FromMinutes(1);
-
     /// <summary>What a fleet server needs of a host beyond what a lone one keeps: see <see cref="ReadHost"/>.</summary>
     private const string HostColumns = $"{StoreRows.HostColumns}, pause_credit_ms, gaps";
 
     private readonly NpgsqlDataSource _db;
 
+    /// <summary>How long a server may hold a notification it is delivering before another may try it: longer than any attempt.</summary>
+    private readonly TimeSpan _deliveryLease;
+
     /// <summary>This server, as the rows it writes name it: reading the fleet's updates, it skips its own.</summary>
     private readonly string _server = Guid.NewGuid().ToString("N");
 
-    private PostgresHostStore(NpgsqlDataSource db) => _db = db;
+    private PostgresHostStore(NpgsqlDataSource db, TimeSpan deliveryLease)
+    {
+        _db = db;
+        _deliveryLease = deliveryLease;
+    }
 
-    public static PostgresHostStore Open(string connectionString) => new(NpgsqlDataSource.Create(connectionString));
+    /// <param name="connectionString">The database.</param>
+    /// <param name="longestAttempt">The longest a delivery attempt may take (see <see cref="NotifyOptions.LongestAttempt"/>).</param>
+    public static PostgresHostStore Open(string connectionString, TimeSpan longestAttempt) =>
+        new(NpgsqlDataSource.Create(connectionString), longestAttempt + TimeSpan.FromSeconds(5));
 
     /// <summary>The cursor of the snapshot <see cref="LoadAsync"/> read: <see cref="ReadUpdatesAsync"/> from it misses nothing written since.</summary>
     public ulong LoadCursor { get; private set; }
@@ -189,7 +196,7 @@ internal sealed class PostgresHostStore : IHostStore
 
     /// <summary>
     /// Claims due notifications for this server: a lease that no other server's claim overlaps (SKIP LOCKED), so each
-    /// is sent by one server at a time; if that server dies, the lease runs out and another sends it.
+    /// is sent by one server at a time; if that server dies mid-delivery, the lease runs out and another sends it.
     /// </summary>
     public async Task<IReadOnlyList<OutboxEntry>> ReadDueNotificationsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
@@ -203,7 +210,7 @@ internal sealed class PostgresHostStore : IHostStore
             RETURNING id, target, payload, attempts
             """);
         command.Parameters.Add(new() { Value = now.ToUnixTimeMilliseconds() });
-        command.Parameters.Add(new() { Value = (now + DeliveryLease).ToUnixTimeMilliseconds() });
+        command.Parameters.Add(new() { Value = (now + _deliveryLease).ToUnixTimeMilliseconds() });
         command.Parameters.Add(new() { Value = limit });
         return [.. (await StoreRows.ReadAllAsync(command, StoreRows.OutboxEntry, cancellationToken)).OrderBy(e => e.Id)];
     }

@@ -73,6 +73,29 @@ public sealed class FleetTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task AnAlertAServerWasSendingWhenItStoppedIsSentByAnotherOnceItsLeaseRunsOut()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.HoldNext(1);
+        Func<ServerOptions, ServerOptions> alerting = o => o with { Notify = o.Notify with { Webhooks = [$"{receiver.Url}#down"], AttemptTimeout = TimeSpan.FromSeconds(3) } };
+        var a = await StartNodeAsync(database, alerting);
+        await a.BeatAsync("""{"host": "orphan", "interval": 1}""");
+        await receiver.WaitForAsync(r => r.Body.Contains("Host down - orphan", StringComparison.Ordinal), "server A's attempt, held unanswered");
+
+        await a.DisposeAsync(); // mid-delivery: its claim on the alert stands until the lease (3 s attempt + 5 s) runs out
+        await using var b = await StartNodeAsync(database, alerting);
+
+        var delivered = await receiver.WaitForAsync(r => !r.AnsweredWithFailure, "server B's delivery", TimeSpan.FromSeconds(30));
+        Assert.Equal(2, receiver.Requests.Count);
+        Assert.Equal(receiver.Requests[0].Headers["Idempotency-Key"], delivered.Headers["Idempotency-Key"]);
+        Assert.Equal([1L], await PostgresFixture.QueryAsync<long>(database, "SELECT count(*) FROM events WHERE kind = 'Down'"));
+        await Eventually.TrueAsync(
+            () => PostgresFixture.QueryAsync<string>(database, "SELECT state FROM outbox").GetAwaiter().GetResult() is ["delivered"],
+            "the alert delivered, once, in the outbox");
+    }
+
+    [Fact]
     public async Task WhilePostgresIsAwayBeatsAreAcknowledgedAndReachTheStoreOnceItIsBack()
     {
         await using var own = await PostgresFixture.StartOwnServerAsync();

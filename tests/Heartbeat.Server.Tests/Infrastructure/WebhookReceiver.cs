@@ -9,6 +9,7 @@ internal sealed class WebhookReceiver : IAsyncDisposable
     private readonly ConcurrentQueue<ReceivedRequest> _requests = new();
     private LoopbackHttpServer _server = null!;
     private int _failuresLeft;
+    private int _holdsLeft;
 
     public Uri Url => _server.Url;
 
@@ -16,6 +17,9 @@ internal sealed class WebhookReceiver : IAsyncDisposable
 
     /// <summary>Answer the next <paramref name="count"/> requests with 500 (int.MaxValue: always).</summary>
     public void FailNext(int count) => Volatile.Write(ref _failuresLeft, count);
+
+    /// <summary>Keep the next <paramref name="count"/> requests waiting, unanswered, until their sender gives up on them.</summary>
+    public void HoldNext(int count) => Volatile.Write(ref _holdsLeft, count);
 
     public static async Task<WebhookReceiver> StartAsync()
     {
@@ -35,7 +39,22 @@ internal sealed class WebhookReceiver : IAsyncDisposable
         var body = await reader.ReadToEndAsync(context.RequestAborted);
         var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
         var failing = Interlocked.Decrement(ref _failuresLeft) >= 0;
-        _requests.Enqueue(new ReceivedRequest(context.Request.Method, context.Request.Path + context.Request.QueryString, headers, body, failing));
+        var held = Interlocked.Decrement(ref _holdsLeft) >= 0;
+        _requests.Enqueue(new ReceivedRequest(context.Request.Method, context.Request.Path + context.Request.QueryString, headers, body, failing || held));
+        if (held)
+        {
+            try
+            {
+                await Task.Delay(Timeout.Infinite, context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                // The sender gave up, or went away.
+            }
+
+            return;
+        }
+
         context.Response.StatusCode = failing ? StatusCodes.Status500InternalServerError : StatusCodes.Status200OK;
     }
 }
