@@ -28,16 +28,13 @@ internal sealed class FleetLedger(TimeProvider time) : IHostLedger
 
     public Task<bool> ForgetAsync(string id) => CommandAsync(id, registry => registry.Forget(id));
 
-    /// <summary>Everything queued so far, in order.</summary>
-    public List<FleetChange> Drain()
+    /// <summary>Moves everything queued so far, in order, to the end of <paramref name="changes"/>.</summary>
+    public void DrainInto(List<FleetChange> changes)
     {
-        var changes = new List<FleetChange>();
         while (_changes.TryDequeue(out var change))
         {
             changes.Add(change);
         }
-
-        return changes;
     }
 
     private Task<bool> CommandAsync(string id, Func<HostRegistry, bool> apply)

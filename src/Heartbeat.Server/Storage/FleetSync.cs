@@ -38,7 +38,10 @@ internal sealed partial class FleetSync(
 
     private readonly SemaphoreSlim _round = new(1, 1);
     private readonly Dictionary<long, DateTimeOffset> _published = [];
-    private List<FleetChange> _unwritten = [];
+
+    // The changes of the flush in progress, kept until written (a failed flush is retried with the next, in order).
+    // One list for the server's lifetime: at thousands of beats a flush, a new one each time would land on the large-object heap.
+    private readonly List<FleetChange> _changes = [];
     private ulong _cursor;
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -76,7 +79,7 @@ internal sealed partial class FleetSync(
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            LogRoundFailed(logger, _unwritten.Count, e);
+            LogRoundFailed(logger, _changes.Count, e);
         }
         finally
         {
@@ -86,14 +89,13 @@ internal sealed partial class FleetSync(
 
     private async Task FlushAsync(CancellationToken cancellationToken)
     {
-        List<FleetChange> changes = [.. _unwritten, .. ledger.Drain()];
-        if (changes.Count == 0)
+        ledger.DrainInto(_changes);
+        if (_changes.Count == 0)
         {
             return;
         }
 
-        // Kept until written: a failed flush is retried with the next one, in order.
-        _unwritten = changes;
+        var changes = _changes;
         var started = Stopwatch.GetTimestamp();
         var now = time.GetUtcNow();
         await using var transaction = await store.BeginChangesAsync(
@@ -117,7 +119,7 @@ internal sealed partial class FleetSync(
         }
 
         await CommitAsync(transaction, hosts.DrainChanges(), now, cancellationToken);
-        _unwritten = [];
+        _changes.Clear();
         metrics.StoreFlushSeconds.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         foreach (var (command, known) in answers)
         {
