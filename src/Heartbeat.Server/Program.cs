@@ -43,7 +43,8 @@ internal partial class Program
         {
             // A fleet: the shared store decides every transition (and no site correlation: each server sees only part of a site's beats).
             builder.Services.AddSingleton(options.Hosts with { CorrelateSites = false });
-            builder.Services.AddSingleton(_ => PostgresHostStore.Open(options.Store.Postgres!, options.Notify.LongestAttempt));
+            builder.Services.AddSingleton(services => PostgresHostStore.Open(
+                options.Store.Postgres!, options.Notify.LongestAttempt, services.GetRequiredService<Notifiers>().Targets.Select(t => t.Key)));
             builder.Services.AddSingleton<IHostStore>(services => services.GetRequiredService<PostgresHostStore>());
             builder.Services.AddSingleton<FleetLedger>();
             builder.Services.AddSingleton<IHostLedger>(services => services.GetRequiredService<FleetLedger>());

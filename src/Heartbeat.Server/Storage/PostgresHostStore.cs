@@ -28,16 +28,21 @@ internal sealed class PostgresHostStore : IHostStore
     /// <summary>This server, as the rows it writes name it: reading the fleet's updates, it skips its own.</summary>
     private readonly string _server = Guid.NewGuid().ToString("N");
 
-    private PostgresHostStore(NpgsqlDataSource db, TimeSpan deliveryLease)
+    /// <summary>The alert targets this server sends to: it leaves alone those only other servers know (during a rolling change, say).</summary>
+    private readonly string[] _targets;
+
+    private PostgresHostStore(NpgsqlDataSource db, TimeSpan deliveryLease, string[] targets)
     {
         _db = db;
         _deliveryLease = deliveryLease;
+        _targets = targets;
     }
 
     /// <param name="connectionString">The database.</param>
     /// <param name="longestAttempt">The longest a delivery attempt may take (see <see cref="NotifyOptions.LongestAttempt"/>).</param>
-    public static PostgresHostStore Open(string connectionString, TimeSpan longestAttempt) =>
-        new(NpgsqlDataSource.Create(connectionString), longestAttempt + TimeSpan.FromSeconds(5));
+    /// <param name="targets">The keys of this server's alert targets.</param>
+    public static PostgresHostStore Open(string connectionString, TimeSpan longestAttempt, IEnumerable<string> targets) =>
+        new(NpgsqlDataSource.Create(connectionString), longestAttempt + TimeSpan.FromSeconds(5), [.. targets]);
 
     /// <summary>The cursor of the snapshot <see cref="LoadAsync"/> read: <see cref="ReadUpdatesAsync"/> from it misses nothing written since.</summary>
     public ulong LoadCursor { get; private set; }
@@ -196,7 +201,8 @@ internal sealed class PostgresHostStore : IHostStore
 
     /// <summary>
     /// Claims due notifications for this server: a lease that no other server's claim overlaps (SKIP LOCKED), so each
-    /// is sent by one server at a time; if that server dies mid-delivery, the lease runs out and another sends it.
+    /// is sent by one server at a time; if that server dies mid-delivery, the lease runs out and another sends it. Only
+    /// this server's own targets: an alert for a target it does not have waits for a server that does.
     /// </summary>
     public async Task<IReadOnlyList<OutboxEntry>> ReadDueNotificationsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
@@ -204,7 +210,7 @@ internal sealed class PostgresHostStore : IHostStore
             UPDATE outbox SET lease_until = $2
             WHERE id IN (
                 SELECT id FROM outbox
-                WHERE state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
+                WHERE state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1) AND target = ANY($4)
                 ORDER BY id LIMIT $3
                 FOR UPDATE SKIP LOCKED)
             RETURNING id, target, payload, attempts
@@ -212,6 +218,7 @@ internal sealed class PostgresHostStore : IHostStore
         command.Parameters.Add(new() { Value = now.ToUnixTimeMilliseconds() });
         command.Parameters.Add(new() { Value = (now + _deliveryLease).ToUnixTimeMilliseconds() });
         command.Parameters.Add(new() { Value = limit });
+        command.Parameters.Add(new() { Value = _targets });
         return [.. (await StoreRows.ReadAllAsync(command, StoreRows.OutboxEntry, cancellationToken)).OrderBy(e => e.Id)];
     }
 

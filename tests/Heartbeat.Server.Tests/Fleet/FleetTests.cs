@@ -96,6 +96,30 @@ public sealed class FleetTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task AServerLeavesAlertsForTargetsItDoesNotHaveToServersThatDo()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var node = await StartNodeAsync(database, o => o with { Notify = o.Notify with { Webhooks = [receiver.Url.ToString()] } });
+        var own = (await node.GetJsonAsync("/api/v1/notifiers"))[0].GetProperty("key").GetString()!;
+
+        // Two alerts queued by other servers: one for a target only they have, then one for this server's.
+        var payload = Notify.Notification.Test(DateTimeOffset.UtcNow).ToJson().Replace("'", "''", StringComparison.Ordinal);
+        await PostgresFixture.QueryAsync<long>(database, $"""
+            INSERT INTO outbox (target, payload, state, attempts, next_attempt_at, created_at, updated_at)
+            VALUES ('webhook-elsewhere', '{payload}', 'pending', 0, 0, 0, 0), ('{own}', '{payload}', 'pending', 0, 0, 0, 0)
+            RETURNING id
+            """);
+        await receiver.WaitForAsync(r => r.Body.Contains("Test notification", StringComparison.Ordinal), "this server's alert");
+
+        // The claim that took this server's alert passed over the other (it comes first): untouched, still waiting.
+        Assert.Equal(
+            ["pending 0 unclaimed"],
+            await PostgresFixture.QueryAsync<string>(
+                database, "SELECT state || ' ' || attempts || ' ' || coalesce(lease_until::text, 'unclaimed') FROM outbox WHERE target = 'webhook-elsewhere'"));
+    }
+
+    [Fact]
     public async Task WhilePostgresIsAwayBeatsAreAcknowledgedAndReachTheStoreOnceItIsBack()
     {
         await using var own = await PostgresFixture.StartOwnServerAsync();
