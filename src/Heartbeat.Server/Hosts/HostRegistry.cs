@@ -15,6 +15,8 @@ namespace Heartbeat.Server.Hosts;
 /// </summary>
 internal sealed class HostRegistry(TimeProvider time, HostsOptions options, HostEventFeed feed) : IHostLedger
 {
+    private static readonly TimeSpan DuplicateReminder = TimeSpan.FromDays(1);
+
     private readonly ConcurrentDictionary<string, TrackedHost> _hosts = new(StringComparer.Ordinal);
     private readonly PriorityQueue<TrackedHost, DateTimeOffset> _deadlines = new();
     private readonly Lock _deadlinesGate = new();
@@ -28,7 +30,6 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
     // Held alerts that a site review let go: routed to the notifiers without being stored again.
     private readonly ConcurrentQueue<HostEvent> _released = new();
     private readonly SiteOutages _sites = new(options.OutageWindow);
-    private static readonly TimeSpan DuplicateReminder = TimeSpan.FromDays(1);
     private long _lastEventId;
 
     public int Count => _hosts.Count;
@@ -46,34 +47,8 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
         _lastEventId = lastEventId;
         foreach (var stored in hosts)
         {
-            var host = new TrackedHost(stored.Id)
-            {
-                ReportedIp = stored.ReportedIp,
-                Peer = stored.Peer,
-                FirstSeen = stored.FirstSeen,
-                LastSeen = stored.LastSeen,
-                Beats = stored.Beats,
-                Message = stored.Message,
-                ClientStatus = stored.ClientStatus,
-                DeclaredInterval = stored.DeclaredInterval,
-                LearnedInterval = stored.LearnedInterval,
-                State = stored.State,
-                StateSince = stored.StateSince,
-                IpChanges = stored.IpChanges,
-                DeclaredMisses = stored.DeclaredMisses,
-                MaintenanceUntil = stored.MaintenanceUntil,
-                BootId = stored.BootId,
-                PreviousBootId = stored.PreviousBootId,
-                DuplicateSeenAt = stored.DuplicateSeenAt,
-                ClockSkew = stored.ClockSkew,
-                Group = stored.Group,
-                StartedAt = stored.StartedAt,
-                LastRunTime = stored.LastRunTime,
-                LastBody = stored.LastBody,
-                PauseCredit = stored.PauseCredit,
-                Gaps = IntervalEstimator.Of(stored.RecentGaps),
-                NotBefore = now,
-            };
+            var host = new TrackedHost(stored.Id) { NotBefore = now };
+            host.Load(stored);
             _hosts[host.Id] = host;
             UpdateSite(host);
             if (host.State != HostState.Down)
@@ -165,30 +140,7 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
             var host = _hosts.GetOrAdd(stored.Id, static id => new TrackedHost(id));
             lock (host)
             {
-                host.ReportedIp = stored.ReportedIp;
-                host.Peer = stored.Peer;
-                host.FirstSeen = stored.FirstSeen;
-                host.LastSeen = stored.LastSeen;
-                host.Beats = stored.Beats;
-                host.Message = stored.Message;
-                host.ClientStatus = stored.ClientStatus;
-                host.DeclaredInterval = stored.DeclaredInterval;
-                host.LearnedInterval = stored.LearnedInterval;
-                host.State = stored.State;
-                host.StateSince = stored.StateSince;
-                host.IpChanges = stored.IpChanges;
-                host.DeclaredMisses = stored.DeclaredMisses;
-                host.MaintenanceUntil = stored.MaintenanceUntil;
-                host.BootId = stored.BootId;
-                host.PreviousBootId = stored.PreviousBootId;
-                host.DuplicateSeenAt = stored.DuplicateSeenAt;
-                host.ClockSkew = stored.ClockSkew;
-                host.Group = stored.Group;
-                host.StartedAt = stored.StartedAt;
-                host.LastRunTime = stored.LastRunTime;
-                host.LastBody = stored.LastBody;
-                host.PauseCredit = stored.PauseCredit;
-                host.Gaps = IntervalEstimator.Of(stored.RecentGaps);
+                host.Load(stored);
             }
         }
     }
@@ -387,7 +339,7 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
                 host.Dirty = false;
                 if (host.Live)
                 {
-                    hosts.Add(SnapshotOf(host));
+                    hosts.Add(SnapshotOf(host) with { RecentGaps = host.Gaps.Samples() });
                 }
             }
         }
@@ -395,7 +347,10 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
         return new HostChanges(hosts, events, addressChanges, forgotten) { Released = released };
     }
 
-    /// <summary>The host as it stands, with when the sweeper must look at it next (none once it is down).</summary>
+    /// <summary>
+    /// The host as it stands, with when the sweeper must look at it next (none once it is down). The gaps it learns
+    /// from go only to the store (see <see cref="DrainChanges"/>): lists of every host need not copy them.
+    /// </summary>
     private HostSnapshot SnapshotOf(TrackedHost host) =>
         host.Snapshot(options) with { DueAt = host.State == HostState.Down ? null : Deadline(host) };
 

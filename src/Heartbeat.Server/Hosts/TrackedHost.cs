@@ -81,6 +81,35 @@ internal sealed class TrackedHost(string id)
         : LearnedInterval is { } learned ? (learned, IntervalSource.Learned)
         : (defaultInterval, IntervalSource.Default);
 
+    /// <summary>Takes on what a store kept of the host (the host's lock held, unless no one else can see it yet).</summary>
+    public void Load(HostSnapshot stored)
+    {
+        ReportedIp = stored.ReportedIp;
+        Peer = stored.Peer;
+        FirstSeen = stored.FirstSeen;
+        LastSeen = stored.LastSeen;
+        Beats = stored.Beats;
+        Message = stored.Message;
+        ClientStatus = stored.ClientStatus;
+        DeclaredInterval = stored.DeclaredInterval;
+        LearnedInterval = stored.LearnedInterval;
+        Gaps = IntervalEstimator.Of(stored.RecentGaps);
+        State = stored.State;
+        StateSince = stored.StateSince;
+        IpChanges = stored.IpChanges;
+        DeclaredMisses = stored.DeclaredMisses;
+        MaintenanceUntil = stored.MaintenanceUntil;
+        BootId = stored.BootId;
+        PreviousBootId = stored.PreviousBootId;
+        DuplicateSeenAt = stored.DuplicateSeenAt;
+        ClockSkew = stored.ClockSkew;
+        Group = stored.Group;
+        StartedAt = stored.StartedAt;
+        LastRunTime = stored.LastRunTime;
+        LastBody = stored.LastBody;
+        PauseCredit = stored.PauseCredit;
+    }
+
     public HostSnapshot Snapshot(HostsOptions options)
     {
         var (interval, source) = Expected(options.DefaultInterval);
@@ -100,7 +129,6 @@ internal sealed class TrackedHost(string id)
             LastRunTime = LastRunTime,
             LastBody = LastBody,
             PauseCredit = PauseCredit,
-            RecentGaps = Gaps.Samples(),
         };
     }
 }
