@@ -41,6 +41,12 @@ public sealed class StatusPageBrowserTests
         // Down first: the table is sorted by trouble.
         await Assertions.Expect(page.Locator("#hosts tbody tr").First).ToHaveAttributeAsync("data-host", "web1");
 
+        // Notes, rendered live by the page's script: a maintenance window, and a clock two minutes slow.
+        await server.BeatAsync($$"""{"host": "db", "maintenance": 1800, "ts": {{DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 125}}}""");
+        var notes = page.Locator("tr[data-host='db'] td.notes");
+        await Assertions.Expect(notes.Locator(".note-maintenance")).ToContainTextAsync("maintenance until ");
+        await Assertions.Expect(notes.Locator(".note-warn")).ToHaveTextAsync("clock -2m");
+
         var screenshot = Path.Combine(AppContext.BaseDirectory, "screenshots", "status-page.png");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
         TestContext.Current.SendDiagnosticMessage($"Status page screenshot: {screenshot}");
