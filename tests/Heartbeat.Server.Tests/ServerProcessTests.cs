@@ -165,7 +165,7 @@ public sealed class ServerProcessTests
     [InlineData("--webhook", "ftp://example.org/hook", "--webhook: 'ftp://example.org/…' is not an http(s) URL")]
     [InlineData("--webhook", "http://127.0.0.1:9/hook#sometimes", "--webhook: '#sometimes' names no event")]
     [InlineData("--store", "floppy", "--store: 'floppy' is not a store")]
-    [InlineData("--store", "postgres", "--store postgres and --postgres CONNECTION go together")]
+    [InlineData("--store", "postgres", "--store postgres needs a connection string")]
     [InlineData("--default-interval", "0s", "--default-interval")]
     public async Task BadOptionExitsTwoWithAClearMessageAndNoStackTrace(string option, string value, string expected)
     {

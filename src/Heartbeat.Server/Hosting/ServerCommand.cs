@@ -116,21 +116,9 @@ internal static class ServerCommand
             port, bind, logFile, logMaxSize, logKeep, fsync, maxBody, data, store, postgres, defaultInterval, misses, groups, outageWindow, clockSkew, webhooks, notifyExec, notifyAttempts,
             token, tokensFile, readToken, adminToken, allow, trustProxy, rateLimit, hostRateLimit, tlsCert, tlsKey,
         };
-        command.Validators.Add(result =>
+        command.SetAction(async (result, cancellationToken) =>
         {
-            if ((result.GetValue(tlsCert) is null) != (result.GetValue(tlsKey) is null))
-            {
-                result.AddError("--tls-cert and --tls-key go together: give both, or neither.");
-            }
-
-            if (TryGetValue(result, store, out var kind) && (kind == StoreKind.Postgres) != (result.GetValue(postgres) is not null))
-            {
-                result.AddError("--store postgres and --postgres CONNECTION go together: give both, or neither.");
-            }
-        });
-
-        command.SetAction((result, cancellationToken) => run(
-            new ServerOptions
+            var options = new ServerOptions
             {
                 Port = result.GetValue(port),
                 Bind = result.GetValue(bind) ?? [],
@@ -175,10 +163,27 @@ internal static class ServerCommand
                     TlsCertificate = result.GetValue(tlsCert),
                     TlsKey = result.GetValue(tlsKey),
                 },
-            },
-            cancellationToken));
+            };
+            if (Contradiction(options) is { } problem)
+            {
+                await Console.Error.WriteLineAsync($"{Name}: {problem}");
+                await Console.Error.WriteLineAsync($"Try '{Name} --help' for the options.");
+                return UsageError;
+            }
+
+            return await run(options, cancellationToken);
+        });
         return command;
     }
+
+    /// <summary>
+    /// Settings that cannot go together. Checked once every value is known: a parser validator sees only the command
+    /// line, not the environment variables that stand in for what it leaves out.
+    /// </summary>
+    private static string? Contradiction(ServerOptions options) =>
+        (options.Security.TlsCertificate is null) != (options.Security.TlsKey is null) ? "--tls-cert and --tls-key go together: give both, or neither."
+        : options.Store.Kind == StoreKind.Postgres && options.Store.Postgres is null ? "--store postgres needs a connection string: --postgres CONNECTION, or HEARTBEAT_POSTGRES."
+        : null;
 
     private static Func<ArgumentResult, T> FromEnvironment<T>(string variable, T fallback, ValueParser<T> parse) =>
         result =>
@@ -250,21 +255,6 @@ internal static class ServerCommand
     {
         error = $"'{text}' is not an interval from 1s to 1d (e.g. 30s, 5m, 1h)";
         return Durations.TryParse(text, out interval) && interval >= Liveness.MinimumInterval && interval <= Liveness.MaximumInterval;
-    }
-
-    /// <summary>The option's value; false when it did not parse (that error is reported on its own).</summary>
-    private static bool TryGetValue<T>(CommandResult result, Option<T> option, out T value)
-    {
-        try
-        {
-            value = result.GetValue(option)!;
-            return true;
-        }
-        catch (InvalidOperationException)
-        {
-            value = default!;
-            return false;
-        }
     }
 
     private static bool TryParseWindow(string text, out TimeSpan window, out string error)

@@ -53,6 +53,24 @@ public sealed class FleetCrashTests(PostgresFixture postgres)
         b.Dispose();
     }
 
+    [Fact]
+    public async Task StorePostgresOnTheCommandLineTakesTheConnectionFromTheEnvironment()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        using var directory = new TempDirectory();
+        var log = directory.File("heartbeat.log");
+
+        using var server = ServerProcess.Start(
+            ["0", "--bind", "127.0.0.1", "--log-file", log, "--store", "postgres"], new Dictionary<string, string> { ["HEARTBEAT_POSTGRES"] = database });
+        var port = await server.WaitForStartAsync(log);
+
+        using var client = new HttpClient();
+        using var health = await client.GetAsync($"http://127.0.0.1:{port}/healthz", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        server.Terminate();
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+    }
+
     private static async Task<(ChildProcess Server, int Port)> StartAsync(string database, WebhookReceiver receiver, string log)
     {
         var server = ServerProcess.Start(
