@@ -4,28 +4,25 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# The status page is tested in a real headless Chromium: Debian's, installed on first use where we may.
-if [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "Installing Chromium for the browser tests (apt-get install chromium)..."
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null \
-      || { echo "Could not install Chromium with apt-get; install it by hand: apt-get install chromium" >&2; exit 1; }
-  else
-    echo "The browser tests need Chromium at /usr/bin/chromium: sudo apt-get install chromium" >&2
-    exit 1
-  fi
+# Installs a Debian package the tests need, where we may (root with apt-get); returns 1 where we may not.
+install_package() { # $1: package, $2: what needs it
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || return 1
+  echo "Installing $1 for $2 (apt-get install $1)..."
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1") >/dev/null \
+    || { echo "Could not install $1 with apt-get; install it by hand: apt-get install $1" >&2; exit 1; }
+}
+
+# The status page is tested in a real headless Chromium: Debian's.
+if [ ! -x /usr/bin/chromium ] && ! install_package chromium "the browser tests"; then
+  echo "The browser tests need Chromium at /usr/bin/chromium: sudo apt-get install chromium" >&2
+  exit 1
 fi
 
 # The fleet tests run against a real PostgreSQL: HEARTBEAT_TEST_POSTGRES names one, else they start a throwaway
-# server from Debian's binaries, installed on first use where we may.
-if [ -z "${HEARTBEAT_TEST_POSTGRES:-}" ] && ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "Installing PostgreSQL for the fleet tests (apt-get install postgresql)..."
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null \
-      || { echo "Could not install PostgreSQL with apt-get; install it by hand: apt-get install postgresql" >&2; exit 1; }
-  else
-    echo "The fleet tests need PostgreSQL (apt-get install postgresql) or HEARTBEAT_TEST_POSTGRES; without it they are skipped." >&2
-  fi
+# server from Debian's binaries.
+if [ -z "${HEARTBEAT_TEST_POSTGRES:-}" ] && ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+  && ! install_package postgresql "the fleet tests"; then
+  echo "The fleet tests need PostgreSQL (apt-get install postgresql) or HEARTBEAT_TEST_POSTGRES; without it they are skipped." >&2
 fi
 
 output=$(mktemp)

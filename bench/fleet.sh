@@ -14,6 +14,7 @@
 # PostgreSQL used. Every load is bounded in time; every process it starts is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 
 seconds=10
 hosts=10000
@@ -68,15 +69,6 @@ cpu_seconds() { # utime + stime of processes, in seconds
   echo "$total"
 }
 postgres_cpu() { cpu_seconds "$postmaster" $(pgrep -P "$postmaster"); }
-
-wait_until_up() { # $1: URL; gives up after 120 s
-  for _ in $(seq 1 1200); do
-    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "fleet.sh: $1 did not come up" >&2
-  exit 1
-}
 
 sql() { psql -h 127.0.0.1 -p "$pg_port" -U postgres -d "$1" -Atc "$2"; }
 

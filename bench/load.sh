@@ -14,6 +14,7 @@
 # in time; every process it starts is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 
 seconds=10
 quick=0
@@ -75,15 +76,6 @@ stop_server() {
   kill -TERM "$server_pid"
   wait "$server_pid" || true
   server_pid=""
-}
-
-wait_until_up() { # $1: URL; gives up after 120 s
-  for _ in $(seq 1 1200); do
-    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "load.sh: $1 did not come up" >&2
-  exit 1
 }
 
 cpu_seconds() { # utime + stime of a process, in seconds

@@ -202,15 +202,8 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
                 }
 
                 var (expected, _) = host.Expected(options.DefaultInterval);
-                if (now >= host.DownAt(expected, options.MissesBeforeDown) && host.InMaintenance(now))
-                {
-                    if (host.State != HostState.Maintenance)
-                    {
-                        SetState(host, HostState.Maintenance, now);
-                        MarkDirty(host);
-                    }
-                }
-                else if (now >= host.DownAt(expected, options.MissesBeforeDown))
+                var pastDown = now >= host.DownAt(expected, options.MissesBeforeDown);
+                if (pastDown && !host.InMaintenance(now))
                 {
                     var previous = host.State;
                     SetState(host, HostState.Down, now);
@@ -226,7 +219,13 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
                     continue;
                 }
 
-                if (host.State == HostState.Up && now >= host.LateAt(expected))
+                if (pastDown && host.State != HostState.Maintenance)
+                {
+                    // Silent past its deadline, inside a maintenance window: down only if still silent when it ends.
+                    SetState(host, HostState.Maintenance, now);
+                    MarkDirty(host);
+                }
+                else if (host.State == HostState.Up && now >= host.LateAt(expected))
                 {
                     SetState(host, HostState.Late, now);
                     MarkDirty(host);
@@ -277,7 +276,7 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
 
         lock (host)
         {
-            return SnapshotOf(host);
+            return host.Snapshot(options);
         }
     }
 
@@ -288,7 +287,7 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
         {
             lock (host)
             {
-                snapshots.Add(SnapshotOf(host));
+                snapshots.Add(host.Snapshot(options));
             }
         }
 
@@ -339,7 +338,7 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
                 host.Dirty = false;
                 if (host.Live)
                 {
-                    hosts.Add(SnapshotOf(host) with { RecentGaps = host.Gaps.Samples() });
+                    hosts.Add(StoredSnapshot(host));
                 }
             }
         }
@@ -348,11 +347,14 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
     }
 
     /// <summary>
-    /// The host as it stands, with when the sweeper must look at it next (none once it is down). The gaps it learns
-    /// from go only to the store (see <see cref="DrainChanges"/>): lists of every host need not copy them.
+    /// The host as the store keeps it: as it stands, plus when the sweeper must look at it next (none once it is down)
+    /// and the gaps it learns its interval from, which only another server (a fleet's) needs; lists of every host skip them.
     /// </summary>
-    private HostSnapshot SnapshotOf(TrackedHost host) =>
-        host.Snapshot(options) with { DueAt = host.State == HostState.Down ? null : Deadline(host) };
+    private HostSnapshot StoredSnapshot(TrackedHost host) => host.Snapshot(options) with
+    {
+        DueAt = host.State == HostState.Down ? null : Deadline(host),
+        RecentGaps = host.Gaps.Samples(),
+    };
 
     private static List<T> DrainQueue<T>(ConcurrentQueue<T> queue)
     {
@@ -530,13 +532,13 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
     {
         if (window <= TimeSpan.Zero)
         {
-            if (host.InMaintenance(now))
+            var wasIn = host.InMaintenance(now);
+            host.MaintenanceUntil = null;
+            if (wasIn)
             {
-                host.MaintenanceUntil = null;
                 events.Add(Raise(host, HostEventKind.Maintenance, now, null, $"Maintenance over - {host.Id} (ended early)"));
             }
 
-            host.MaintenanceUntil = null;
             return;
         }
 
@@ -565,7 +567,7 @@ internal sealed class HostRegistry(TimeProvider time, HostsOptions options, Host
         const int Named = 10;
         var names = decision.Members.Select(m => m.Id).Order(StringComparer.Ordinal).ToList();
         var listed = string.Join(", ", names.Take(Named)) + (names.Count > Named ? Invariant($" and {names.Count - Named} more") : string.Empty);
-        var back = decision.Members.Count(m => m.State is not (HostState.Down or HostState.Maintenance));
+        var back = decision.Members.Count(m => !SiteOutages.IsSilent(m));
         var (kind, state, summary) = decision.Change == SiteChange.Down
             ? (HostEventKind.SiteDown, HostState.Down, Invariant($"Site down - {decision.Site} ({names.Count} hosts silent: {listed})"))
             : (HostEventKind.SiteRecovered, HostState.Up, Invariant($"Site recovered - {decision.Site} ({back} of {names.Count} hosts back after {Durations.Format(decision.DownFor)})"));

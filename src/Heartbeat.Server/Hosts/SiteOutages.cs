@@ -210,7 +210,8 @@ internal sealed class SiteOutages(TimeSpan window)
         return decisions;
     }
 
-    private static bool IsSilent(TrackedHost host) => host.State is HostState.Down or HostState.Maintenance;
+    /// <summary>Down, or silent past its deadline in a maintenance window.</summary>
+    public static bool IsSilent(TrackedHost host) => host.State is HostState.Down or HostState.Maintenance;
 
     private sealed class Site
     {

@@ -95,17 +95,16 @@ internal sealed partial class FleetSync(
             return;
         }
 
-        var changes = _changes;
         var started = Stopwatch.GetTimestamp();
         var now = time.GetUtcNow();
         await using var transaction = await store.BeginChangesAsync(
-            [.. changes.OfType<FleetBeat>().Select(c => c.HostId).Distinct()],
-            [.. changes.OfType<FleetCommand>().Select(c => c.HostId).Distinct()],
+            [.. _changes.OfType<FleetBeat>().Select(c => c.HostId).Distinct()],
+            [.. _changes.OfType<FleetCommand>().Select(c => c.HostId).Distinct()],
             now,
             cancellationToken);
         var hosts = WorkingCopy(transaction.Hosts);
         var answers = new List<(FleetCommand Command, bool Known)>();
-        foreach (var change in changes)
+        foreach (var change in _changes)
         {
             switch (change)
             {

@@ -203,7 +203,7 @@ internal sealed class FleetTransaction : IAsyncDisposable
             cancellationToken);
     }
 
-    /// <summary>Keeps the newest <see cref="SqliteHostStore.HistoryPerHost"/> events and address changes of each host that got new ones.</summary>
+    /// <summary>Keeps the newest <see cref="IHostStore.HistoryPerHost"/> events and address changes of each host that got new ones.</summary>
     private async Task PruneAsync(string[] hostIds, CancellationToken cancellationToken)
     {
         if (hostIds.Length == 0)
@@ -215,11 +215,11 @@ internal sealed class FleetTransaction : IAsyncDisposable
             [
                 $"""
                 DELETE FROM events e USING unnest($1::text[]) AS h(id)
-                WHERE e.host_id = h.id AND e.id <= (SELECT id FROM events WHERE host_id = h.id ORDER BY id DESC OFFSET {SqliteHostStore.HistoryPerHost} LIMIT 1)
+                WHERE e.host_id = h.id AND e.id <= (SELECT id FROM events WHERE host_id = h.id ORDER BY id DESC OFFSET {IHostStore.HistoryPerHost} LIMIT 1)
                 """,
                 $"""
                 DELETE FROM address_changes a USING unnest($1::text[]) AS h(id)
-                WHERE a.host_id = h.id AND a.id <= (SELECT id FROM address_changes WHERE host_id = h.id ORDER BY id DESC OFFSET {SqliteHostStore.HistoryPerHost} LIMIT 1)
+                WHERE a.host_id = h.id AND a.id <= (SELECT id FROM address_changes WHERE host_id = h.id ORDER BY id DESC OFFSET {IHostStore.HistoryPerHost} LIMIT 1)
                 """,
             ],
             hostIds,

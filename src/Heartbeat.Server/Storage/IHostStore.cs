@@ -9,6 +9,9 @@ namespace Heartbeat.Server.Storage;
 /// </summary>
 internal interface IHostStore : IAsyncDisposable
 {
+    /// <summary>Address changes and events kept per host; older ones are pruned as new ones arrive.</summary>
+    const int HistoryPerHost = 100;
+
     /// <summary>Creates or migrates the schema, then returns every host and the newest event id.</summary>
     Task<(IReadOnlyList<HostSnapshot> Hosts, long LastEventId)> LoadAsync(CancellationToken cancellationToken);
 

@@ -10,9 +10,6 @@ namespace Heartbeat.Server.Storage;
 /// </summary>
 internal sealed class SqliteHostStore : IHostStore
 {
-    /// <summary>Address changes and events kept per host; older ones are pruned as new ones arrive.</summary>
-    public const int HistoryPerHost = 100;
-
     private const int SchemaVersion = 4;
 
     private readonly string _connectionString;
@@ -397,15 +394,15 @@ internal sealed class SqliteHostStore : IHostStore
         }
     }
 
-    /// <summary>Keeps the newest <see cref="HistoryPerHost"/> events and address changes of each host that got new ones.</summary>
+    /// <summary>Keeps the newest <see cref="IHostStore.HistoryPerHost"/> events and address changes of each host that got new ones.</summary>
     private static async Task PruneAsync(SqliteConnection connection, HostChanges changes, CancellationToken cancellationToken)
     {
         await using var prune = connection.CreateCommand();
         prune.CommandText = $"""
             DELETE FROM events WHERE host_id = $host AND id <=
-                (SELECT id FROM events WHERE host_id = $host ORDER BY id DESC LIMIT 1 OFFSET {HistoryPerHost});
+                (SELECT id FROM events WHERE host_id = $host ORDER BY id DESC LIMIT 1 OFFSET {IHostStore.HistoryPerHost});
             DELETE FROM address_changes WHERE host_id = $host AND id <=
-                (SELECT id FROM address_changes WHERE host_id = $host ORDER BY id DESC LIMIT 1 OFFSET {HistoryPerHost});
+                (SELECT id FROM address_changes WHERE host_id = $host ORDER BY id DESC LIMIT 1 OFFSET {IHostStore.HistoryPerHost});
             """;
         foreach (var hostId in changes.Events.Select(e => e.HostId).Concat(changes.AddressChanges.Select(c => c.HostId)).Distinct())
         {

@@ -58,8 +58,8 @@ internal static class HostsEndpoints
             return NoSuchHost(id);
         }
 
-        var addresses = await store.ReadAddressHistoryAsync(id, SqliteHostStore.HistoryPerHost, cancellationToken);
-        var events = await store.ReadEventsAsync(id, afterId: 0, SqliteHostStore.HistoryPerHost, cancellationToken);
+        var addresses = await store.ReadAddressHistoryAsync(id, IHostStore.HistoryPerHost, cancellationToken);
+        var events = await store.ReadEventsAsync(id, afterId: 0, IHostStore.HistoryPerHost, cancellationToken);
         return TypedResults.Ok(new HostHistory(
             id,
             [.. addresses.Select(AddressChangeView.From)],

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Heartbeat.Protocol;
@@ -107,40 +108,48 @@ internal static class PingEndpoints
     /// </summary>
     private static async Task<(string? Text, ProblemHttpResult? TooLarge)> ReadBodyAsync(HttpRequest request)
     {
-        if (!HttpMethods.IsPost(request.Method))
+        if (!HttpMethods.IsPost(request.Method) || request.ContentLength == 0)
         {
             return (null, null);
         }
 
-        var buffer = new byte[BodyLimit + 1];
-        var length = 0;
+        // One byte past the limit tells whether the body was cut.
+        var buffer = ArrayPool<byte>.Shared.Rent(BodyLimit + 1);
         try
         {
-            int read;
-            while (length < buffer.Length && (read = await request.Body.ReadAsync(buffer.AsMemory(length))) > 0)
+            var length = 0;
+            try
             {
-                length += read;
+                int read;
+                while (length <= BodyLimit && (read = await request.Body.ReadAsync(buffer.AsMemory(length, BodyLimit + 1 - length))) > 0)
+                {
+                    length += read;
+                }
             }
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return (null, TypedResults.Problem(title: "Ping body too large", detail: e.Message, statusCode: StatusCodes.Status413PayloadTooLarge));
-        }
-
-        if (length == 0)
-        {
-            return (null, null);
-        }
-
-        if (length > BodyLimit)
-        {
-            length = BodyLimit;
-            while (length > 0 && (buffer[length] & 0b1100_0000) == 0b1000_0000)
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
-                length--; // do not split a UTF-8 sequence
+                return (null, TypedResults.Problem(title: "Ping body too large", detail: e.Message, statusCode: StatusCodes.Status413PayloadTooLarge));
             }
-        }
 
-        return (Encoding.UTF8.GetString(buffer, 0, length).Replace('\0', '\uFFFD'), null);
+            if (length == 0)
+            {
+                return (null, null);
+            }
+
+            if (length > BodyLimit)
+            {
+                length = BodyLimit;
+                while (length > 0 && (buffer[length] & 0b1100_0000) == 0b1000_0000)
+                {
+                    length--; // do not split a UTF-8 sequence
+                }
+            }
+
+            return (Encoding.UTF8.GetString(buffer, 0, length).Replace('\0', '\uFFFD'), null);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 }
