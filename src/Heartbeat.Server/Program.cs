@@ -36,8 +36,13 @@ internal partial class Program
         builder.Services.AddAddressRateLimit(options.Security);
 
         builder.Services.AddSingleton<HostEventFeed>();
+        builder.Services.AddSingleton(new EventLines(time.LocalTimeZone));
+        builder.Services.AddSingleton<HostTransitions>();
+        builder.Services.AddSingleton<ChangeQueue>();
+        builder.Services.AddSingleton<HostEventSink>();
         builder.Services.AddSingleton<HostRegistry>();
         builder.Services.AddSingleton<HeartbeatIntake>();
+        builder.Services.AddSingleton<HostViews>();
         builder.Services.AddSingleton(options.Store);
         if (options.Store.Kind == StoreKind.Postgres)
         {
@@ -48,20 +53,17 @@ internal partial class Program
             builder.Services.AddSingleton<IHostStore>(services => services.GetRequiredService<PostgresHostStore>());
             builder.Services.AddSingleton<FleetLedger>();
             builder.Services.AddSingleton<IHostLedger>(services => services.GetRequiredService<FleetLedger>());
-            builder.Services.AddSingleton<FleetSync>();
-            builder.Services.AddHostedService(services => services.GetRequiredService<FleetSync>());
+            builder.Services.AddHostedService<FleetSync>();
         }
         else
         {
             builder.Services.AddSingleton(options.Hosts);
             builder.Services.AddSingleton<IHostLedger>(services => services.GetRequiredService<HostRegistry>());
             builder.Services.AddHostedService<LivenessMonitor>();
-            builder.Services.AddSingleton(_ => options.Store.Kind == StoreKind.Memory
+            builder.Services.AddSingleton<IHostStore>(_ => options.Store.Kind == StoreKind.Memory
                 ? SqliteHostStore.OpenInMemory()
                 : SqliteHostStore.OpenFile(options.Store.Path));
-            builder.Services.AddSingleton<IHostStore>(services => services.GetRequiredService<SqliteHostStore>());
-            builder.Services.AddSingleton<StoreFlusher>();
-            builder.Services.AddHostedService(services => services.GetRequiredService<StoreFlusher>());
+            builder.Services.AddHostedService<StoreFlusher>();
         }
 
         builder.Services.AddSingleton(options.Notify);

@@ -12,6 +12,9 @@ internal static class Liveness
     public static readonly TimeSpan MinimumInterval = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan MaximumInterval = TimeSpan.FromDays(1);
 
+    /// <summary>A gap between sweeps this long, on the monotonic clock, means the server (or a whole fleet) stood still.</summary>
+    public static readonly TimeSpan PauseThreshold = TimeSpan.FromSeconds(5);
+
     public static TimeSpan Grace(TimeSpan expected) => TimeSpan.FromTicks(Math.Max(expected.Ticks / 2, TimeSpan.TicksPerSecond));
 
     public static DateTimeOffset LateAt(DateTimeOffset lastSeen, TimeSpan expected) => lastSeen + expected;

@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Heartbeat.Protocol;
+using Heartbeat.Server.Hosts;
 
 namespace Heartbeat.Server.Ingest;
 

@@ -43,8 +43,11 @@ internal sealed class Notifiers : IDisposable
 
     public INotificationTarget? Find(string key) => _targets.GetValueOrDefault(key);
 
-    /// <summary>The notifications the events call for, one per interested target.</summary>
-    public IReadOnlyList<PendingNotification> Route(IReadOnlyList<HostEvent> events, DateTimeOffset now)
+    /// <summary>
+    /// The notifications the events call for, one per interested target: of the events that alert now (see
+    /// <see cref="HostEvent.Alerts"/>), and of <paramref name="released"/> ones, held earlier and let go since.
+    /// </summary>
+    public IReadOnlyList<PendingNotification> Route(IReadOnlyList<HostEvent> events, IReadOnlyList<HostEvent> released, DateTimeOffset now)
     {
         if (_targets.Count == 0)
         {
@@ -52,7 +55,7 @@ internal sealed class Notifiers : IDisposable
         }
 
         var pending = new List<PendingNotification>();
-        foreach (var e in events)
+        foreach (var e in released.Concat(events.Where(e => e.Alerts)))
         {
             foreach (var notification in _flapping.Filter(Notification.From(e, now), now))
             {

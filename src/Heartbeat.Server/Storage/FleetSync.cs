@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Hosts;
-using Heartbeat.Server.Logging;
 using Heartbeat.Server.Notify;
-using Heartbeat.Server.Web;
 
 namespace Heartbeat.Server.Storage;
 
@@ -16,24 +14,20 @@ namespace Heartbeat.Server.Storage;
 /// alerts) exactly once however many servers sweep;</item>
 /// <item>reads what the other servers wrote, so that this one's page and API show the whole fleet.</item>
 /// </list>
-/// Events are logged by the server that decided them; alerts go into the shared outbox in the same transaction.
+/// Events go to the event sink of the server that decided them; alerts go into the shared outbox in the same transaction.
 /// </summary>
 internal sealed partial class FleetSync(
     PostgresHostStore store,
     FleetLedger ledger,
     HostRegistry registry,
-    HostEventFeed feed,
-    HeartbeatLog log,
+    HostTransitions transitions,
+    HostEventSink sink,
     Notifiers notifiers,
-    HostsOptions hostsOptions,
     StoreOptions options,
     TimeProvider time,
     ServerMetrics metrics,
     ILogger<FleetSync> logger) : BackgroundService, IHostedLifecycleService
 {
-    /// <summary>A sweep finding the fleet's last one longer ago than this knows every server stood still (or was down).</summary>
-    private static readonly TimeSpan PauseThreshold = TimeSpan.FromSeconds(5);
-
     private const int SweepLimit = 10_000;
 
     private readonly SemaphoreSlim _round = new(1, 1);
@@ -97,67 +91,117 @@ internal sealed partial class FleetSync(
 
         var started = Stopwatch.GetTimestamp();
         var now = time.GetUtcNow();
-        await using var transaction = await store.BeginChangesAsync(
+        HostChanges changes;
+        List<(FleetCommand Command, bool Known)> answers;
+        await using (var transaction = await store.BeginChangesAsync(
             [.. _changes.OfType<FleetBeat>().Select(c => c.HostId).Distinct()],
             [.. _changes.OfType<FleetCommand>().Select(c => c.HostId).Distinct()],
             now,
-            cancellationToken);
-        var hosts = WorkingCopy(transaction.Hosts);
-        var answers = new List<(FleetCommand Command, bool Known)>();
-        foreach (var change in _changes)
+            cancellationToken))
         {
-            switch (change)
-            {
-                case FleetBeat beat:
-                    hosts.Replay(beat.Heartbeat, beat.Peer, beat.At);
-                    break;
-                case FleetCommand command:
-                    answers.Add((command, command.Apply(hosts)));
-                    break;
-            }
+            (changes, answers) = Apply(transaction.Hosts, now);
+            await CommitAsync(transaction, changes, now, cancellationToken);
         }
 
-        await CommitAsync(transaction, hosts.DrainChanges(), now, cancellationToken);
         _changes.Clear();
         metrics.StoreFlushSeconds.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         foreach (var (command, known) in answers)
         {
             command.Done.TrySetResult(known);
         }
+
+        await sink.PublishStoredAsync(changes.Events);
+    }
+
+    /// <summary>This server's queued changes, in order, on the locked rows: the lone server's transitions, run on the fleet's hosts.</summary>
+    private (HostChanges Changes, List<(FleetCommand, bool)> Answers) Apply(IReadOnlyList<HostRecord> locked, DateTimeOffset now)
+    {
+        var hosts = locked.ToDictionary(h => h.Id, StringComparer.Ordinal);
+        var changed = new Dictionary<string, HostRecord>(StringComparer.Ordinal);
+        var outcome = new HostOutcome();
+        var forgotten = new List<string>();
+        var answers = new List<(FleetCommand, bool)>();
+        foreach (var change in _changes)
+        {
+            if (change is FleetBeat beat)
+            {
+                // A host forgotten earlier in this round starts afresh.
+                var host = hosts.TryGetValue(beat.HostId, out var known) ? known : hosts[beat.HostId] = new HostRecord(beat.HostId);
+                if (!HostTransitions.CountIfOutrun(host, beat.At))
+                {
+                    transitions.Beat(host, beat.Heartbeat, beat.Peer, beat.At, outcome);
+                }
+
+                changed[host.Id] = host;
+            }
+            else if (change is FleetCommand command)
+            {
+                answers.Add((command, hosts.TryGetValue(command.HostId, out var host)));
+                if (host is null)
+                {
+                    continue;
+                }
+
+                switch (command.Kind)
+                {
+                    case FleetCommandKind.Maintenance:
+                        transitions.SetMaintenance(host, command.Window, now, outcome);
+                        break;
+                    case FleetCommandKind.Start:
+                        HostTransitions.Start(host, command.Body, now);
+                        break;
+                    case FleetCommandKind.Log:
+                        HostTransitions.Log(host, command.Body!);
+                        break;
+                    case FleetCommandKind.Forget:
+                        hosts.Remove(host.Id);
+                        changed.Remove(host.Id);
+                        forgotten.Add(host.Id);
+                        continue;
+                }
+
+                changed[host.Id] = host;
+            }
+        }
+
+        return (new HostChanges([.. changed.Values.Select(WithDueTime)], outcome.Events, outcome.AddressChanges, forgotten), answers);
     }
 
     private async Task SweepAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        await using var transaction = await store.BeginSweepAsync(now, PauseThreshold, SweepLimit, cancellationToken);
-        if (transaction.Paused is { } paused)
+        HostChanges changes;
+        await using (var transaction = await store.BeginSweepAsync(now, Liveness.PauseThreshold, SweepLimit, cancellationToken))
         {
-            LogFleetPaused(logger, paused.TotalSeconds);
+            if (transaction.Paused is { } paused)
+            {
+                LogFleetPaused(logger, paused.TotalSeconds);
+            }
+
+            if (transaction.Hosts.Count == 0)
+            {
+                await transaction.Transaction.CommitAsync(cancellationToken);
+                return;
+            }
+
+            var outcome = new HostOutcome();
+            foreach (var host in transaction.Hosts.Where(h => h.State != HostState.Down && transitions.Deadline(h) <= now))
+            {
+                transitions.Sweep(host, now, outcome);
+            }
+
+            changes = new HostChanges([.. transaction.Hosts.Select(WithDueTime)], outcome.Events, [], []);
+            await CommitAsync(transaction, changes, now, cancellationToken);
         }
 
-        if (transaction.Hosts.Count == 0)
-        {
-            await transaction.Transaction.CommitAsync(cancellationToken);
-            return;
-        }
-
-        var hosts = WorkingCopy(transaction.Hosts);
-        hosts.Sweep();
-        await CommitAsync(transaction, hosts.DrainChanges(), now, cancellationToken);
+        await sink.PublishStoredAsync(changes.Events);
     }
 
     private async Task ReadUpdatesAsync(CancellationToken cancellationToken)
     {
         var updates = await store.ReadUpdatesAsync(_cursor, cancellationToken);
-        registry.Adopt(updates.Hosts, updates.Forgotten);
-        foreach (var e in updates.Events)
-        {
-            if (_published.TryAdd(e.Id, time.GetUtcNow()))
-            {
-                feed.Publish(e);
-            }
-        }
-
+        registry.Mirror(updates.Hosts, updates.Forgotten);
+        sink.Show([.. updates.Events.Where(e => _published.TryAdd(e.Id, time.GetUtcNow()))]);
         _cursor = updates.Cursor;
         var forgetBefore = time.GetUtcNow() - TimeSpan.FromMinutes(5);
         foreach (var (id, at) in _published.Where(p => p.Value < forgetBefore).ToList())
@@ -166,31 +210,24 @@ internal sealed partial class FleetSync(
         }
     }
 
-    /// <summary>Writes what the working copy decided, then tells this server: its copy of the hosts, the log, the live feed.</summary>
+    /// <summary>Writes what this server decided, with the alerts of its events, then takes the result into its copy of the hosts.</summary>
     private async Task CommitAsync(FleetTransaction transaction, HostChanges changes, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var queued = 0;
-        var events = await transaction.CommitAsync(
+        await transaction.CommitAsync(
             changes,
             stored =>
             {
-                var notifications = notifiers.Route([.. stored.Where(e => !e.Silenced)], now);
+                var notifications = notifiers.Route(stored, released: [], now);
                 queued = notifications.Count;
                 return notifications;
             },
             cancellationToken);
 
-        registry.Adopt(changes.Hosts, changes.Forgotten);
-        foreach (var e in events)
+        registry.Mirror(changes.Hosts, changes.Forgotten);
+        foreach (var e in changes.Events)
         {
-            metrics.Events.WithLabels(ApiNames.Of(e.Kind)).Inc();
             _published[e.Id] = now;
-            feed.Publish(e);
-        }
-
-        if (events.Count > 0)
-        {
-            await log.AppendAsync([.. events.Select(e => e.Summary)]);
         }
 
         if (queued > 0)
@@ -199,12 +236,11 @@ internal sealed partial class FleetSync(
         }
     }
 
-    /// <summary>A registry over the locked rows: the lone server's state machine, run on the fleet's hosts as they stand.</summary>
-    private HostRegistry WorkingCopy(IReadOnlyList<HostSnapshot> hosts)
+    /// <summary>The host as the store keeps it, with the moment a sweep must look at it next (none once it is down).</summary>
+    private HostRecord WithDueTime(HostRecord host)
     {
-        var copy = new HostRegistry(time, hostsOptions, new HostEventFeed());
-        copy.Restore(hosts, lastEventId: 0, afterRestart: false);
-        return copy;
+        host.DueAt = host.State == HostState.Down ? null : transitions.Deadline(host);
+        return host;
     }
 
     [LoggerMessage(EventId = 310, Level = LogLevel.Error, Message = "Could not sync with the fleet store ({Changes} changes waiting); trying again on the next round")]

@@ -154,7 +154,7 @@ public sealed class FleetTests(PostgresFixture postgres)
         var nodes = await Task.WhenAll(StartNodeAsync(database), StartNodeAsync(database), StartNodeAsync(database));
         try
         {
-            Assert.Equal([1], await PostgresFixture.QueryAsync<int>(database, "SELECT version FROM schema_migrations"));
+            Assert.Equal([PostgresSchema.Version], await PostgresFixture.QueryAsync<int>(database, "SELECT version FROM schema_migrations"));
             foreach (var node in nodes)
             {
                 using var health = await node.Client.GetAsync("/healthz", TestContext.Current.CancellationToken);
