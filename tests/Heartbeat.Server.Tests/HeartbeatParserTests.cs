@@ -1,9 +1,9 @@
 using System.Buffers;
 using System.Net;
 using System.Text;
+using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Ingest;
 using Heartbeat.Server.Logging;
-using Heartbeat.Server.Hosts;
 
 namespace Heartbeat.Server.Tests;
 

@@ -1,7 +1,7 @@
 using Heartbeat.Protocol;
+using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Heartbeat.Server.Hosts;
 
 namespace Heartbeat.Server.Ingest;
 
