@@ -55,9 +55,9 @@ public sealed class HostsTests
         Assert.Contains("Host IP changed - vps (203.0.113.1 -> 203.0.113.2)", HeartbeatLogFile.ReadMessages(server.LogPath));
         Assert.Contains("Host IP changed - vps (203.0.113.2 -> 2001:db8::7)", HeartbeatLogFile.ReadMessages(server.LogPath));
         var history = await Eventually.ValueAsync(
-            () =>
+            async () =>
             {
-                var h = server.GetJsonAsync("/api/v1/hosts/vps/history").GetAwaiter().GetResult();
+                var h = await server.GetJsonAsync("/api/v1/hosts/vps/history");
                 return h.GetProperty("addressChanges").GetArrayLength() == 2 ? (object)h : null;
             },
             "the address changes to reach the store");

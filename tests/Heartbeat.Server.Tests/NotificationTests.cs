@@ -99,9 +99,9 @@ public sealed class NotificationTests
 
         await receiver.WaitForAsync(r => !r.AnsweredWithFailure, "a successful delivery");
         var notifier = await Eventually.ValueAsync(
-            () =>
+            async () =>
             {
-                var n = server.GetJsonAsync("/api/v1/notifiers").GetAwaiter().GetResult()[0];
+                var n = (await server.GetJsonAsync("/api/v1/notifiers"))[0];
                 return n.GetProperty("delivered").GetInt32() == 1 ? (object)n : null;
             },
             "the delivery to be recorded");
@@ -123,7 +123,7 @@ public sealed class NotificationTests
         await server.BeatAsync("""{"host": "web1"}""");
 
         await Eventually.TrueAsync(
-            () => server.GetJsonAsync("/api/v1/notifiers").GetAwaiter().GetResult()[0].GetProperty("parked").GetInt32() == 1,
+            async () => (await server.GetJsonAsync("/api/v1/notifiers"))[0].GetProperty("parked").GetInt32() == 1,
             "the notification to be parked");
         Assert.Equal(3, receiver.Requests.Count);
         var page = await server.Client.GetStringAsync("/", TestContext.Current.CancellationToken);

@@ -23,8 +23,8 @@ public sealed class FleetTests(PostgresFixture postgres)
         foreach (var node in new[] { a, b })
         {
             await Eventually.TrueAsync(
-                () => node.FindHostAsync("db").GetAwaiter().GetResult() is { } db && db.GetProperty("ip").GetString() == "10.0.0.4"
-                    && node.FindHostAsync("web1").GetAwaiter().GetResult() is not null && node.FindHostAsync("web2").GetAwaiter().GetResult() is not null,
+                async () => await node.FindHostAsync("db") is { } db && db.GetProperty("ip").GetString() == "10.0.0.4"
+                    && await node.FindHostAsync("web1") is not null && await node.FindHostAsync("web2") is not null,
                 "all three hosts, db with its latest IP, on both servers");
         }
 
@@ -56,12 +56,12 @@ public sealed class FleetTests(PostgresFixture postgres)
 
             var downs = round * Hosts;
             await Eventually.TrueAsync(
-                () => PostgresFixture.QueryAsync<long>(database, "SELECT count(*) FROM events WHERE kind = 'Down'").GetAwaiter().GetResult()[0] >= downs,
+                async () => (await PostgresFixture.QueryAsync<long>(database, "SELECT count(*) FROM events WHERE kind = 'Down'"))[0] >= downs,
                 $"{downs} downs", TimeSpan.FromSeconds(30));
         }
 
         await Eventually.TrueAsync(
-            () => PostgresFixture.QueryAsync<long>(database, "SELECT count(*) FROM outbox WHERE state <> 'delivered'").GetAwaiter().GetResult()[0] == 0,
+            async () => (await PostgresFixture.QueryAsync<long>(database, "SELECT count(*) FROM outbox WHERE state <> 'delivered'"))[0] == 0,
             "every alert delivered", TimeSpan.FromSeconds(30));
         var events = await PostgresFixture.QueryAsync<string>(database, "SELECT kind FROM events WHERE kind IN ('Down', 'Recovered')");
         Assert.Equal((Hosts * Rounds, Hosts * (Rounds - 1)), (events.Count(k => k == "Down"), events.Count(k => k == "Recovered")));
@@ -91,7 +91,7 @@ public sealed class FleetTests(PostgresFixture postgres)
         Assert.Equal(receiver.Requests[0].Headers["Idempotency-Key"], delivered.Headers["Idempotency-Key"]);
         Assert.Equal([1L], await PostgresFixture.QueryAsync<long>(database, "SELECT count(*) FROM events WHERE kind = 'Down'"));
         await Eventually.TrueAsync(
-            () => PostgresFixture.QueryAsync<string>(database, "SELECT state FROM outbox").GetAwaiter().GetResult() is ["delivered"],
+            async () => await PostgresFixture.QueryAsync<string>(database, "SELECT state FROM outbox") is ["delivered"],
             "the alert delivered, once, in the outbox");
     }
 
@@ -126,7 +126,7 @@ public sealed class FleetTests(PostgresFixture postgres)
         var database = await own.CreateDatabaseAsync();
         await using var node = await StartNodeAsync(database);
         await node.BeatAsync("""{"host": "steady"}""");
-        await Eventually.TrueAsync(() => Beats(database, "steady") == 1, "the first beat in the store");
+        await Eventually.TrueAsync(async () => await BeatsAsync(database, "steady") == 1, "the first beat in the store");
 
         await own.StopAsync();
         for (var beat = 0; beat < 5; beat++)
@@ -141,9 +141,9 @@ public sealed class FleetTests(PostgresFixture postgres)
         }
 
         await own.StartAgainAsync();
-        await Eventually.TrueAsync(() => Beats(database, "steady") == 6 && Beats(database, "newcomer") == 1, "the beats taken while it was away, in the store", TimeSpan.FromSeconds(30));
+        await Eventually.TrueAsync(async () => await BeatsAsync(database, "steady") == 6 && await BeatsAsync(database, "newcomer") == 1, "the beats taken while it was away, in the store", TimeSpan.FromSeconds(30));
         Assert.Equal(7, node.HeartbeatMessages().Length);
-        await Eventually.TrueAsync(() => node.FindHostAsync("newcomer").GetAwaiter().GetResult() is not null, "the newcomer on the server's page");
+        await Eventually.TrueAsync(async () => await node.FindHostAsync("newcomer") is not null, "the newcomer on the server's page");
     }
 
     [Fact]
@@ -170,11 +170,11 @@ public sealed class FleetTests(PostgresFixture postgres)
         }
     }
 
-    private static long Beats(string database, string host)
+    private static async Task<long> BeatsAsync(string database, string host)
     {
         try
         {
-            return PostgresFixture.QueryAsync<long>(database, $"SELECT coalesce(sum(beats), 0) FROM hosts WHERE id = '{host}'").GetAwaiter().GetResult()[0];
+            return (await PostgresFixture.QueryAsync<long>(database, $"SELECT coalesce(sum(beats), 0) FROM hosts WHERE id = '{host}'"))[0];
         }
         catch (Npgsql.NpgsqlException)
         {
