@@ -11,10 +11,11 @@ internal sealed class BenchRegistry : IAsyncDisposable
     public BenchRegistry(TimeProvider time)
     {
         var metrics = new ServerMetrics();
+        var clock = new HostClock(time);
         Transitions = new HostTransitions(new HostsOptions(), new EventLines(TimeZoneInfo.Utc));
-        Changes = new ChangeQueue(Transitions);
+        Changes = new ChangeQueue(Transitions, clock);
         Log = new HeartbeatLog(new HeartbeatLogOptions { Path = "/dev/null", MaxSizeBytes = 0 }, time, metrics, NullLogger<HeartbeatLog>.Instance);
-        Registry = new HostRegistry(time, Transitions, Changes, new HostEventSink(new HostEventFeed(), Changes, Log, metrics));
+        Registry = new HostRegistry(clock, Transitions, Changes, new HostEventSink(new HostEventFeed(), Changes, Log, metrics));
     }
 
     public HostTransitions Transitions { get; }

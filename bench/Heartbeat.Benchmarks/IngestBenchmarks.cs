@@ -15,6 +15,7 @@ public class IngestBenchmarks
     private readonly ReceivedHeartbeat _heartbeat = new("192.168.1.100", "web1.example.org", TimeSpan.FromSeconds(60));
     private readonly HostTransitions _transitions = new(new HostsOptions(), new EventLines(TimeZoneInfo.Utc));
     private readonly HostRecord _host = new("web1.example.org");
+    private readonly HostClock _clock = new(TimeProvider.System);
 
     [GlobalSetup]
     public void Setup()
@@ -25,7 +26,7 @@ public class IngestBenchmarks
             throw new InvalidOperationException("The benchmark body does not parse to the expected heartbeat.");
         }
 
-        _transitions.Beat(_host, _heartbeat, "10.0.0.1", TimeProvider.System.GetUtcNow(), new HostOutcome());
+        _transitions.Beat(_host, _heartbeat, "10.0.0.1", _clock.Read(), new HostOutcome());
         if (_host.Beats != 1 || _host.ReportedIp != "192.168.1.100")
         {
             throw new InvalidOperationException("The beat was not applied to its host.");
@@ -42,7 +43,7 @@ public class IngestBenchmarks
     public int BeatOfAKnownHost()
     {
         var outcome = new HostOutcome();
-        _transitions.Beat(_host, _heartbeat, "10.0.0.1", TimeProvider.System.GetUtcNow(), outcome);
+        _transitions.Beat(_host, _heartbeat, "10.0.0.1", _clock.Read(), outcome);
         return outcome.Events.Count;
     }
 }

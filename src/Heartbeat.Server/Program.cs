@@ -36,6 +36,7 @@ internal partial class Program
         builder.Services.AddAddressRateLimit(options.Security);
 
         builder.Services.AddSingleton<HostEventFeed>();
+        builder.Services.AddSingleton<HostClock>();
         builder.Services.AddSingleton(new EventLines(time.LocalTimeZone));
         builder.Services.AddSingleton<HostTransitions>();
         builder.Services.AddSingleton<ChangeQueue>();
@@ -53,7 +54,9 @@ internal partial class Program
             builder.Services.AddSingleton<IHostStore>(services => services.GetRequiredService<PostgresHostStore>());
             builder.Services.AddSingleton<FleetLedger>();
             builder.Services.AddSingleton<IHostLedger>(services => services.GetRequiredService<FleetLedger>());
-            builder.Services.AddHostedService<FleetSync>();
+            builder.Services.AddSingleton<FleetSync>();
+            builder.Services.AddSingleton<IStoreWriter>(services => services.GetRequiredService<FleetSync>());
+            builder.Services.AddHostedService(services => services.GetRequiredService<FleetSync>());
         }
         else
         {
@@ -63,7 +66,9 @@ internal partial class Program
             builder.Services.AddSingleton<IHostStore>(_ => options.Store.Kind == StoreKind.Memory
                 ? SqliteHostStore.OpenInMemory()
                 : SqliteHostStore.OpenFile(options.Store.Path));
-            builder.Services.AddHostedService<StoreFlusher>();
+            builder.Services.AddSingleton<StoreFlusher>();
+            builder.Services.AddSingleton<IStoreWriter>(services => services.GetRequiredService<StoreFlusher>());
+            builder.Services.AddHostedService(services => services.GetRequiredService<StoreFlusher>());
         }
 
         builder.Services.AddSingleton(options.Notify);
@@ -91,6 +96,7 @@ internal partial class Program
         app.MapPeerIngress();
         app.MapStatusPage();
         app.MapHostsApi();
+        app.MapHostSettings();
         app.MapNotifiersApi();
         app.MapOperations();
         return app;

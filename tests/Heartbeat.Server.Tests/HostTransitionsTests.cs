@@ -10,8 +10,11 @@ public sealed class HostTransitionsTests
     private static readonly DateTimeOffset Start = new(2026, 2, 8, 11, 30, 0, TimeSpan.Zero);
 
     private readonly FakeTimeProvider _time = new(Start);
+    private readonly HostClock _clock;
     private readonly HostTransitions _transitions = new(new HostsOptions(), new EventLines(TimeZoneInfo.Utc));
     private readonly HostRecord _host = new("web1");
+
+    public HostTransitionsTests() => _clock = new HostClock(_time);
 
     [Fact]
     public void AFirstBeatMakesANewHostThatIsUp()
@@ -39,14 +42,14 @@ public sealed class HostTransitionsTests
     public void ASilentHostIsLateAfterItsIntervalAndDownAfterTheGrace()
     {
         Beat(new ReceivedHeartbeat(Host: "web1", Interval: TimeSpan.FromSeconds(60)));
-        Assert.Equal(Start + TimeSpan.FromSeconds(60), _transitions.Deadline(_host));
+        Assert.Equal(TimeSpan.FromSeconds(60), _transitions.Deadline(_host)); // on the monotonic clock, from the first beat
 
         Assert.Empty(SweepAfter(TimeSpan.FromSeconds(59)));
         Assert.Equal(HostState.Up, _host.State);
 
         Assert.Empty(SweepAfter(TimeSpan.FromSeconds(1)));
         Assert.Equal(HostState.Late, _host.State);
-        Assert.Equal(Start + TimeSpan.FromSeconds(90), _transitions.Deadline(_host));
+        Assert.Equal(TimeSpan.FromSeconds(90), _transitions.Deadline(_host));
 
         var down = Assert.Single(SweepAfter(TimeSpan.FromSeconds(30)));
         Assert.Equal(HostState.Down, _host.State);
@@ -66,7 +69,8 @@ public sealed class HostTransitionsTests
         var recovered = Assert.Single(Beat(new ReceivedHeartbeat(Host: "web1", Interval: TimeSpan.FromSeconds(10))));
 
         Assert.Equal(HostState.Up, _host.State);
-        Assert.Equal((HostEventKind.Recovered, "Host recovered - web1 (down for 2m)"), (recovered.Kind, recovered.Summary));
+        Assert.Equal((HostEventKind.Recovered, "Host recovered - web1 (down for 2m 5s)"), (recovered.Kind, recovered.Summary)); // since its first missed beat
+        Assert.Equal(Start + TimeSpan.FromSeconds(10), _host.StateSince - TimeSpan.FromMinutes(2) - TimeSpan.FromSeconds(5));
     }
 
     [Fact]
@@ -75,7 +79,7 @@ public sealed class HostTransitionsTests
         Beat(new ReceivedHeartbeat(Ip: "203.0.113.1", Host: "web1"), peer: "198.51.100.1");
         _time.Advance(TimeSpan.FromSeconds(30));
         var outcome = new HostOutcome();
-        _transitions.Beat(_host, new ReceivedHeartbeat(Ip: "203.0.113.2", Host: "web1"), "198.51.100.1", _time.GetUtcNow(), outcome);
+        _transitions.Beat(_host, new ReceivedHeartbeat(Ip: "203.0.113.2", Host: "web1"), "198.51.100.1", _clock.Read(), outcome);
 
         var changed = Assert.Single(outcome.Events);
         Assert.Equal((HostEventKind.IpChanged, "203.0.113.1", "Host IP changed - web1 (203.0.113.1 -> 203.0.113.2)"), (changed.Kind, changed.PreviousIp, changed.Summary));
@@ -95,7 +99,7 @@ public sealed class HostTransitionsTests
 
         Assert.Empty(SweepAfter(TimeSpan.FromSeconds(20)));
         Assert.Equal(HostState.Maintenance, _host.State);
-        Assert.Equal(Start + TimeSpan.FromMinutes(1), _transitions.Deadline(_host));
+        Assert.Equal(TimeSpan.FromMinutes(1), _transitions.Deadline(_host));
 
         var down = Assert.Single(SweepAfter(TimeSpan.FromSeconds(35)));
         Assert.Equal("Host down - web1 (last seen 2026-02-08 11:30:05, expected every 10s, not back when its maintenance ended)", down.Summary);
@@ -140,7 +144,7 @@ public sealed class HostTransitionsTests
     public void AJobsNextBeatAfterItsStartRecordsHowLongItRan()
     {
         Beat(new ReceivedHeartbeat(Host: "web1"));
-        HostTransitions.Start(_host, body: null, _time.GetUtcNow());
+        HostTransitions.Start(_host, body: null, _clock.Read());
         _time.Advance(TimeSpan.FromSeconds(42));
         Beat(new ReceivedHeartbeat(Host: "web1"));
 
@@ -161,15 +165,15 @@ public sealed class HostTransitionsTests
     public void AfterARestartNobodyIsJudgedBeforeAFullIntervalFromThen()
     {
         Beat(new ReceivedHeartbeat(Host: "web1", Interval: TimeSpan.FromSeconds(10)));
-        _host.NotBefore = Start + TimeSpan.FromMinutes(5); // the server was away for five minutes
+        _host.NotBefore = TimeSpan.FromMinutes(5); // the server was away for five minutes
 
-        Assert.Equal(Start + TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(15), _transitions.Deadline(_host));
+        Assert.Equal(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(15), _transitions.Deadline(_host));
     }
 
     private List<HostEvent> Beat(ReceivedHeartbeat beat, string peer = "10.0.0.9")
     {
         var outcome = new HostOutcome();
-        _transitions.Beat(_host, beat, peer, _time.GetUtcNow(), outcome);
+        _transitions.Beat(_host, beat, peer, _clock.Read(), outcome);
         return outcome.Events;
     }
 
@@ -177,7 +181,7 @@ public sealed class HostTransitionsTests
     {
         _time.Advance(wait);
         var outcome = new HostOutcome();
-        _transitions.Sweep(_host, _time.GetUtcNow(), outcome);
+        _transitions.Sweep(_host, _clock.Read(), outcome);
         return outcome.Events;
     }
 }

@@ -157,13 +157,30 @@ public abstract class StoreContractTests : IAsyncDisposable
     {
         var host = new HostRecord(id)
         {
-            ReportedIp = "192.168.1.53", Peer = "10.0.0.9", FirstSeen = Start, LastSeen = Start.AddMinutes(5), Beats = 6, Message = "disk 97% full",
-            ClientStatus = HeartbeatStatus.Fail, DeclaredInterval = TimeSpan.FromSeconds(90), LearnedInterval = TimeSpan.FromSeconds(61),
-            DeclaredMisses = 3, State = HostState.Failing, StateSince = Start.AddMinutes(4), IpChanges = 2, MaintenanceUntil = Start.AddHours(1),
-            BootId = "b2", PreviousBootId = "b1", DuplicateSeenAt = Start.AddMinutes(3), ClockSkew = TimeSpan.FromSeconds(-125),
-            Group = "office", StartedAt = Start.AddMinutes(2), LastRunTime = TimeSpan.FromSeconds(42),
+            ReportedIp = "192.168.1.53",
+            Peer = "10.0.0.9",
+            FirstSeen = Start,
+            LastSeen = Start.AddMinutes(5),
+            Beats = 6,
+            Message = "disk 97% full",
+            ClientStatus = HeartbeatStatus.Fail,
+            DeclaredInterval = TimeSpan.FromSeconds(90),
+            LearnedInterval = TimeSpan.FromSeconds(61),
+            DeclaredMisses = 3,
+            State = HostState.Failing,
+            StateSince = Start.AddMinutes(4),
+            IpChanges = 2,
+            MaintenanceUntil = Start.AddHours(1),
+            BootId = "b2",
+            PreviousBootId = "b1",
+            DuplicateSeenAt = Start.AddMinutes(3),
+            ClockSkew = TimeSpan.FromSeconds(-125),
+            Group = "office",
+            StartedAt = Start.AddMinutes(2),
+            LastRunTime = TimeSpan.FromSeconds(42),
             LastBody = new PingBody(Start.AddMinutes(5), "fail", "rsync: connection unexpectedly closed"),
-            PauseCredit = TimeSpan.FromSeconds(7), DueAt = Start.AddMinutes(7),
+            PauseCredit = TimeSpan.FromSeconds(7),
+            DueAt = Start.AddMinutes(7),
         };
         foreach (var gap in new[] { 60.5, 61, 59.25 })
         {

@@ -10,6 +10,7 @@ internal static class ApiNames
         HostState.Down => "down",
         HostState.Failing => "failing",
         HostState.Maintenance => "maintenance",
+        HostState.Pending => "pending",
         _ => throw new ArgumentOutOfRangeException(nameof(state)),
     };
 

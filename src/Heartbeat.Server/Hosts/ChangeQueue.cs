@@ -6,7 +6,7 @@ namespace Heartbeat.Server.Hosts;
 /// Write-behind: what the store has yet to receive, drained by the store flusher every flush interval. Each host is
 /// queued once however often it changes, and drained in its latest state.
 /// </summary>
-internal sealed class ChangeQueue(HostTransitions transitions)
+internal sealed class ChangeQueue(HostTransitions transitions, HostClock clock)
 {
     private readonly ConcurrentQueue<TrackedHost> _hosts = new();
     private readonly ConcurrentQueue<HostEvent> _events = new();
@@ -54,6 +54,7 @@ internal sealed class ChangeQueue(HostTransitions transitions)
         var events = DrainQueue(_events);
         var addressChanges = DrainQueue(_addressChanges);
         var hosts = new List<HostRecord>();
+        var now = clock.Read();
         while (_hosts.TryDequeue(out var host))
         {
             lock (host)
@@ -62,7 +63,7 @@ internal sealed class ChangeQueue(HostTransitions transitions)
                 if (host.Live)
                 {
                     var stored = host.Record.Copy();
-                    stored.DueAt = stored.State == HostState.Down ? null : transitions.Deadline(stored);
+                    stored.DueAt = stored.State == HostState.Down ? null : now.WallAt(transitions.Deadline(stored));
                     hosts.Add(stored);
                 }
             }

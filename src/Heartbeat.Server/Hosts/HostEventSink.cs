@@ -17,14 +17,11 @@ internal sealed class HostEventSink(HostEventFeed feed, ChangeQueue store, Heart
     /// <summary>Numbers new events after the newest one the store kept.</summary>
     public void ContinueAfter(long lastEventId) => _lastId = lastEventId;
 
-    /// <summary>
-    /// Publishes new events. The log gets <paramref name="leadingLine"/> (the line of the beat that caused them) first, then
-    /// the events' summaries, together; the task completes once they are written, or faults with <see cref="HeartbeatLogException"/>.
-    /// </summary>
-    public Task PublishAsync(IReadOnlyList<HostEvent> events, string? leadingLine = null) => Publish(events, leadingLine, numbered: false);
+    /// <summary>Publishes new events; the task completes once their lines are in the log, or faults with <see cref="HeartbeatLogException"/>.</summary>
+    public Task PublishAsync(IReadOnlyList<HostEvent> events) => Publish(events, numbered: false);
 
     /// <summary>Publishes events a fleet's store has already numbered and stored (with their alerts).</summary>
-    public Task PublishStoredAsync(IReadOnlyList<HostEvent> events) => Publish(events, leadingLine: null, numbered: true);
+    public Task PublishStoredAsync(IReadOnlyList<HostEvent> events) => Publish(events, numbered: true);
 
     /// <summary>Events another server of the fleet decided (and logged): shown to this server's live listeners too.</summary>
     public void Show(IReadOnlyList<HostEvent> events)
@@ -38,23 +35,18 @@ internal sealed class HostEventSink(HostEventFeed feed, ChangeQueue store, Heart
         }
     }
 
-    private Task Publish(IReadOnlyList<HostEvent> events, string? leadingLine, bool numbered)
+    private Task Publish(IReadOnlyList<HostEvent> events, bool numbered)
     {
         if (events.Count == 0)
         {
-            return leadingLine is null ? Task.CompletedTask : log.AppendAsync(leadingLine);
+            return Task.CompletedTask;
         }
 
-        var lines = new string[events.Count + (leadingLine is null ? 0 : 1)];
+        var lines = new string[events.Count];
         Task written;
         lock (_order)
         {
             var i = 0;
-            if (leadingLine is not null)
-            {
-                lines[i++] = leadingLine;
-            }
-
             foreach (var e in events)
             {
                 if (!numbered)

@@ -1,3 +1,5 @@
+using Cronos;
+
 namespace Heartbeat.Server.Hosts;
 
 internal enum HostState
@@ -9,6 +11,9 @@ internal enum HostState
 
     /// <summary>Silent past its deadline during a maintenance window: down only if still silent when the window ends.</summary>
     Maintenance,
+
+    /// <summary>Expected (an admin added it), but it has not beaten yet: down if it does not appear in time.</summary>
+    Pending,
 }
 
 internal enum HostEventKind
@@ -26,9 +31,11 @@ internal enum HostEventKind
     SiteRecovered,
 }
 
-/// <summary>Where a host's expected interval comes from, in order of precedence.</summary>
+/// <summary>Where a host's expected interval comes from, in order of precedence (see <see cref="Liveness"/>).</summary>
 internal enum IntervalSource
 {
+    Schedule,
+    Configured,
     Declared,
     Learned,
     Default,
@@ -57,6 +64,7 @@ internal sealed class HostRecord(string id)
 
     public HeartbeatStatus ClientStatus { get; set; }
 
+    /// <summary>The interval the host last declared: it holds until the host declares another.</summary>
     public TimeSpan? DeclaredInterval { get; set; }
 
     public TimeSpan? LearnedInterval { get; set; }
@@ -65,6 +73,35 @@ internal sealed class HostRecord(string id)
     public IntervalEstimator Gaps;
 
     public int? DeclaredMisses { get; set; }
+
+    /// <summary>Set by an admin: wins over what the host declares or the server learns.</summary>
+    public TimeSpan? ConfiguredInterval { get; set; }
+
+    public TimeSpan? ConfiguredGrace { get; set; }
+
+    public int? ConfiguredMisses { get; set; }
+
+    /// <summary>A 5-field cron expression an admin set: the host is expected at its times, in <see cref="TimeZone"/>.</summary>
+    public string? Schedule
+    {
+        get;
+        set
+        {
+            Cron = value is null ? null : CronExpression.Parse(value);
+            field = value;
+        }
+    }
+
+    public CronExpression? Cron { get; private set; }
+
+    /// <summary>The IANA time zone of <see cref="Schedule"/> (UTC when none is set).</summary>
+    public string? TimeZone
+    {
+        get => Zone?.Id;
+        set => Zone = value is null ? null : TimeZoneInfo.FindSystemTimeZoneById(value);
+    }
+
+    public TimeZoneInfo? Zone { get; private set; }
 
     public HostState State { get; set; }
 
@@ -100,8 +137,14 @@ internal sealed class HostRecord(string id)
 
     public PingBody? LastBody { get; set; }
 
-    /// <summary>Judged no earlier than this (set after a restart so that the server's own downtime is not held against anyone).</summary>
-    public DateTimeOffset NotBefore { get; set; }
+    /// <summary>The monotonic time of the last beat: deadlines run from it (see <see cref="Now"/>).</summary>
+    public TimeSpan LastSeenMono { get; set; }
+
+    /// <summary>The monotonic time <see cref="MaintenanceUntil"/> comes.</summary>
+    public TimeSpan? MaintenanceEndsMono { get; set; }
+
+    /// <summary>Judged no earlier than this monotonic time (set after a restart so that the server's own downtime is held against nobody).</summary>
+    public TimeSpan NotBefore { get; set; }
 
     /// <summary>Time the server itself stood still (a long GC or disk pause) since this host's last beat: added to its deadlines.</summary>
     public TimeSpan PauseCredit { get; set; }
@@ -112,18 +155,16 @@ internal sealed class HostRecord(string id)
     /// <summary>The address to show for the host: what it reported, else where it connected from.</summary>
     public string Ip => ReportedIp ?? Peer;
 
-    public bool InMaintenance(DateTimeOffset now) => MaintenanceUntil > now;
+    public bool InMaintenance(Now now) => MaintenanceEndsMono > now.Mono;
 
     public bool ClockOff(TimeSpan warning) => ClockSkew?.Duration() > warning;
 
-    public (TimeSpan Interval, IntervalSource Source) Expected(TimeSpan defaultInterval) =>
-        DeclaredInterval is { } declared ? (declared, IntervalSource.Declared)
-        : LearnedInterval is { } learned ? (learned, IntervalSource.Learned)
-        : (defaultInterval, IntervalSource.Default);
-
-    public DateTimeOffset LateAt(TimeSpan expected) => Liveness.LateAt(LastSeen, expected) + PauseCredit;
-
-    public DateTimeOffset DownAt(TimeSpan expected, int defaultMisses) => Liveness.DownAt(LastSeen, expected, DeclaredMisses ?? defaultMisses) + PauseCredit;
+    /// <summary>Puts the monotonic times where the stored wall-clock times say, as the clock reads <paramref name="now"/>.</summary>
+    public void PlaceOnClock(Now now)
+    {
+        LastSeenMono = now.MonoAt(LastSeen);
+        MaintenanceEndsMono = MaintenanceUntil is { } until ? now.MonoAt(until) : null;
+    }
 
     /// <summary>The host as it stands now, for a reader that must not see later changes.</summary>
     public HostRecord Copy() => (HostRecord)MemberwiseClone();

@@ -10,7 +10,7 @@ namespace Heartbeat.Server.Hosts;
 /// works through; what changed goes to the <see cref="ChangeQueue"/> for the store, and every event to the
 /// <see cref="HostEventSink"/>. A fleet server keeps here only a copy of the shared store, for its page and API.
 /// </summary>
-internal sealed class HostRegistry(TimeProvider time, HostTransitions transitions, ChangeQueue changes, HostEventSink sink) : IHostLedger
+internal sealed class HostRegistry(HostClock clock, HostTransitions transitions, ChangeQueue changes, HostEventSink sink) : IHostLedger
 {
     private readonly ConcurrentDictionary<string, TrackedHost> _hosts = new(StringComparer.Ordinal);
     private readonly DeadlineQueue _deadlines = new();
@@ -28,10 +28,11 @@ internal sealed class HostRegistry(TimeProvider time, HostTransitions transition
     /// </summary>
     public void Restore(IEnumerable<HostRecord> hosts)
     {
-        var now = time.GetUtcNow();
+        var now = clock.Read();
         foreach (var record in hosts)
         {
-            record.NotBefore = now;
+            record.PlaceOnClock(now);
+            record.NotBefore = now.Mono;
             var host = new TrackedHost(record);
             _hosts[record.Id] = host;
             lock (host)
@@ -62,7 +63,7 @@ internal sealed class HostRegistry(TimeProvider time, HostTransitions transition
         }
     }
 
-    public Task RecordBeatAsync(ReceivedHeartbeat heartbeat, string peer, string beatLine)
+    public Task RecordBeatAsync(ReceivedHeartbeat heartbeat, string peer)
     {
         var id = IdentityOf(heartbeat, peer);
         var outcome = new HostOutcome();
@@ -76,10 +77,10 @@ internal sealed class HostRegistry(TimeProvider time, HostTransitions transition
                     continue; // forgotten between lookup and lock: take the fresh record
                 }
 
-                transitions.Beat(host.Record, heartbeat, peer, time.GetUtcNow(), outcome);
+                transitions.Beat(host.Record, heartbeat, peer, clock.Read(), outcome);
                 AfterBeat(host, outcome);
                 Changed(host, outcome);
-                return sink.PublishAsync(outcome.Events, beatLine);
+                return sink.PublishAsync(outcome.Events);
             }
         }
     }
@@ -90,6 +91,21 @@ internal sealed class HostRegistry(TimeProvider time, HostTransitions transition
     public Task<bool> RecordStartAsync(string id, PingBody? body) => UpdateAsync(id, (host, now, _) => HostTransitions.Start(host, body, now));
 
     public Task<bool> RecordLogAsync(string id, PingBody body) => UpdateAsync(id, (host, _, _) => HostTransitions.Log(host, body));
+
+    public Task<bool> ConfigureAsync(string id, HostSettingsChange change) => UpdateAsync(id, (host, _, _) => HostTransitions.Configure(host, change));
+
+    public async Task<bool> ExpectAsync(string id, HostSettingsChange change)
+    {
+        var host = _hosts.GetOrAdd(id, static id => new TrackedHost(new HostRecord(id)));
+        bool added;
+        lock (host)
+        {
+            added = HostTransitions.Expect(host.Record, clock.Read());
+        }
+
+        // Forgotten in the meantime: it is expected afresh.
+        return await ConfigureAsync(id, change) ? added : await ExpectAsync(id, change);
+    }
 
     public Task<bool> ForgetAsync(string id)
     {
@@ -111,9 +127,9 @@ internal sealed class HostRegistry(TimeProvider time, HostTransitions transition
     /// <summary>Moves every host whose deadline has passed to late or down, and decides on held site alerts.</summary>
     public Task SweepAsync()
     {
-        var now = time.GetUtcNow();
+        var now = clock.Read();
         var events = new List<HostEvent>();
-        while (_deadlines.NextDue(now) is var (host, due))
+        while (_deadlines.NextDue(now.Mono) is var (host, due))
         {
             lock (host)
             {
@@ -132,7 +148,7 @@ internal sealed class HostRegistry(TimeProvider time, HostTransitions transition
                 transitions.Sweep(host.Record, now, outcome);
                 foreach (var down in outcome.Events)
                 {
-                    HoldForSite(host.Record, down, now);
+                    HoldForSite(host.Record, down, now.Wall);
                 }
 
                 if (host.Record.State != outcome.PreviousState)
@@ -149,12 +165,12 @@ internal sealed class HostRegistry(TimeProvider time, HostTransitions transition
             }
         }
 
-        foreach (var decision in _sites.Review(now))
+        foreach (var decision in _sites.Review(now.Wall))
         {
             changes.Released(decision.Release);
             if (decision.Change != SiteChange.None)
             {
-                events.Add(SiteEvent(decision, now));
+                events.Add(SiteEvent(decision, now.Wall));
             }
         }
 
@@ -215,7 +231,7 @@ internal sealed class HostRegistry(TimeProvider time, HostTransitions transition
         return counts;
     }
 
-    private async Task<bool> UpdateAsync(string id, Action<HostRecord, DateTimeOffset, HostOutcome> change)
+    private async Task<bool> UpdateAsync(string id, Action<HostRecord, Now, HostOutcome> change)
     {
         if (!_hosts.TryGetValue(id, out var host))
         {
@@ -231,7 +247,7 @@ internal sealed class HostRegistry(TimeProvider time, HostTransitions transition
                 return false;
             }
 
-            change(host.Record, time.GetUtcNow(), outcome);
+            change(host.Record, clock.Read(), outcome);
             Changed(host, outcome);
             published = sink.PublishAsync(outcome.Events);
         }

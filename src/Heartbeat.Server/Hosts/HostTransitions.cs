@@ -14,19 +14,24 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
 
     public HostsOptions Options => options;
 
-    public (TimeSpan Interval, IntervalSource Source) Expected(HostRecord host) => host.Expected(options.DefaultInterval);
+    public (TimeSpan Interval, IntervalSource Source) Expected(HostRecord host) => Liveness.Expected(host, options);
 
-    /// <summary>The next moment the host must be looked at: when it turns late, or down, or its maintenance window ends.</summary>
-    public DateTimeOffset Deadline(HostRecord host)
+    /// <summary>The next monotonic moment the host must be looked at: when it turns late, or down, or its maintenance window ends.</summary>
+    public TimeSpan Deadline(HostRecord host)
     {
-        var (expected, _) = Expected(host);
         var due = host.State switch
         {
-            HostState.Up => host.LateAt(expected),
-            HostState.Maintenance when host.MaintenanceUntil is { } until => until,
-            _ => host.DownAt(expected, options.MissesBeforeDown),
+            HostState.Up => Liveness.LateAt(host, options),
+            HostState.Maintenance when host.MaintenanceEndsMono is { } ends => ends,
+            _ => Liveness.DownAt(host, options),
         };
-        return due > host.NotBefore ? due : host.NotBefore + expected + Liveness.Grace(expected);
+        if (due > host.NotBefore)
+        {
+            return due;
+        }
+
+        var (expected, _) = Expected(host);
+        return host.NotBefore + expected + Liveness.Grace(host, expected);
     }
 
     /// <summary>
@@ -44,7 +49,7 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
         return true;
     }
 
-    public void Beat(HostRecord host, ReceivedHeartbeat beat, string peer, DateTimeOffset now, HostOutcome outcome)
+    public void Beat(HostRecord host, ReceivedHeartbeat beat, string peer, Now now, HostOutcome outcome)
     {
         var isNew = host.Beats == 0;
         var previousIp = isNew ? null : host.Ip;
@@ -53,43 +58,52 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
         outcome.PreviousState = previousState;
         if (isNew)
         {
-            host.FirstSeen = now;
+            host.FirstSeen = now.Wall;
         }
         else
         {
-            host.Gaps.Add(now - host.LastSeen);
-            host.LearnedInterval = host.Gaps.Estimate ?? host.LearnedInterval;
+            Learn(host, now.Mono - host.LastSeenMono);
             AddressChanged(host, AddressKind.Reported, host.ReportedIp, beat.Ip, now, outcome);
             AddressChanged(host, AddressKind.Peer, host.Peer, peer, now, outcome);
         }
 
-        outcome.PlaceChanged = isNew || host.ReportedIp != beat.Ip || host.Peer != peer || host.Group != beat.Group;
+        // What a host declares holds until it declares something else: a cron job's ping without ?interval= keeps its day.
+        var group = beat.Group ?? host.Group;
+        outcome.PlaceChanged = isNew || host.ReportedIp != beat.Ip || host.Peer != peer || host.Group != group;
         host.ReportedIp = beat.Ip;
         host.Peer = peer;
-        host.Group = beat.Group;
-        host.LastSeen = now;
+        host.Group = group;
+        host.DeclaredInterval = beat.Interval ?? host.DeclaredInterval;
+        host.DeclaredMisses = beat.MissesBeforeDown ?? host.DeclaredMisses;
+        host.LastSeen = now.Wall;
+        host.LastSeenMono = now.Mono;
         host.PauseCredit = TimeSpan.Zero;
         host.Beats++;
         host.Message = beat.Message;
         host.ClientStatus = beat.Status;
-        host.DeclaredInterval = beat.Interval;
-        host.DeclaredMisses = beat.MissesBeforeDown;
         if (beat.Body is not null)
         {
-            host.LastBody = new PingBody(now, beat.Status == HeartbeatStatus.Fail ? "fail" : "success", beat.Body);
+            host.LastBody = new PingBody(now.Wall, beat.Status == HeartbeatStatus.Fail ? "fail" : "success", beat.Body);
         }
 
         if (host.StartedAt is { } started)
         {
-            host.LastRunTime = now - started;
+            host.LastRunTime = now.Wall - started;
             host.StartedAt = null;
         }
 
         var state = beat.Status == HeartbeatStatus.Fail ? HostState.Failing : HostState.Up;
         if (isNew)
         {
+            var since = host.StateSince;
             SetState(host, state, now);
             outcome.Events.Add(Raise(host, HostEventKind.New, now, null, EventLines.New(host.Id, host.Ip, Expected(host).Interval)));
+            if (previousState == HostState.Down)
+            {
+                // Expected by an admin, down before it ever beat: its first beat ends that outage.
+                outcome.Events.Add(Raise(host, HostEventKind.Recovered, now, null, EventLines.Recovered(host.Id, "down", now.Wall - since)));
+            }
+
             if (state == HostState.Failing)
             {
                 outcome.Events.Add(RaiseFailing(host, now));
@@ -115,7 +129,7 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
     }
 
     /// <summary>Judges a host whose deadline has come: late, down, or silent in its maintenance window. A down host stays as it is.</summary>
-    public void Sweep(HostRecord host, DateTimeOffset now, HostOutcome outcome)
+    public void Sweep(HostRecord host, Now now, HostOutcome outcome)
     {
         outcome.PreviousState = host.State;
         if (host.State == HostState.Down)
@@ -123,18 +137,22 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
             return;
         }
 
-        var (expected, _) = Expected(host);
-        var pastDown = now >= host.DownAt(expected, options.MissesBeforeDown);
+        var pastDown = now.Mono >= Liveness.DownAt(host, options);
         if (pastDown && !host.InMaintenance(now))
         {
-            var why = host.State switch
-            {
-                HostState.Failing => "was failing",
-                HostState.Maintenance => "not back when its maintenance ended",
-                _ => null,
-            };
+            var (expected, _) = Expected(host);
+            var summary = host.Beats == 0
+                ? lines.NeverSeen(host.Id, host.FirstSeen, expected)
+                : lines.Down(host.Id, host.LastSeen, expected, Liveness.Misses(host, options), host.State switch
+                {
+                    HostState.Failing => "was failing",
+                    HostState.Maintenance => "not back when its maintenance ended",
+                    _ => null,
+                });
+
+            // Dated from its first missed beat, so that "down for" on its recovery tells the whole outage.
             SetState(host, HostState.Down, now);
-            var summary = lines.Down(host.Id, host.LastSeen, expected, host.DeclaredMisses ?? options.MissesBeforeDown, why);
+            host.StateSince = Liveness.FirstMissed(host, options);
             outcome.Events.Add(Raise(host, HostEventKind.Down, now, null, summary));
         }
         else if (pastDown && host.State != HostState.Maintenance)
@@ -142,22 +160,50 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
             // Silent past its deadline, inside a maintenance window: down only if still silent when it ends.
             SetState(host, HostState.Maintenance, now);
         }
-        else if (host.State == HostState.Up && now >= host.LateAt(expected))
+        else if (host.State == HostState.Up && now.Mono >= Liveness.LateAt(host, options))
         {
             SetState(host, HostState.Late, now);
         }
     }
 
     /// <summary>
+    /// An admin expects a host that has not beaten yet (PUT /api/v1/hosts/{id}): it is pending, and down if it does not
+    /// appear within its interval and grace from now. True when the host is new; one that exists stays as it is.
+    /// </summary>
+    public static bool Expect(HostRecord host, Now now)
+    {
+        if (host.Beats > 0 || host.State is HostState.Pending or HostState.Down)
+        {
+            return false;
+        }
+
+        host.FirstSeen = host.LastSeen = now.Wall;
+        host.LastSeenMono = now.Mono;
+        SetState(host, HostState.Pending, now);
+        return true;
+    }
+
+    /// <summary>An admin's change of the host's liveness settings: each field given is set, and null falls back (see <see cref="Liveness"/>).</summary>
+    public static void Configure(HostRecord host, HostSettingsChange change)
+    {
+        host.ConfiguredInterval = change.Interval is { } interval ? interval.Value : host.ConfiguredInterval;
+        host.ConfiguredGrace = change.Grace is { } grace ? grace.Value : host.ConfiguredGrace;
+        host.ConfiguredMisses = change.Misses is { } misses ? misses.Value : host.ConfiguredMisses;
+        host.Schedule = change.Schedule is { } schedule ? schedule.Value : host.Schedule;
+        host.TimeZone = change.TimeZone is { } zone ? zone.Value : host.TimeZone;
+    }
+
+    /// <summary>
     /// Starts a maintenance window (a zero window ends one): the host's alerts pause until then, and if it is silent when
     /// the window ends, it is down then.
     /// </summary>
-    public void SetMaintenance(HostRecord host, TimeSpan window, DateTimeOffset now, HostOutcome outcome)
+    public void SetMaintenance(HostRecord host, TimeSpan window, Now now, HostOutcome outcome)
     {
         if (window <= TimeSpan.Zero)
         {
             var wasIn = host.InMaintenance(now);
             host.MaintenanceUntil = null;
+            host.MaintenanceEndsMono = null;
             if (wasIn)
             {
                 outcome.Events.Add(Raise(host, HostEventKind.Maintenance, now, null, EventLines.MaintenanceOver(host.Id)));
@@ -166,22 +212,23 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
             return;
         }
 
-        var until = now + window;
+        var until = now.Wall + window;
         host.MaintenanceUntil = until;
+        host.MaintenanceEndsMono = now.Mono + window;
         outcome.Events.Add(Raise(host, HostEventKind.Maintenance, now, null, lines.Maintenance(host.Id, window, until)));
     }
 
     /// <summary>The job behind the host started (/ping/{host}/start): not a beat, but its next beat tells how long it ran.</summary>
-    public static void Start(HostRecord host, PingBody? body, DateTimeOffset now)
+    public static void Start(HostRecord host, PingBody? body, Now now)
     {
-        host.StartedAt = now;
+        host.StartedAt = now.Wall;
         host.LastBody = body ?? host.LastBody;
     }
 
     /// <summary>Keeps a ping body (/ping/{host}/log) without counting it as a beat.</summary>
     public static void Log(HostRecord host, PingBody body) => host.LastBody = body;
 
-    private void ChangeState(HostRecord host, HostState previous, HostState state, DateTimeOffset now, HostOutcome outcome)
+    private void ChangeState(HostRecord host, HostState previous, HostState state, Now now, HostOutcome outcome)
     {
         if (state == previous)
         {
@@ -194,7 +241,7 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
         SetState(host, state, now);
         if (previous is HostState.Down or HostState.Maintenance || (previous == HostState.Failing && state == HostState.Up))
         {
-            outcome.Events.Add(Raise(host, HostEventKind.Recovered, now, null, EventLines.Recovered(host.Id, Describe(previous), now - since)));
+            outcome.Events.Add(Raise(host, HostEventKind.Recovered, now, null, EventLines.Recovered(host.Id, Describe(previous), now.Wall - since)));
         }
 
         if (state == HostState.Failing)
@@ -204,7 +251,7 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
     }
 
     /// <summary>A new boot id is a reboot; the one before it coming back means two machines beat under one name.</summary>
-    private void TrackBoot(HostRecord host, string? bootId, DateTimeOffset now, HostOutcome outcome)
+    private void TrackBoot(HostRecord host, string? bootId, Now now, HostOutcome outcome)
     {
         if (bootId is null || bootId == host.BootId)
         {
@@ -228,14 +275,14 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
 
         // Said once, then again only as a daily reminder while the two machines keep at it.
         var remindAt = host.DuplicateSeenAt + DuplicateReminder;
-        host.DuplicateSeenAt = now;
-        if (remindAt is null || now >= remindAt)
+        host.DuplicateSeenAt = now.Wall;
+        if (remindAt is null || now.Wall >= remindAt)
         {
             outcome.Events.Add(Raise(host, HostEventKind.DuplicateIdentity, now, null, EventLines.DuplicateIdentity(host.Id, current, bootId)));
         }
     }
 
-    private void TrackClock(HostRecord host, DateTimeOffset? clientTime, DateTimeOffset now, HostOutcome outcome)
+    private void TrackClock(HostRecord host, DateTimeOffset? clientTime, Now now, HostOutcome outcome)
     {
         if (clientTime is not { } sent)
         {
@@ -243,35 +290,50 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
         }
 
         var wasOff = host.ClockOff(options.ClockSkewWarning);
-        host.ClockSkew = sent - now;
+        host.ClockSkew = sent - now.Wall;
         if (!wasOff && host.ClockOff(options.ClockSkewWarning))
         {
             outcome.Events.Add(Raise(host, HostEventKind.ClockSkew, now, null, EventLines.ClockSkew(host.Id, host.ClockSkew!.Value)));
         }
     }
 
-    private HostEvent RaiseFailing(HostRecord host, DateTimeOffset now) =>
+    /// <summary>Gaps shorter than the floor are bursts (a few quick curls, a retry), not the host's rhythm: they teach nothing.</summary>
+    private void Learn(HostRecord host, TimeSpan gap)
+    {
+        if (gap < options.MinInterval)
+        {
+            return;
+        }
+
+        host.Gaps.Add(gap);
+        if (host.Gaps.Estimate is { } learned)
+        {
+            host.LearnedInterval = learned < options.MinInterval ? options.MinInterval : learned;
+        }
+    }
+
+    private HostEvent RaiseFailing(HostRecord host, Now now) =>
         Raise(host, HostEventKind.Failing, now, null, EventLines.Failing(host.Id, host.Message));
 
     /// <summary>An event of the host as it stands; in a maintenance window it alerts nobody (but the window's own events do).</summary>
-    private HostEvent Raise(HostRecord host, HostEventKind kind, DateTimeOffset now, string? previousIp, string summary) =>
-        new(now, host.Id, kind, host.State, host.Ip, previousIp, host.LastSeen, Expected(host).Interval, summary)
+    private HostEvent Raise(HostRecord host, HostEventKind kind, Now now, string? previousIp, string summary) =>
+        new(now.Wall, host.Id, kind, host.State, host.Ip, previousIp, host.LastSeen, Expected(host).Interval, summary)
         {
             Silenced = kind != HostEventKind.Maintenance && host.InMaintenance(now),
         };
 
-    private static void AddressChanged(HostRecord host, AddressKind kind, string? previous, string? current, DateTimeOffset now, HostOutcome outcome)
+    private static void AddressChanged(HostRecord host, AddressKind kind, string? previous, string? current, Now now, HostOutcome outcome)
     {
         if (previous != current)
         {
-            outcome.AddressChanges.Add(new AddressChange(now, host.Id, kind, previous, current));
+            outcome.AddressChanges.Add(new AddressChange(now.Wall, host.Id, kind, previous, current));
         }
     }
 
-    private static void SetState(HostRecord host, HostState state, DateTimeOffset now)
+    private static void SetState(HostRecord host, HostState state, Now now)
     {
         host.State = state;
-        host.StateSince = now;
+        host.StateSince = now.Wall;
     }
 
     private static string Describe(HostState state) => state switch
@@ -280,6 +342,7 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
         HostState.Maintenance => "silent in maintenance",
         HostState.Failing => "failing",
         HostState.Late => "late",
+        HostState.Pending => "pending",
         _ => "up",
     };
 }
@@ -297,4 +360,23 @@ internal sealed class HostOutcome
 
     /// <summary>Its reported IP, peer address or group changed: it may belong to another site now.</summary>
     public bool PlaceChanged { get; set; }
+}
+
+/// <summary>A value an admin gives a setting; null makes the host fall back to what it declares, learns or the server's default.</summary>
+internal readonly record struct Given<T>(T Value);
+
+/// <summary>An admin's change of a host's liveness settings: only the fields that are given change.</summary>
+internal sealed record HostSettingsChange
+{
+    public Given<TimeSpan?>? Interval { get; init; }
+
+    public Given<TimeSpan?>? Grace { get; init; }
+
+    public Given<int?>? Misses { get; init; }
+
+    /// <summary>A valid 5-field cron expression, or null.</summary>
+    public Given<string?>? Schedule { get; init; }
+
+    /// <summary>A time zone this machine knows by its IANA name, or null.</summary>
+    public Given<string?>? TimeZone { get; init; }
 }

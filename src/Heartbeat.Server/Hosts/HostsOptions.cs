@@ -5,6 +5,9 @@ internal sealed record HostsOptions
     /// <summary>Expected interval of a host that neither declares one nor has beaten often enough to learn it from.</summary>
     public TimeSpan DefaultInterval { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>Gaps between beats shorter than this are bursts, not a rhythm: never learned from, and no learned interval is shorter.</summary>
+    public TimeSpan MinInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Missed intervals before a host is down, for hosts that do not say (the "misses" field).</summary>
     public int MissesBeforeDown { get; init; } = 1;
 

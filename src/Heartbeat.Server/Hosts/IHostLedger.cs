@@ -7,8 +7,8 @@ namespace Heartbeat.Server.Hosts;
 /// </summary>
 internal interface IHostLedger
 {
-    /// <summary>Records a beat; the task completes once <paramref name="beatLine"/> (and the lines of events it caused at once) are in the log.</summary>
-    Task RecordBeatAsync(ReceivedHeartbeat heartbeat, string peer, string beatLine);
+    /// <summary>Records a beat whose line is in the log already; the task completes once the lines of the events it caused are too.</summary>
+    Task RecordBeatAsync(ReceivedHeartbeat heartbeat, string peer);
 
     /// <summary>Starts (or with zero, ends) a maintenance window; false for an unknown host.</summary>
     Task<bool> SetMaintenanceAsync(string id, TimeSpan window);
@@ -18,6 +18,12 @@ internal interface IHostLedger
 
     /// <summary>Keeps a ping body without counting it as a beat; false for an unknown host.</summary>
     Task<bool> RecordLogAsync(string id, PingBody body);
+
+    /// <summary>Changes a host's liveness settings; false for an unknown host.</summary>
+    Task<bool> ConfigureAsync(string id, HostSettingsChange change);
+
+    /// <summary>Expects a host that may not have beaten yet, with these settings; true when it was not known before.</summary>
+    Task<bool> ExpectAsync(string id, HostSettingsChange change);
 
     /// <summary>Forgets a host and its history; false for an unknown host.</summary>
     Task<bool> ForgetAsync(string id);

@@ -6,7 +6,7 @@ internal sealed class TrackedHost(HostRecord record)
     public HostRecord Record { get; } = record;
 
     /// <summary>When the sweeper looks at the host next; a queue entry for any other time is stale and skipped.</summary>
-    public DateTimeOffset? ScheduledAt { get; set; }
+    public TimeSpan? ScheduledAt { get; set; }
 
     /// <summary>Whether the store has yet to receive the latest state.</summary>
     public bool Dirty { get; set; }

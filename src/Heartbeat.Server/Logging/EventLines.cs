@@ -42,6 +42,9 @@ internal sealed class EventLines(TimeZoneInfo zone)
         return $"Host down - {host} (last seen {Local(lastSeen)}, expected every {Durations.Format(expected)}{missed}{reason})";
     }
 
+    public string NeverSeen(string host, DateTimeOffset added, TimeSpan expected) =>
+        $"Host down - {host} (never seen since it was added {Local(added)}, expected every {Durations.Format(expected)})";
+
     public static string SiteDown(string site, IReadOnlyList<string> silent)
     {
         var listed = string.Join(", ", silent.Take(NamedSiteMembers))

@@ -8,14 +8,14 @@ namespace Heartbeat.Server.Storage;
 /// to the shared store every flush, with the rows locked, and publishes the events that result. A beat is acknowledged
 /// once its line is in this server's log; a request that needs an answer (is the host known?) waits for its flush.
 /// </summary>
-internal sealed class FleetLedger(TimeProvider time, HostEventSink sink) : IHostLedger
+internal sealed class FleetLedger(TimeProvider time) : IHostLedger
 {
     private readonly ConcurrentQueue<FleetChange> _changes = new();
 
-    public Task RecordBeatAsync(ReceivedHeartbeat heartbeat, string peer, string beatLine)
+    public Task RecordBeatAsync(ReceivedHeartbeat heartbeat, string peer)
     {
         _changes.Enqueue(new FleetBeat(HostRegistry.IdentityOf(heartbeat, peer), heartbeat, peer, time.GetUtcNow()));
-        return sink.PublishAsync([], beatLine);
+        return Task.CompletedTask;
     }
 
     public Task<bool> SetMaintenanceAsync(string id, TimeSpan window) => CommandAsync(new FleetCommand(id, FleetCommandKind.Maintenance) { Window = window });
@@ -23,6 +23,10 @@ internal sealed class FleetLedger(TimeProvider time, HostEventSink sink) : IHost
     public Task<bool> RecordStartAsync(string id, PingBody? body) => CommandAsync(new FleetCommand(id, FleetCommandKind.Start) { Body = body });
 
     public Task<bool> RecordLogAsync(string id, PingBody body) => CommandAsync(new FleetCommand(id, FleetCommandKind.Log) { Body = body });
+
+    public Task<bool> ConfigureAsync(string id, HostSettingsChange change) => CommandAsync(new FleetCommand(id, FleetCommandKind.Configure) { Settings = change });
+
+    public Task<bool> ExpectAsync(string id, HostSettingsChange change) => CommandAsync(new FleetCommand(id, FleetCommandKind.Expect) { Settings = change });
 
     public Task<bool> ForgetAsync(string id) => CommandAsync(new FleetCommand(id, FleetCommandKind.Forget));
 
@@ -52,15 +56,21 @@ internal enum FleetCommandKind
     Maintenance,
     Start,
     Log,
+    Configure,
+
+    /// <summary>Creates the host's row when there is none, so its <see cref="FleetCommand.Done"/> says whether it was new.</summary>
+    Expect,
     Forget,
 }
 
-/// <summary>A change applied to the host as the store has it; <see cref="Done"/> says whether the host was known.</summary>
+/// <summary>A change applied to the host as the store has it; <see cref="Done"/> says whether the host was known (for Expect: new).</summary>
 internal sealed record FleetCommand(string HostId, FleetCommandKind Kind) : FleetChange(HostId)
 {
     public TimeSpan Window { get; init; }
 
     public PingBody? Body { get; init; }
+
+    public HostSettingsChange? Settings { get; init; }
 
     public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

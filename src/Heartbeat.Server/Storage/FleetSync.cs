@@ -26,7 +26,7 @@ internal sealed partial class FleetSync(
     StoreOptions options,
     TimeProvider time,
     ServerMetrics metrics,
-    ILogger<FleetSync> logger) : BackgroundService, IHostedLifecycleService
+    ILogger<FleetSync> logger) : BackgroundService, IHostedLifecycleService, IStoreWriter
 {
     private const int SweepLimit = 10_000;
 
@@ -37,6 +37,8 @@ internal sealed partial class FleetSync(
     // One list for the server's lifetime: at thousands of beats a flush, a new one each time would land on the large-object heap.
     private readonly List<FleetChange> _changes = [];
     private ulong _cursor;
+
+    public Task FlushAsync(CancellationToken cancellationToken) => RoundAsync(sweep: false, cancellationToken);
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -62,7 +64,7 @@ internal sealed partial class FleetSync(
         await _round.WaitAsync(cancellationToken);
         try
         {
-            await FlushAsync(cancellationToken);
+            await ApplyQueuedAsync(cancellationToken);
             if (sweep)
             {
                 await SweepAsync(cancellationToken);
@@ -81,7 +83,7 @@ internal sealed partial class FleetSync(
         }
     }
 
-    private async Task FlushAsync(CancellationToken cancellationToken)
+    private async Task ApplyQueuedAsync(CancellationToken cancellationToken)
     {
         ledger.DrainInto(_changes);
         if (_changes.Count == 0)
@@ -90,13 +92,13 @@ internal sealed partial class FleetSync(
         }
 
         var started = Stopwatch.GetTimestamp();
-        var now = time.GetUtcNow();
+        var now = Now.FromWall(time.GetUtcNow());
         HostChanges changes;
         List<(FleetCommand Command, bool Known)> answers;
         await using (var transaction = await store.BeginChangesAsync(
-            [.. _changes.OfType<FleetBeat>().Select(c => c.HostId).Distinct()],
+            [.. _changes.Where(c => c is FleetBeat or FleetCommand { Kind: FleetCommandKind.Expect }).Select(c => c.HostId).Distinct()],
             [.. _changes.OfType<FleetCommand>().Select(c => c.HostId).Distinct()],
-            now,
+            now.Wall,
             cancellationToken))
         {
             (changes, answers) = Apply(transaction.Hosts, now);
@@ -114,9 +116,14 @@ internal sealed partial class FleetSync(
     }
 
     /// <summary>This server's queued changes, in order, on the locked rows: the lone server's transitions, run on the fleet's hosts.</summary>
-    private (HostChanges Changes, List<(FleetCommand, bool)> Answers) Apply(IReadOnlyList<HostRecord> locked, DateTimeOffset now)
+    private (HostChanges Changes, List<(FleetCommand, bool)> Answers) Apply(IReadOnlyList<HostRecord> locked, Now now)
     {
         var hosts = locked.ToDictionary(h => h.Id, StringComparer.Ordinal);
+        foreach (var host in locked)
+        {
+            host.PlaceOnClock(now);
+        }
+
         var changed = new Dictionary<string, HostRecord>(StringComparer.Ordinal);
         var outcome = new HostOutcome();
         var forgotten = new List<string>();
@@ -129,14 +136,15 @@ internal sealed partial class FleetSync(
                 var host = hosts.TryGetValue(beat.HostId, out var known) ? known : hosts[beat.HostId] = new HostRecord(beat.HostId);
                 if (!HostTransitions.CountIfOutrun(host, beat.At))
                 {
-                    transitions.Beat(host, beat.Heartbeat, beat.Peer, beat.At, outcome);
+                    transitions.Beat(host, beat.Heartbeat, beat.Peer, Now.FromWall(beat.At), outcome);
                 }
 
                 changed[host.Id] = host;
             }
             else if (change is FleetCommand command)
             {
-                answers.Add((command, hosts.TryGetValue(command.HostId, out var host)));
+                var known = hosts.TryGetValue(command.HostId, out var host);
+                answers.Add((command, command.Kind == FleetCommandKind.Expect ? known && HostTransitions.Expect(host!, now) : known));
                 if (host is null)
                 {
                     continue;
@@ -144,6 +152,9 @@ internal sealed partial class FleetSync(
 
                 switch (command.Kind)
                 {
+                    case FleetCommandKind.Configure or FleetCommandKind.Expect:
+                        HostTransitions.Configure(host, command.Settings!);
+                        break;
                     case FleetCommandKind.Maintenance:
                         transitions.SetMaintenance(host, command.Window, now, outcome);
                         break;
@@ -164,14 +175,14 @@ internal sealed partial class FleetSync(
             }
         }
 
-        return (new HostChanges([.. changed.Values.Select(WithDueTime)], outcome.Events, outcome.AddressChanges, forgotten), answers);
+        return (new HostChanges([.. changed.Values.Select(h => WithDueTime(h, now))], outcome.Events, outcome.AddressChanges, forgotten), answers);
     }
 
     private async Task SweepAsync(CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
+        var now = Now.FromWall(time.GetUtcNow());
         HostChanges changes;
-        await using (var transaction = await store.BeginSweepAsync(now, Liveness.PauseThreshold, SweepLimit, cancellationToken))
+        await using (var transaction = await store.BeginSweepAsync(now.Wall, Liveness.PauseThreshold, SweepLimit, cancellationToken))
         {
             if (transaction.Paused is { } paused)
             {
@@ -185,12 +196,16 @@ internal sealed partial class FleetSync(
             }
 
             var outcome = new HostOutcome();
-            foreach (var host in transaction.Hosts.Where(h => h.State != HostState.Down && transitions.Deadline(h) <= now))
+            foreach (var host in transaction.Hosts)
             {
-                transitions.Sweep(host, now, outcome);
+                host.PlaceOnClock(now);
+                if (host.State != HostState.Down && transitions.Deadline(host) <= now.Mono)
+                {
+                    transitions.Sweep(host, now, outcome);
+                }
             }
 
-            changes = new HostChanges([.. transaction.Hosts.Select(WithDueTime)], outcome.Events, [], []);
+            changes = new HostChanges([.. transaction.Hosts.Select(h => WithDueTime(h, now))], outcome.Events, [], []);
             await CommitAsync(transaction, changes, now, cancellationToken);
         }
 
@@ -211,14 +226,14 @@ internal sealed partial class FleetSync(
     }
 
     /// <summary>Writes what this server decided, with the alerts of its events, then takes the result into its copy of the hosts.</summary>
-    private async Task CommitAsync(FleetTransaction transaction, HostChanges changes, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task CommitAsync(FleetTransaction transaction, HostChanges changes, Now now, CancellationToken cancellationToken)
     {
         var queued = 0;
         await transaction.CommitAsync(
             changes,
             stored =>
             {
-                var notifications = notifiers.Route(stored, released: [], now);
+                var notifications = notifiers.Route(stored, released: [], now.Wall);
                 queued = notifications.Count;
                 return notifications;
             },
@@ -227,7 +242,7 @@ internal sealed partial class FleetSync(
         registry.Mirror(changes.Hosts, changes.Forgotten);
         foreach (var e in changes.Events)
         {
-            _published[e.Id] = now;
+            _published[e.Id] = now.Wall;
         }
 
         if (queued > 0)
@@ -237,9 +252,9 @@ internal sealed partial class FleetSync(
     }
 
     /// <summary>The host as the store keeps it, with the moment a sweep must look at it next (none once it is down).</summary>
-    private HostRecord WithDueTime(HostRecord host)
+    private HostRecord WithDueTime(HostRecord host, Now now)
     {
-        host.DueAt = host.State == HostState.Down ? null : transitions.Deadline(host);
+        host.DueAt = host.State == HostState.Down ? null : now.WallAt(transitions.Deadline(host));
         return host;
     }
 

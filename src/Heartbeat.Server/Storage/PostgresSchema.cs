@@ -8,8 +8,8 @@ namespace Heartbeat.Server.Storage;
 /// </summary>
 internal static class PostgresSchema
 {
-    /// <summary>2: the hosts table as <see cref="HostColumns"/> has it (gaps as text, every integer bigint).</summary>
-    public const int Version = 2;
+    /// <summary>2: the hosts table as <see cref="HostColumns"/> has it (gaps as text, every integer bigint); 3: configured settings.</summary>
+    public const int Version = 3;
 
     /// <summary>The advisory lock that serialises migrations when several servers start at once ("HBSCHEMA").</summary>
     private const long MigrationLock = 0x4842_5343_4845_4D41;
@@ -98,6 +98,18 @@ internal static class PostgresSchema
                     ALTER COLUMN declared_misses TYPE bigint
                 """;
             await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (version is > 0 and < Version)
+        {
+            // Columns added since: all optional, so rows written before them have nothing to say.
+            command.CommandText = "SELECT column_name::text FROM information_schema.columns WHERE table_name = 'hosts' AND table_schema = current_schema()";
+            var existing = await StoreRows.ReadAllAsync(command, reader => reader.GetString(0), cancellationToken);
+            foreach (var column in HostColumns.All.Where(c => !existing.Contains(c.Name)))
+            {
+                command.CommandText = $"ALTER TABLE hosts ADD COLUMN {column.Name} {column.PostgresType}";
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
         }
 
         if (version < Version)

@@ -9,8 +9,8 @@ namespace Heartbeat.Server.Storage;
 /// </summary>
 internal static class SqliteSchema
 {
-    /// <summary>5: hosts keep their pause credit, learned gaps and next deadline.</summary>
-    public const int Version = 5;
+    /// <summary>5: hosts keep their pause credit, learned gaps and next deadline; 6: settings an admin configured.</summary>
+    public const int Version = 6;
 
     private static readonly string Tables = $"""
         CREATE TABLE IF NOT EXISTS hosts (

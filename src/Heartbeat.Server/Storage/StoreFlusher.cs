@@ -13,7 +13,7 @@ namespace Heartbeat.Server.Storage;
 /// </summary>
 internal sealed partial class StoreFlusher(
     ChangeQueue queue, IHostStore store, Notifiers notifiers, StoreOptions options, TimeProvider time, ServerMetrics metrics, ILogger<StoreFlusher> logger)
-    : BackgroundService, IHostedLifecycleService
+    : BackgroundService, IHostedLifecycleService, IStoreWriter
 {
     private readonly SemaphoreSlim _flushing = new(1, 1);
     private (HostChanges Changes, IReadOnlyList<PendingNotification> Notifications)? _unwritten;

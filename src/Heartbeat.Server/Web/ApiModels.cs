@@ -31,7 +31,47 @@ internal sealed record HostView(
     DateTimeOffset? StartedAt,
     double? LastRunSeconds,
     IReadOnlyList<HostNote> Notes,
+    LivenessView Liveness,
     PingBodyView? LastBody);
+
+/// <summary>
+/// How the host is judged, and where each number comes from: "schedule" or "configured" (an admin set it), "declared"
+/// (the host said so), "learned" (from the gaps between its beats), or "default" (the server's).
+/// </summary>
+internal sealed record LivenessView(
+    double IntervalSeconds,
+    string IntervalSource,
+    double GraceSeconds,
+    string GraceSource,
+    int Misses,
+    string MissesSource,
+    string? Schedule,
+    string? TimeZone,
+    double? ConfiguredIntervalSeconds,
+    double? DeclaredIntervalSeconds,
+    double? LearnedIntervalSeconds,
+    int LearnedFromGaps)
+{
+    public static LivenessView Of(HostRecord host, HostsOptions options)
+    {
+        var (interval, source) = Hosts.Liveness.Expected(host, options);
+        return new(
+            interval.TotalSeconds,
+            Name(source),
+            Hosts.Liveness.Grace(host, interval).TotalSeconds,
+            host.ConfiguredGrace is null ? "default" : "configured",
+            Hosts.Liveness.Misses(host, options),
+            host.ConfiguredMisses is not null ? "configured" : host.DeclaredMisses is not null ? "declared" : "default",
+            host.Schedule,
+            host.TimeZone,
+            host.ConfiguredInterval?.TotalSeconds,
+            host.DeclaredInterval?.TotalSeconds,
+            host.LearnedInterval?.TotalSeconds,
+            host.Gaps.Count);
+    }
+
+    public static string Name(IntervalSource source) => source.ToString().ToLowerInvariant();
+}
 
 /// <summary>Makes <see cref="HostView"/>s of hosts as they stand now.</summary>
 internal sealed class HostViews(HostsOptions options, TimeProvider time)
@@ -39,13 +79,13 @@ internal sealed class HostViews(HostsOptions options, TimeProvider time)
     /// <summary>The host; <paramref name="withBody"/> adds its last ping body (up to 10,000 bytes), left out of lists.</summary>
     public HostView From(HostRecord host, bool withBody = false)
     {
-        var (interval, source) = host.Expected(options.DefaultInterval);
+        var liveness = LivenessView.Of(host, options);
         return new(
             host.Id, ApiNames.Of(host.State), host.Ip, host.ReportedIp, host.Peer, host.FirstSeen, host.LastSeen, host.StateSince,
-            host.Beats, interval.TotalSeconds, source.ToString().ToLowerInvariant(),
+            host.Beats, liveness.IntervalSeconds, liveness.IntervalSource,
             host.ClientStatus.ToString().ToLowerInvariant(), host.Message, host.IpChanges, host.DeclaredMisses,
             host.MaintenanceUntil, host.Site, host.BootId, host.DuplicateSeenAt, host.ClockSkew?.TotalSeconds, host.ClockOff(options.ClockSkewWarning),
-            host.StartedAt, host.LastRunTime?.TotalSeconds, HostNotes.Of(host, time.GetUtcNow(), time.LocalTimeZone, options),
+            host.StartedAt, host.LastRunTime?.TotalSeconds, HostNotes.Of(host, time.GetUtcNow(), time.LocalTimeZone, options), liveness,
             withBody && host.LastBody is { } body ? new PingBodyView(body.At, body.Kind, body.Text) : null);
     }
 }

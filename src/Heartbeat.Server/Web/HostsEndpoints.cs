@@ -50,12 +50,15 @@ internal static class HostsEndpoints
         registry.Find(id) is { } host ? TypedResults.Ok(views.From(host, withBody: true)) : NoSuchHost(id);
 
     private static async Task<Results<Ok<HostHistory>, ProblemHttpResult>> GetHistoryAsync(
-        HostRegistry registry, IHostStore store, string id, CancellationToken cancellationToken)
+        HostRegistry registry, IHostStore store, IStoreWriter writer, string id, CancellationToken cancellationToken)
     {
         if (registry.Find(id) is null)
         {
             return NoSuchHost(id);
         }
+
+        // What was acknowledged before this request is in the history it reads.
+        await writer.FlushAsync(cancellationToken);
 
         var addresses = await store.ReadAddressHistoryAsync(id, IHostStore.HistoryPerHost, cancellationToken);
         var events = await store.ReadEventsAsync(id, afterId: 0, IHostStore.HistoryPerHost, cancellationToken);
