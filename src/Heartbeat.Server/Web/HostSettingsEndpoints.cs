@@ -111,7 +111,7 @@ internal static class HostSettingsEndpoints
         switch (field.Name)
         {
             case "interval" or "grace":
-                if (!isNull && !(value.TryGetDouble(out var seconds) && seconds >= 1 && seconds <= MaxSettingsDays * 86_400))
+                if (!isNull && !(value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var seconds) && seconds >= 1 && seconds <= MaxSettingsDays * 86_400))
                 {
                     error = $"'{field.Name}' is a number of seconds from 1 to {MaxSettingsDays * 86_400} ({MaxSettingsDays} days), or null.";
                     return false;
@@ -121,7 +121,7 @@ internal static class HostSettingsEndpoints
                 change = field.Name == "interval" ? change with { Interval = duration } : change with { Grace = duration };
                 return true;
             case "misses":
-                if (!isNull && !(value.TryGetInt32(out var misses) && misses >= 1 && misses <= HeartbeatRules.MaxMissesBeforeDown))
+                if (!isNull && !(value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var misses) && misses >= 1 && misses <= HeartbeatRules.MaxMissesBeforeDown))
                 {
                     error = $"'misses' is a whole number from 1 to {HeartbeatRules.MaxMissesBeforeDown}, or null.";
                     return false;
