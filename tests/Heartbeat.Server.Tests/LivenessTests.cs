@@ -22,7 +22,7 @@ public sealed class LivenessTests
         time.Advance(TimeSpan.FromMinutes(10));
         await PingAsync(server, "/ping/nightly-backup/0");
 
-        await SweptAsync(server, time, TimeSpan.FromMinutes(5)); // past the 60 s default and its grace
+        await server.SweptAsync(time, TimeSpan.FromMinutes(5)); // past the 60 s default and its grace
 
         var host = await server.GetHostAsync("nightly-backup");
         Assert.Equal("up", host.GetProperty("state").GetString());
@@ -41,7 +41,7 @@ public sealed class LivenessTests
             time.Advance(TimeSpan.FromMilliseconds(300));
         }
 
-        await SweptAsync(server, time, TimeSpan.FromSeconds(5));
+        await server.SweptAsync(time, TimeSpan.FromSeconds(5));
         var burst = await server.GetHostAsync("laptop");
         Assert.Equal("up", burst.GetProperty("state").GetString());
         Assert.Equal((60.0, "default"), Interval(burst));
@@ -67,7 +67,7 @@ public sealed class LivenessTests
         await server.BeatAsync("""{"host": "web1", "interval": 60}""");
 
         time.Step(TimeSpan.FromHours(1)); // an NTP correction, a resumed VM
-        await SweptAsync(server, fake, TimeSpan.FromSeconds(5));
+        await server.SweptAsync(fake, TimeSpan.FromSeconds(5));
         Assert.Equal("up", await server.StateOfAsync("web1"));
 
         time.Step(TimeSpan.FromHours(-3));
@@ -106,7 +106,7 @@ public sealed class LivenessTests
             liveness.GetProperty("graceSeconds").GetDouble(), liveness.GetProperty("graceSource").GetString(),
             liveness.GetProperty("misses").GetInt32(), liveness.GetProperty("missesSource").GetString()));
 
-        await SweptAsync(server, time, TimeSpan.FromSeconds(30)); // past what it declared
+        await server.SweptAsync(time, TimeSpan.FromSeconds(30)); // past what it declared
         Assert.Equal("up", await server.StateOfAsync("db"));
 
         using var cleared = await PatchAsync(server, "db", """{"interval": null}""");
@@ -169,7 +169,7 @@ public sealed class LivenessTests
         using var again = await PutAsync(server, "new-nas", """{"interval": 60}""");
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
 
-        await SweptAsync(server, time, TimeSpan.FromSeconds(85));
+        await server.SweptAsync(time, TimeSpan.FromSeconds(85));
         Assert.Equal("pending", await server.StateOfAsync("new-nas"));
         time.Advance(TimeSpan.FromSeconds(6));
         await server.WaitForStateAsync("new-nas", "down");
@@ -193,7 +193,7 @@ public sealed class LivenessTests
         // Next expected at 03:00 CEST (01:00 UTC) on the 29th: 23.5 hours later, not 24.
         Assert.Equal((84600.0, "schedule"), Interval(await server.GetHostAsync("backup")));
 
-        await SweptAsync(server, time, TimeSpan.FromHours(23.5) + TimeSpan.FromMinutes(9));
+        await server.SweptAsync(time, TimeSpan.FromHours(23.5) + TimeSpan.FromMinutes(9));
         Assert.Equal("late", await server.StateOfAsync("backup"));
         time.Advance(TimeSpan.FromMinutes(2));
         await server.WaitForStateAsync("backup", "down");
@@ -213,35 +213,4 @@ public sealed class LivenessTests
 
     private static Task<HttpResponseMessage> PutAsync(InProcessServer server, string host, string body) =>
         server.Client.PutAsync($"/api/v1/hosts/{host}", new StringContent(body, Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
-
-    /// <summary>
-    /// Advances the clock and waits until a sweep has judged every host as of then: a canary that declares a one-second
-    /// interval beats just before, and is down once a sweep after the advance has run.
-    /// </summary>
-    private static async Task SweptAsync(InProcessServer server, FakeTimeProvider time, TimeSpan advance)
-    {
-        Assert.True(advance >= TimeSpan.FromSeconds(2), "the canary needs two seconds to go down");
-        await server.BeatAsync("""{"host": "canary", "interval": 1}""");
-        time.Advance(advance);
-        await server.WaitForStateAsync("canary", "down");
-    }
-
-    /// <summary>A clock whose wall time can jump while its monotonic timestamps run on, as a real machine's do.</summary>
-    private sealed class SteppingClock(FakeTimeProvider inner) : TimeProvider
-    {
-        private TimeSpan _offset;
-
-        public override TimeZoneInfo LocalTimeZone => inner.LocalTimeZone;
-
-        public override long TimestampFrequency => inner.TimestampFrequency;
-
-        public void Step(TimeSpan by) => _offset += by;
-
-        public override DateTimeOffset GetUtcNow() => inner.GetUtcNow() + _offset;
-
-        public override long GetTimestamp() => inner.GetTimestamp();
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
-            inner.CreateTimer(callback, state, dueTime, period);
-    }
 }
