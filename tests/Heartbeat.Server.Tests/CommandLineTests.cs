@@ -1,5 +1,6 @@
 using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Logging;
+using Heartbeat.Server.Settings;
 
 namespace Heartbeat.Server.Tests;
 
@@ -64,6 +65,19 @@ public sealed class CommandLineTests
     [InlineData("ten")]
     [InlineData("99999999999G")]
     public void NonsenseSizesAreRefused(string text) => Assert.False(ByteSize.TryParse(text, out _));
+
+    [Theory]
+    [InlineData(104857600, "100 MiB")]
+    [InlineData(65536, "64 KiB")]
+    [InlineData(1L << 30, "1 GiB")]
+    [InlineData(1500, "1500 B")]
+    [InlineData(0, "0 B")]
+    public void SizesAreShownInTheLargestWholeUnitAndReadBack(long bytes, string text)
+    {
+        Assert.Equal(text, ByteSize.Format(bytes));
+        Assert.True(ByteSize.TryParse(text, out var parsed));
+        Assert.Equal(bytes, parsed);
+    }
 
     [Fact]
     public async Task SitesOutageWindowAndClockThresholdAreRead()

@@ -7,6 +7,7 @@ using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
 using Heartbeat.Server.Notify;
 using Heartbeat.Server.Security;
+using Heartbeat.Server.Settings;
 using Heartbeat.Server.Storage;
 
 namespace Heartbeat.Server.Hosting;
