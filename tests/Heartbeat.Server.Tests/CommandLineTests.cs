@@ -1,5 +1,6 @@
 using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Logging;
+using Heartbeat.Server.Notify;
 using Heartbeat.Server.Settings;
 
 namespace Heartbeat.Server.Tests;
@@ -87,6 +88,22 @@ public sealed class CommandLineTests
         Assert.Equal(["office", "lab", "dmz"], options.Hosts.SiteRules.Select(r => r.Name));
         Assert.Equal(System.Net.IPNetwork.Parse("2001:db8::/48"), options.Hosts.SiteRules[2].Network);
         Assert.Equal((TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(2)), (options.Hosts.OutageWindow, options.Hosts.ClockSkewWarning));
+    }
+
+    [Fact]
+    public async Task WebhooksAndCommandsAreReadIntoTheirAddressFormatAndEvents()
+    {
+        var options = await ParseAsync(
+            "--webhook", "ntfy:https://alerts.example.org/ops#down,recovered", "--webhook", "https://hooks.slack.com/services/T/B/x", "--notify-exec", "logger -t heartbeat #down");
+
+        var (ntfy, slack) = (options.Notify.Webhooks[0], options.Notify.Webhooks[1]);
+        Assert.Equal((WebhookFormat.Ntfy, new Uri("https://alerts.example.org/ops")), (ntfy.Format, ntfy.Url));
+        Assert.Equal(["down", "recovered"], ntfy.Events.Order());
+        Assert.Equal(WebhookFormat.Slack, slack.Format);
+        Assert.Empty(slack.Events);
+        var command = Assert.Single(options.Notify.Commands);
+        Assert.Equal("logger -t heartbeat", command.Command);
+        Assert.Equal(["down"], command.Events);
     }
 
     [Theory]

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
 using Heartbeat.Protocol;
@@ -86,10 +87,10 @@ internal static class ServerCommand
         var clockSkew = Setting("--clock-skew-warning", "HEARTBEAT_CLOCK_SKEW_WARNING", "duration", new HostsOptions().ClockSkewWarning, TryParseWindow,
             "Warn (a clock-skew event, a mark on the page) when a host's clock (its \"ts\" field) is off by more than this");
 
-        var webhooks = List<string>("--webhook", "HEARTBEAT_WEBHOOKS", "spec", ' ', TryParseWebhooks,
+        var webhooks = List<WebhookSpec>("--webhook", "HEARTBEAT_WEBHOOKS", "spec", ' ', TryParseWebhooks,
             "Send alerts to this URL, repeatable: [FORMAT:]URL[#EVENTS], FORMAT one of json (default), slack, mattermost, discord, ntfy, gotify, teams "
             + "(detected from well-known addresses), EVENTS e.g. down,recovered (default: all)");
-        var notifyExec = List<string>("--notify-exec", "HEARTBEAT_NOTIFY_EXEC", "command", '\n', TryParseCommands,
+        var notifyExec = List<CommandSpec>("--notify-exec", "HEARTBEAT_NOTIFY_EXEC", "command", '\n', TryParseCommands,
             "Run this shell command for each alert, repeatable, optionally ending in #EVENTS: the event in HEARTBEAT_* variables and as JSON on stdin");
         var notifyAttempts = Setting("--notify-max-attempts", "HEARTBEAT_NOTIFY_MAX_ATTEMPTS", "count", new NotifyOptions().MaxAttempts, TryParseAttempts,
             "Delivery attempts per alert before it is parked (shown, no longer retried)");
@@ -289,31 +290,26 @@ internal static class ServerCommand
         return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out count) && count is >= 1 and <= HeartbeatRules.MaxMissesBeforeDown;
     }
 
-    private static bool TryParseWebhooks(string text, out string[] specs, out string error)
+    private static bool TryParseWebhooks(string text, out WebhookSpec[] specs, out string error) =>
+        TryParseEach<WebhookSpec>(text.Split(' ', StringSplitOptions.RemoveEmptyEntries), WebhookSpec.TryParse, out specs, out error);
+
+    private static bool TryParseCommands(string text, out CommandSpec[] specs, out string error) =>
+        TryParseEach<CommandSpec>(text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), CommandSpec.TryParse, out specs, out error);
+
+    private delegate bool ItemParser<T>(string text, [MaybeNullWhen(false)] out T value, out string error);
+
+    private static bool TryParseEach<T>(string[] texts, ItemParser<T> parse, out T[] values, out string error)
     {
-        specs = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        values = new T[texts.Length];
         error = string.Empty;
-        foreach (var spec in specs)
+        for (var i = 0; i < texts.Length; i++)
         {
-            if (!TargetSpec.TryParseWebhook(spec, out _, out _, out _, out error))
+            if (!parse(texts[i], out var value, out error))
             {
                 return false;
             }
-        }
 
-        return true;
-    }
-
-    private static bool TryParseCommands(string text, out string[] commands, out string error)
-    {
-        commands = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        error = string.Empty;
-        foreach (var command in commands)
-        {
-            if (!TargetSpec.TryParseCommand(command, out _, out _, out error))
-            {
-                return false;
-            }
+            values[i] = value;
         }
 
         return true;
