@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Logging;
 using Heartbeat.Server.Notify;
@@ -115,6 +116,23 @@ public sealed class CommandLineTests
         var parsed = ServerCommand.Create((_, _) => Task.FromResult(0)).Parse([option, value]);
 
         Assert.Contains(parsed.Errors, e => e.Message.Contains(reason, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("--default-interval", "60s")]
+    [InlineData("--outage-window", "2m")]
+    [InlineData("--log-max-size", "100 MiB")]
+    [InlineData("--max-body", "64 KiB")]
+    [InlineData("--store", "sqlite")]
+    [InlineData("--log-keep", "5")]
+    public async Task HelpShowsEachDefaultAsPeopleWriteIt(string option, string shown)
+    {
+        using var output = new StringWriter();
+        var parsed = ServerCommand.Create((_, _) => Task.FromResult(0)).Parse(["--help"]);
+
+        Assert.Equal(0, await parsed.InvokeAsync(new InvocationConfiguration { Output = output }, TestContext.Current.CancellationToken));
+        var line = Assert.Single(output.ToString().Split('\n'), l => l.TrimStart().StartsWith(option + " ", StringComparison.Ordinal));
+        Assert.EndsWith($"[default: {shown}]", line.TrimEnd(), StringComparison.Ordinal);
     }
 
     private static async Task<ServerOptions> ParseAsync(params string[] args)

@@ -1,9 +1,37 @@
+using Heartbeat.Server.Settings;
+
 namespace Heartbeat.Server.Notify;
 
 internal sealed record NotifyOptions
 {
     public static readonly IReadOnlySet<string> EventNames =
         new HashSet<string>(Enum.GetValues<Hosts.HostEventKind>().Select(Web.ApiNames.Of).Append(FlapDamper.EventName), StringComparer.Ordinal);
+
+    public static readonly IReadOnlyList<Setting<NotifyOptions>> Settings =
+    [
+        new ListSetting<NotifyOptions, WebhookSpec>(' ')
+        {
+            Name = "webhook", Variable = "HEARTBEAT_WEBHOOKS", ValueName = "spec",
+            Help = "Send alerts to this URL, repeatable: [FORMAT:]URL[#EVENTS], FORMAT one of json (default), slack, mattermost, discord, ntfy, gotify, teams "
+                + "(detected from well-known addresses), EVENTS e.g. down,recovered (default: all)",
+            Parse = WebhookSpec.TryParse,
+            Set = (o, webhooks) => o with { Webhooks = webhooks },
+        },
+        new ListSetting<NotifyOptions, CommandSpec>('\n')
+        {
+            Name = "notify-exec", Variable = "HEARTBEAT_NOTIFY_EXEC", ValueName = "command",
+            Help = "Run this shell command for each alert, repeatable, optionally ending in #EVENTS: the event in HEARTBEAT_* variables and as JSON on stdin",
+            Parse = CommandSpec.TryParse,
+            Set = (o, commands) => o with { Commands = commands },
+        },
+        new ValueSetting<NotifyOptions, int>
+        {
+            Name = "notify-max-attempts", Variable = "HEARTBEAT_NOTIFY_MAX_ATTEMPTS", ValueName = "count",
+            Help = "Delivery attempts per alert before it is parked (shown, no longer retried)",
+            Parse = ValueParsers.Int(1, 100, "a number of attempts"),
+            Get = o => o.MaxAttempts, Set = (o, attempts) => o with { MaxAttempts = attempts },
+        },
+    ];
 
     public IReadOnlyList<WebhookSpec> Webhooks { get; init; } = [];
 
