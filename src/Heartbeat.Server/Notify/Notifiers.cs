@@ -14,27 +14,11 @@ internal sealed class Notifiers : IDisposable
 
     public Notifiers(NotifyOptions options, IHttpClientFactory http)
     {
-        var targets = new List<INotificationTarget>();
-        foreach (var spec in options.Webhooks)
-        {
-            if (!TargetSpec.TryParseWebhook(spec, out var url, out var format, out var events, out var error))
-            {
-                throw new ArgumentException($"--webhook: {error}");
-            }
-
-            targets.Add(new WebhookTarget(url, format, events, http.CreateClient(nameof(Notifiers))));
-        }
-
-        foreach (var spec in options.Commands)
-        {
-            if (!TargetSpec.TryParseCommand(spec, out var command, out var events, out var error))
-            {
-                throw new ArgumentException($"--notify-exec: {error}");
-            }
-
-            targets.Add(new ExecTarget(command, events, options.CommandTimeout));
-        }
-
+        IEnumerable<INotificationTarget> targets =
+        [
+            .. options.Webhooks.Select(webhook => new WebhookTarget(webhook, http.CreateClient(nameof(Notifiers)))),
+            .. options.Commands.Select(command => new ExecTarget(command, options.CommandTimeout)),
+        ];
         _targets = targets.DistinctBy(t => t.Key).ToDictionary(t => t.Key, StringComparer.Ordinal);
         _flapping = new FlapDamper(options.FlapWindow, options.FlapThreshold);
     }

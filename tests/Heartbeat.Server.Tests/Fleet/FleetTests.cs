@@ -1,5 +1,6 @@
 using System.Net;
 using Heartbeat.Server.Hosting;
+using Heartbeat.Server.Notify;
 using Heartbeat.Server.Storage;
 using Heartbeat.Server.Tests.Infrastructure;
 
@@ -41,7 +42,7 @@ public sealed class FleetTests(PostgresFixture postgres)
         var database = await postgres.CreateDatabaseAsync();
         await using var receiver = await WebhookReceiver.StartAsync();
         // Flapping summaries off: this test wants every down and recovery alerted, one by one.
-        Func<ServerOptions, ServerOptions> alerting = o => o with { Notify = o.Notify with { Webhooks = [$"{receiver.Url}#down,recovered"], FlapThreshold = 1000 } };
+        Func<ServerOptions, ServerOptions> alerting = o => o with { Notify = o.Notify with { Webhooks = [WebhookSpec.Parse($"{receiver.Url}#down,recovered")], FlapThreshold = 1000 } };
         await using var a = await StartNodeAsync(database, alerting);
         await using var b = await StartNodeAsync(database, alerting);
 
@@ -78,7 +79,7 @@ public sealed class FleetTests(PostgresFixture postgres)
         var database = await postgres.CreateDatabaseAsync();
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.HoldNext(1);
-        Func<ServerOptions, ServerOptions> alerting = o => o with { Notify = o.Notify with { Webhooks = [$"{receiver.Url}#down"], AttemptTimeout = TimeSpan.FromSeconds(3) } };
+        Func<ServerOptions, ServerOptions> alerting = o => o with { Notify = o.Notify with { Webhooks = [WebhookSpec.Parse($"{receiver.Url}#down")], AttemptTimeout = TimeSpan.FromSeconds(3) } };
         var a = await StartNodeAsync(database, alerting);
         await a.BeatAsync("""{"host": "orphan", "interval": 1}""");
         await receiver.WaitForAsync(r => r.Body.Contains("Host down - orphan", StringComparison.Ordinal), "server A's attempt, held unanswered");
@@ -100,7 +101,7 @@ public sealed class FleetTests(PostgresFixture postgres)
     {
         var database = await postgres.CreateDatabaseAsync();
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var node = await StartNodeAsync(database, o => o with { Notify = o.Notify with { Webhooks = [receiver.Url.ToString()] } });
+        await using var node = await StartNodeAsync(database, o => o with { Notify = o.Notify with { Webhooks = [WebhookSpec.Parse(receiver.Url.ToString())] } });
         var own = (await node.GetJsonAsync("/api/v1/notifiers"))[0].GetProperty("key").GetString()!;
 
         // Two alerts queued by other servers: one for a target only they have, then one for this server's.
