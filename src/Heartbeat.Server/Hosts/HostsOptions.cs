@@ -18,6 +18,13 @@ internal sealed record HostsOptions
             Parse = ValueParsers.Duration(Liveness.MinimumInterval, Liveness.MaximumInterval, "an interval", "30s, 5m, 1h"), Format = Durations.Format,
             Get = o => o.DefaultInterval, Set = (o, interval) => o with { DefaultInterval = interval },
         },
+        new ValueSetting<HostsOptions, TimeSpan>
+        {
+            Name = "min-interval", Variable = "HEARTBEAT_MIN_INTERVAL", ValueName = "duration",
+            Help = "Gaps between beats shorter than this are bursts (a few quick curls), not a rhythm: never learned from, and no learned interval is shorter",
+            Parse = ValueParsers.Duration(Liveness.MinimumInterval, Liveness.MaximumInterval, "an interval", "10s, 1m"), Format = Durations.Format,
+            Get = o => o.MinInterval, Set = (o, floor) => o with { MinInterval = floor },
+        },
         new ValueSetting<HostsOptions, int>
         {
             Name = "down-after-misses", Variable = "HEARTBEAT_DOWN_AFTER_MISSES", ValueName = "count",
