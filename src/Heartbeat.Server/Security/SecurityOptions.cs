@@ -14,8 +14,14 @@ internal sealed record SecurityOptions
     /// <summary>Needed to read: the status page, the API and the event stream.</summary>
     public string? ReadToken { get; init; }
 
-    /// <summary>Needed for admin actions: forgetting a host, sending a test notification.</summary>
+    /// <summary>Needed for every change but a beat; without it, changes are allowed from this machine only.</summary>
     public string? AdminToken { get; init; }
+
+    /// <summary>The address people use to reach the server: its host name is one the page answers to, and its origin is trusted.</summary>
+    public Uri? PublicUrl { get; init; }
+
+    /// <summary>More Host names (or *.example.org patterns, or * for any) that the page, API and metrics answer to.</summary>
+    public IReadOnlyList<string> AllowedHosts { get; init; } = [];
 
     /// <summary>Source networks that may send beats or read; empty allows everyone.</summary>
     public IReadOnlyList<IPNetwork> Allow { get; init; } = [];

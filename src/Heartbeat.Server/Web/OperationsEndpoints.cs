@@ -36,8 +36,8 @@ internal static class OperationsEndpoints
 
             metrics.NotificationsWaiting.Set((await store.ReadNotifierStatsAsync(cancellationToken)).Sum(s => s.Pending));
         });
-        app.MapMetrics("/metrics", metrics.Registry).RequireRead();
-        app.MapHealthChecks("/healthz");
+        app.MapMetrics("/metrics", metrics.Registry).RequireAuthorization(Access.Read);
+        app.MapHealthChecks("/healthz").ServesAnyHost();
         return app;
     }
 

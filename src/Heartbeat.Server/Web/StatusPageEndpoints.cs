@@ -34,7 +34,7 @@ internal static class StatusPageEndpoints
             }
 
             return TypedResults.Bytes(Encoding.UTF8.GetBytes(Render(view, status, q, time)), "text/html; charset=utf-8");
-        }).RequireRead();
+        }).RequireAccess();
 
         app.MapGet("/assets/{name}", (string name) => Assets.TryGetValue(name, out var asset)
             ? Results.Bytes(asset.Content, asset.ContentType)
