@@ -1,8 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using Heartbeat.Server.Tests.Infrastructure;
 
 namespace Heartbeat.Server.Tests;
@@ -175,7 +173,7 @@ public sealed class SecurityTests
     public async Task WithACertificateTheServerSpeaksHttpsAndHttp2()
     {
         using var directory = new TempDirectory();
-        var (cert, key, thumbprint) = WriteSelfSignedCertificate(directory);
+        var (cert, key, thumbprint) = TestCertificate.Write(directory);
         await using var server = await InProcessServer.StartAsync(o => o with { Security = o.Security with { TlsCertificate = cert, TlsKey = key } });
         // Trust exactly the certificate the test made, as a client pinning it would.
         using var handler = new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, presented, _, _) => presented?.GetCertHashString() == thumbprint } };
@@ -273,18 +271,4 @@ public sealed class SecurityTests
         },
     })
     { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-
-    private static (string Certificate, string Key, string Thumbprint) WriteSelfSignedCertificate(TempDirectory directory)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(names.Build());
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        var (certPath, keyPath) = (directory.File("cert.pem"), directory.File("key.pem"));
-        File.WriteAllText(certPath, certificate.ExportCertificatePem());
-        File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
-        return (certPath, keyPath, certificate.GetCertHashString());
-    }
 }

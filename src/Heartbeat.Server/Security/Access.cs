@@ -103,15 +103,18 @@ internal sealed class AccessRequirement(string access, bool tokenSet) : Authoriz
     /// <summary>Whether the server was given a token for this access.</summary>
     public bool TokenSet => tokenSet;
 
+    /// <summary>Why a request without this access is refused.</summary>
+    public AccessFailure Refusal => tokenSet
+        ? new AccessFailure(this, "Token refused", $"This needs the {access} token; the one given does not grant {access} access.")
+        : new AccessFailure(this, "Only from this machine", "No admin token is set, so changes are allowed only from the server's own machine; start it with --admin-token to make them from elsewhere.");
+
     protected override async Task HandleRequirementAsync(AuthorizationHandlerContext context, AccessRequirement requirement)
     {
         var http = (HttpContext)context.Resource!;
         var granted = context.User.IsInRole(access) || (!tokenSet && (access == Security.Access.Read || NetworkAccess.IsThisMachine(http)));
         if (!granted)
         {
-            context.Fail(tokenSet
-                ? new AccessFailure(this, "Token refused", $"This needs the {access} token; the one given does not grant {access} access.")
-                : new AccessFailure(this, "Only from this machine", "No admin token is set, so changes are allowed only from the server's own machine; start it with --admin-token to make them from elsewhere."));
+            context.Fail(Refusal);
             return;
         }
 

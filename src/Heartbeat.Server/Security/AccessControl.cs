@@ -58,10 +58,11 @@ internal sealed class AccessDenied : IAuthorizationMiddlewareResultHandler
             return AccessControl.Denied(context, given: null, requirement.Access).ExecuteAsync(context);
         }
 
-        var failure = result.AuthorizationFailure?.FailureReasons.OfType<AccessFailure>().FirstOrDefault();
+        // Without a principal the framework passes on no reasons (a challenge); the requirement knows them anyway.
+        var failure = result.AuthorizationFailure?.FailureReasons.OfType<AccessFailure>().FirstOrDefault() ?? requirement.Refusal;
         return TypedResults.Problem(
-            title: failure?.Title ?? "Not allowed",
-            detail: failure?.Message,
+            title: failure.Title,
+            detail: failure.Message,
             statusCode: StatusCodes.Status403Forbidden).ExecuteAsync(context);
     }
 }

@@ -83,6 +83,7 @@ internal static class BrowserGuard
                 || string.Equals(uri.GetLeftPart(UriPartial.Authority), publicOrigin, StringComparison.OrdinalIgnoreCase));
         return !same;
     }
-
-    private sealed record OpenEndpoint(bool ChangesState);
 }
+
+/// <summary>Metadata of an endpoint that answers to any Host name; beats change state whatever their method.</summary>
+internal sealed record OpenEndpoint(bool ChangesState);

@@ -30,6 +30,12 @@ internal static class LoginEndpoints
         return app;
     }
 
+    /// <summary>For the top of a page: a logout button in a session, a login link where a token would grant more.</summary>
+    public static string SessionControls(HttpContext context, Tokens tokens) =>
+        context.User.Identity is { IsAuthenticated: true, AuthenticationType: Access.CookieScheme }
+            ? $"<form class=\"session\" method=\"post\" action=\"/logout\">{PageForms.AntiforgeryField(context)}<button type=\"submit\">Log out</button></form>"
+            : tokens.ReadsNeedToken || tokens.AdminNeedsToken ? "<p class=\"session\"><a href=\"/login\">Log in</a></p>" : string.Empty;
+
     private static async Task<Results<ContentHttpResult, RedirectHttpResult>> LogInAsync(
         HttpContext context, Tokens tokens, [FromForm] string? token, [FromForm(Name = "return")] string? returnTo)
     {
