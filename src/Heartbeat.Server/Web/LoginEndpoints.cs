@@ -36,9 +36,11 @@ internal static class LoginEndpoints
             ? $"<form class=\"session\" method=\"post\" action=\"/logout\">{PageForms.AntiforgeryField(context)}<button type=\"submit\">Log out</button></form>"
             : tokens.ReadsNeedToken || tokens.AdminNeedsToken ? "<p class=\"session\"><a href=\"/login\">Log in</a></p>" : string.Empty;
 
-    private static async Task<Results<ContentHttpResult, RedirectHttpResult>> LogInAsync(
-        HttpContext context, Tokens tokens, [FromForm] string? token, [FromForm(Name = "return")] string? returnTo)
+    /// <summary>The form is read here, once <see cref="PageForms.RequireAntiforgery"/> has passed it, not bound before.</summary>
+    private static async Task<Results<ContentHttpResult, RedirectHttpResult>> LogInAsync(HttpContext context, Tokens tokens)
     {
+        var form = context.Request.HasFormContentType ? await context.Request.ReadFormAsync(context.RequestAborted) : FormCollection.Empty;
+        var (token, returnTo) = (form["token"].FirstOrDefault(), form["return"].FirstOrDefault());
         if (string.IsNullOrEmpty(token) || tokens.AccessOf(token) is not { } access)
         {
             return Page(context, tokens, returnTo, "That token is not valid here.");
