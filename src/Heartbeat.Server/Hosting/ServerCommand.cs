@@ -72,7 +72,7 @@ internal static class ServerCommand
         var store = Setting("--store", "HEARTBEAT_STORE", "sqlite|memory|postgres", StoreKind.Sqlite, TryParseStore,
             "'sqlite' keeps state in the --data file; 'memory' forgets it at exit; 'postgres' shares it with other servers in the --postgres database");
         var postgres = Secret("--postgres", "HEARTBEAT_POSTGRES",
-            "The PostgreSQL connection string of --store postgres, e.g. \"Host=db;Database=heartbeat;Username=heartbeat;Password=…\" (prefer the environment: command lines show in ps)");
+            "The PostgreSQL connection string of --store postgres, e.g. \"Host=db;Database=heartbeat;Username=heartbeat;Password=…\"");
         var misses = Setting("--down-after-misses", "HEARTBEAT_DOWN_AFTER_MISSES", "count", new HostsOptions().MissesBeforeDown, TryParseMisses,
             "Missed intervals before a host is down, for hosts that do not send \"misses\" (default 1: down after one interval plus grace)");
         var defaultInterval = Setting("--default-interval", "HEARTBEAT_DEFAULT_INTERVAL", "duration", new HostsOptions().DefaultInterval, TryParseInterval,
@@ -96,7 +96,11 @@ internal static class ServerCommand
         var token = Secret("--token", "HEARTBEAT_TOKEN", "Every beat must carry this token (Authorization: Bearer, a \"token\" field, or ?token= on ping URLs)");
         var tokensFile = OptionalFile("--tokens", "HEARTBEAT_TOKENS_FILE", "File of 'host token' lines: a beat for a host must carry its token; reloaded when it changes");
         var readToken = Secret("--read-token", "HEARTBEAT_READ_TOKEN", "Reading (status page, API, events, metrics) needs this token (or the admin token)");
-        var adminToken = Secret("--admin-token", "HEARTBEAT_ADMIN_TOKEN", "Forgetting hosts and sending test notifications need this token");
+        var adminToken = Secret("--admin-token", "HEARTBEAT_ADMIN_TOKEN", "Every change but a beat (forgetting hosts, maintenance, test notifications) needs this token; without it, changes are allowed from this machine only");
+        var publicUrl = Setting<Uri?>("--public-url", "HEARTBEAT_PUBLIC_URL", "url", null, TryParsePublicUrl,
+            "The address people reach the page at (e.g. https://status.example.org/): the page answers to its name, and trusts forms from it");
+        var allowedHosts = List<string>("--allowed-host", "HEARTBEAT_ALLOWED_HOSTS", "name", ',', TryParseHostNames,
+            "Another name the page, API and metrics answer to, repeatable (*.example.org for a domain; * for any); beats come in under any name");
         var allow = List<IPNetwork>("--allow", "HEARTBEAT_ALLOW", "cidr", ',', TryParseNetworks,
             "Only these source networks may send beats or read, repeatable (e.g. 192.168.0.0/16, 2001:db8::/32)");
         var trustProxy = List<IPNetwork>("--trust-proxy", "HEARTBEAT_TRUST_PROXY", "cidr", ',', TryParseNetworks,
@@ -114,7 +118,7 @@ internal static class ServerCommand
             + "and shows them at GET / (HTML, or JSON) and /api/v1/hosts.")
         {
             port, bind, logFile, logMaxSize, logKeep, fsync, maxBody, data, store, postgres, defaultInterval, misses, groups, outageWindow, clockSkew, webhooks, notifyExec, notifyAttempts,
-            token, tokensFile, readToken, adminToken, allow, trustProxy, rateLimit, hostRateLimit, tlsCert, tlsKey,
+            token, tokensFile, readToken, adminToken, publicUrl, allowedHosts, allow, trustProxy, rateLimit, hostRateLimit, tlsCert, tlsKey,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -156,6 +160,8 @@ internal static class ServerCommand
                     TokensFile = result.GetValue(tokensFile),
                     ReadToken = result.GetValue(readToken),
                     AdminToken = result.GetValue(adminToken),
+                    PublicUrl = result.GetValue(publicUrl),
+                    AllowedHosts = result.GetValue(allowedHosts) ?? [],
                     Allow = result.GetValue(allow) ?? [],
                     TrustProxy = result.GetValue(trustProxy) ?? [],
                     RequestsPerSecondPerAddress = result.GetValue(rateLimit),
@@ -182,7 +188,7 @@ internal static class ServerCommand
     /// </summary>
     private static string? Contradiction(ServerOptions options) =>
         (options.Security.TlsCertificate is null) != (options.Security.TlsKey is null) ? "--tls-cert and --tls-key go together: give both, or neither."
-        : options.Store.Kind == StoreKind.Postgres && options.Store.Postgres is null ? "--store postgres needs a connection string: --postgres CONNECTION, or HEARTBEAT_POSTGRES."
+        : options.Store.Kind == StoreKind.Postgres && options.Store.Postgres is null ? "--store postgres needs a connection string: --postgres CONNECTION, HEARTBEAT_POSTGRES or HEARTBEAT_POSTGRES_FILE."
         : null;
 
     private static Func<ArgumentResult, T> FromEnvironment<T>(string variable, T fallback, ValueParser<T> parse) =>
@@ -351,13 +357,60 @@ internal static class ServerCommand
         DefaultValueFactory = _ => NonEmpty(Environment.GetEnvironmentVariable(variable)),
     };
 
-    /// <summary>A secret: best given by environment variable, since a command line is visible to every user in ps.</summary>
-    private static Option<string?> Secret(string name, string variable, string description) => new(name)
+    /// <summary>
+    /// A secret: from the command line (visible to every user in ps), HEARTBEAT_X, a file named by HEARTBEAT_X_FILE (the
+    /// containers' convention), or the systemd credential named like the option (LoadCredential=admin-token:/path).
+    /// </summary>
+    private static Option<string?> Secret(string name, string variable, string description)
     {
-        Description = $"{description}; prefer the environment variable, as command lines show in ps [env: {variable}]",
-        HelpName = "token",
-        DefaultValueFactory = _ => NonEmpty(Environment.GetEnvironmentVariable(variable)),
-    };
+        var credential = name.TrimStart('-');
+        return new Option<string?>(name)
+        {
+            Description = $"{description}; prefer the environment, a file or a systemd credential, as command lines show in ps "
+                + $"[env: {variable}, or {variable}_FILE; credential: {credential}]",
+            HelpName = "secret",
+            DefaultValueFactory = result => NonEmpty(Environment.GetEnvironmentVariable(variable)) ?? SecretFile(result, $"{variable}_FILE", credential),
+        };
+    }
+
+    private static string? SecretFile(ArgumentResult result, string variable, string credential)
+    {
+        var path = NonEmpty(Environment.GetEnvironmentVariable(variable));
+        var source = variable;
+        if (path is null && NonEmpty(Environment.GetEnvironmentVariable("CREDENTIALS_DIRECTORY")) is { } credentials && File.Exists(Path.Combine(credentials, credential)))
+        {
+            (path, source) = (Path.Combine(credentials, credential), $"the systemd credential '{credential}'");
+        }
+
+        if (path is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            // One secret, perhaps with the newline an editor or echo leaves at the end.
+            return NonEmpty(File.ReadAllText(path).Trim()) ?? Fail<string?>(result, $"{source}: '{path}' is empty");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Fail<string?>(result, $"{source}: cannot read '{path}': {e.Message}");
+        }
+    }
+
+    private static bool TryParsePublicUrl(string text, out Uri? url, out string error)
+    {
+        error = $"'{text}' is not an http:// or https:// address (e.g. https://status.example.org/)";
+        return Uri.TryCreate(text, UriKind.Absolute, out url) && url.Scheme is "http" or "https" && url.UserInfo.Length == 0;
+    }
+
+    private static bool TryParseHostNames(string text, out string[] names, out string error)
+    {
+        names = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var bad = names.FirstOrDefault(n => n != "*" && Uri.CheckHostName(n.StartsWith("*.", StringComparison.Ordinal) ? n[2..] : n) != UriHostNameType.Dns);
+        error = $"'{bad}' is not a host name (e.g. status.example.org, *.example.org)";
+        return bad is null;
+    }
 
     private static string? NonEmpty(string? text) => string.IsNullOrWhiteSpace(text) ? null : text;
 
