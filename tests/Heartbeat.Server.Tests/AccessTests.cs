@@ -32,12 +32,14 @@ public sealed class AccessTests
     }
 
     /// <summary>Every change there is, and what it answers once allowed (a test notification without notifiers: 409).</summary>
-    private static readonly (HttpMethod Method, string Path, HttpStatusCode Done)[] Changes =
+    private static readonly (HttpMethod Method, string Path, string? Body, HttpStatusCode Done)[] Changes =
     [
-        (HttpMethod.Post, "/api/v1/hosts/web1/maintenance?for=30d", HttpStatusCode.OK),
-        (HttpMethod.Delete, "/api/v1/hosts/web1/maintenance", HttpStatusCode.OK),
-        (HttpMethod.Post, "/api/v1/notifiers/test", HttpStatusCode.Conflict),
-        (HttpMethod.Delete, "/api/v1/hosts/web1", HttpStatusCode.NoContent),
+        (HttpMethod.Post, "/api/v1/hosts/web1/maintenance?for=30d", null, HttpStatusCode.OK),
+        (HttpMethod.Delete, "/api/v1/hosts/web1/maintenance", null, HttpStatusCode.OK),
+        (HttpMethod.Patch, "/api/v1/hosts/web1", """{"interval": 120}""", HttpStatusCode.OK),
+        (HttpMethod.Put, "/api/v1/hosts/expected-db", """{"interval": 60}""", HttpStatusCode.Created),
+        (HttpMethod.Post, "/api/v1/notifiers/test", null, HttpStatusCode.Conflict),
+        (HttpMethod.Delete, "/api/v1/hosts/web1", null, HttpStatusCode.NoContent),
     ];
 
     private static readonly string[] Reads = ["/", "/api/v1/hosts", "/api/v1/hosts/web1", "/api/v1/hosts/web1/history", "/api/v1/notifiers", "/metrics", "/api/v1/events"];
@@ -107,23 +109,24 @@ public sealed class AccessTests
         await using var server = await StartAsync(tokens);
         await server.BeatAsync($$"""{"host": "web1", "token": "{{BeatToken}}"}""");
 
-        foreach (var (method, path, _) in Changes)
+        foreach (var (method, path, body, _) in Changes)
         {
-            Assert.Equal((path, HttpStatusCode.Forbidden), (path, await StatusAsync(server, Remote, method, path)));
-            Assert.Equal((path, HttpStatusCode.Forbidden), (path, await StatusAsync(server, Remote, method, path, ReadToken)));
-            Assert.Equal((path, HttpStatusCode.Forbidden), (path, await StatusAsync(server, Remote, method, path, BeatToken)));
+            Assert.Equal((path, HttpStatusCode.Forbidden), (path, await StatusAsync(server, Remote, method, path, body: body)));
+            Assert.Equal((path, HttpStatusCode.Forbidden), (path, await StatusAsync(server, Remote, method, path, ReadToken, body)));
+            Assert.Equal((path, HttpStatusCode.Forbidden), (path, await StatusAsync(server, Remote, method, path, BeatToken, body)));
         }
 
         Assert.Equal("up", await StateOfAsync(server, "web1")); // neither forgotten nor silenced
+        Assert.Null(await StateOfAsync(server, "expected-db"));
         using (var refused = await SendAsync(server, Remote, HttpMethod.Delete, "/api/v1/hosts/web1"))
         {
             var body = await refused.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
             Assert.Contains("--admin-token", body, StringComparison.Ordinal);
         }
 
-        foreach (var (method, path, done) in Changes)
+        foreach (var (method, path, body, done) in Changes)
         {
-            Assert.Equal((path, done), (path, await StatusAsync(server, from: null, method, path)));
+            Assert.Equal((path, done), (path, await StatusAsync(server, from: null, method, path, body: body)));
         }
     }
 
@@ -135,18 +138,19 @@ public sealed class AccessTests
         await using var server = await StartAsync(tokens);
         await server.BeatAsync("""{"host": "web1"}""");
 
-        foreach (var (method, path, _) in Changes)
+        foreach (var (method, path, body, _) in Changes)
         {
-            Assert.Equal((path, HttpStatusCode.Unauthorized), (path, await StatusAsync(server, Remote, method, path)));
-            Assert.Equal((path, HttpStatusCode.Unauthorized), (path, await StatusAsync(server, from: null, method, path)));
-            Assert.Equal((path, HttpStatusCode.Forbidden), (path, await StatusAsync(server, Remote, method, path, ReadToken)));
-            Assert.Equal((path, HttpStatusCode.Forbidden), (path, await StatusAsync(server, Remote, method, path, $"{AdminToken}x")));
+            Assert.Equal((path, HttpStatusCode.Unauthorized), (path, await StatusAsync(server, Remote, method, path, body: body)));
+            Assert.Equal((path, HttpStatusCode.Unauthorized), (path, await StatusAsync(server, from: null, method, path, body: body)));
+            Assert.Equal((path, HttpStatusCode.Forbidden), (path, await StatusAsync(server, Remote, method, path, ReadToken, body)));
+            Assert.Equal((path, HttpStatusCode.Forbidden), (path, await StatusAsync(server, Remote, method, path, $"{AdminToken}x", body)));
         }
 
         Assert.Equal("up", await StateOfAsync(server, "web1"));
-        foreach (var (method, path, done) in Changes)
+        Assert.Null(await StateOfAsync(server, "expected-db"));
+        foreach (var (method, path, body, done) in Changes)
         {
-            Assert.Equal((path, done), (path, await StatusAsync(server, Remote, method, path, AdminToken)));
+            Assert.Equal((path, done), (path, await StatusAsync(server, Remote, method, path, AdminToken, body)));
         }
     }
 

@@ -18,6 +18,9 @@ internal static class Access
     public const string Read = "read";
     public const string Admin = "admin";
 
+    /// <summary>No access needed, but the session cookie is read: a page's forms carry antiforgery tokens bound to it.</summary>
+    public const string Session = "session";
+
     /// <summary>The token a request carries, else its session cookie.</summary>
     public const string Scheme = "heartbeat";
     public const string TokenScheme = "token";
@@ -28,9 +31,8 @@ internal static class Access
         // Keys live in memory only: nothing secret is written to disk, and a restart (with new tokens, say) ends every session.
         services.AddDataProtection().UseEphemeralDataProtectionProvider();
 
-        // Only endpoints that ask for access look at tokens; the session cookie is read everywhere (antiforgery
-        // tokens are bound to it), which costs a beat nothing, as agents send no cookie.
-        services.AddAuthentication(CookieScheme)
+        // No default scheme: only the endpoints that ask for access (or a session) look at tokens and cookies, never a beat.
+        services.AddAuthentication()
             .AddPolicyScheme(Scheme, displayName: null, policy => policy.ForwardDefaultSelector = context =>
                 CredentialOf(context.Request) is null ? CookieScheme : TokenScheme)
             .AddScheme<AuthenticationSchemeOptions, TokenAuthentication>(TokenScheme, displayName: null, _ => { })
@@ -45,7 +47,8 @@ internal static class Access
             });
         services.AddAuthorizationBuilder()
             .AddPolicy(Read, policy => policy.AddAuthenticationSchemes(Scheme).AddRequirements(new AccessRequirement(Read, options.ReadToken is not null)))
-            .AddPolicy(Admin, policy => policy.AddAuthenticationSchemes(Scheme).AddRequirements(new AccessRequirement(Admin, options.AdminToken is not null)));
+            .AddPolicy(Admin, policy => policy.AddAuthenticationSchemes(Scheme).AddRequirements(new AccessRequirement(Admin, options.AdminToken is not null)))
+            .AddPolicy(Session, policy => policy.AddAuthenticationSchemes(CookieScheme).RequireAssertion(_ => true));
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, AccessDenied>();
         services.AddAntiforgery(antiforgery =>
         {

@@ -18,7 +18,7 @@ internal static class LoginEndpoints
 
     public static IEndpointRouteBuilder MapLogin(this IEndpointRouteBuilder app)
     {
-        var forms = app.MapGroup(string.Empty).RequireAntiforgery();
+        var forms = app.MapGroup(string.Empty).RequireAuthorization(Access.Session).RequireAntiforgery();
         forms.MapGet("/login", (HttpContext context, Tokens tokens, [FromQuery(Name = "return")] string? returnTo) =>
             Page(context, tokens, returnTo, error: null));
         forms.MapPost("/login", LogInAsync);
