@@ -34,6 +34,7 @@ internal partial class Program
             : null));
         builder.Services.AddSingleton<BeatGate>();
         builder.Services.AddAddressRateLimit(options.Security);
+        builder.Services.AddAccessControl(options.Security);
 
         builder.Services.AddSingleton<HostEventFeed>();
         builder.Services.AddSingleton<HostClock>();
@@ -90,12 +91,14 @@ internal partial class Program
         app.UseAllowList(options.Security);
         app.UseRateLimiter();
         app.UseSecurityHeaders();
+        app.UseAccessControl(options.Security);
         app.RefuseDotSegmentHosts();
 
         app.MapIngest();
         app.MapPings();
         app.MapPeerIngress();
         app.MapStatusPage();
+        app.MapLogin();
         app.MapHostsApi();
         app.MapHostSettings();
         app.MapNotifiersApi();

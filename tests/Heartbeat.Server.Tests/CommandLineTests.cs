@@ -135,6 +135,27 @@ public sealed class CommandLineTests
         Assert.EndsWith($"[default: {shown}]", line.TrimEnd(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ThePublicUrlAndAllowedHostNamesAreRead()
+    {
+        var options = await ParseAsync("--public-url", "https://status.example.org/", "--allowed-host", "monitor.example.org", "--allowed-host", "*.ops.example.org,*");
+
+        Assert.Equal(new Uri("https://status.example.org/"), options.Security.PublicUrl);
+        Assert.Equal(["monitor.example.org", "*.ops.example.org", "*"], options.Security.AllowedHosts);
+    }
+
+    [Theory]
+    [InlineData("--public-url", "status.example.org", "is not an http:// or https:// address")]
+    [InlineData("--public-url", "ftp://status.example.org/", "is not an http:// or https:// address")]
+    [InlineData("--allowed-host", "monitor.example.org:8080", "is not a host name")]
+    [InlineData("--allowed-host", "http://monitor.example.org", "is not a host name")]
+    public void BadNamesForThePageAreRefusedWithTheReason(string option, string value, string reason)
+    {
+        var parsed = ServerCommand.Create((_, _) => Task.FromResult(0)).Parse([option, value]);
+
+        Assert.Contains(parsed.Errors, e => e.Message.Contains(reason, StringComparison.Ordinal));
+    }
+
     private static async Task<ServerOptions> ParseAsync(params string[] args)
     {
         ServerOptions? captured = null;

@@ -1,8 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using Heartbeat.Server.Tests.Infrastructure;
 
 namespace Heartbeat.Server.Tests;
@@ -121,9 +119,13 @@ public sealed class SecurityTests
     public async Task AFloodFromOneAddressIsLimitedWhileAnotherAddressIsServed()
     {
         await using var server = await InProcessServer.StartAsync(o => o with { Security = o.Security with { RequestsPerSecondPerAddress = 2 } });
+        using var other = FromAddress(IPAddress.Parse("127.0.0.2"), server.Port);
+        // A first beat from elsewhere warms the server up: the burst below must fit in the second before the bucket refills.
+        (await other.PostAsync("/", new StringContent("""{"host": "warm-up"}"""), TestContext.Current.CancellationToken)).Dispose();
 
         var statuses = new List<HttpStatusCode>();
         HttpResponseMessage? limited = null;
+        var flood = System.Diagnostics.Stopwatch.StartNew();
         for (var i = 0; i < 40 && limited is null; i++)
         {
             var response = await server.PostAsync($$"""{"host": "flood-{{i}}"}""");
@@ -145,9 +147,9 @@ public sealed class SecurityTests
             Assert.Equal("application/problem+json", limited.Content.Headers.ContentType?.MediaType);
         }
 
-        Assert.Equal(20, statuses.Count(s => s == HttpStatusCode.OK)); // a burst of ten times the rate, then no more
+        // A burst of ten times the rate, then the rate: 2 more for each second the flood took on a busy machine.
+        Assert.InRange(statuses.Count(s => s == HttpStatusCode.OK), 20, 20 + (2 * (int)Math.Ceiling(flood.Elapsed.TotalSeconds)));
         Assert.Equal(1, (int)server.Metrics.HeartbeatsRejected.WithLabels("rate_limited").Value);
-        using var other = FromAddress(IPAddress.Parse("127.0.0.2"), server.Port);
         using var served = await other.PostAsync("/", new StringContent("""{"host": "neighbour"}"""), TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.OK, served.StatusCode);
         Assert.Contains("Received heartbeat - From: 127.0.0.2, Reported IP: -, Host: neighbour", server.HeartbeatMessages());
@@ -175,7 +177,7 @@ public sealed class SecurityTests
     public async Task WithACertificateTheServerSpeaksHttpsAndHttp2()
     {
         using var directory = new TempDirectory();
-        var (cert, key, thumbprint) = WriteSelfSignedCertificate(directory);
+        var (cert, key, thumbprint) = TestCertificate.Write(directory);
         await using var server = await InProcessServer.StartAsync(o => o with { Security = o.Security with { TlsCertificate = cert, TlsKey = key } });
         // Trust exactly the certificate the test made, as a client pinning it would.
         using var handler = new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, presented, _, _) => presented?.GetCertHashString() == thumbprint } };
@@ -273,18 +275,4 @@ public sealed class SecurityTests
         },
     })
     { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-
-    private static (string Certificate, string Key, string Thumbprint) WriteSelfSignedCertificate(TempDirectory directory)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(names.Build());
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        var (certPath, keyPath) = (directory.File("cert.pem"), directory.File("key.pem"));
-        File.WriteAllText(certPath, certificate.ExportCertificatePem());
-        File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
-        return (certPath, keyPath, certificate.GetCertHashString());
-    }
 }

@@ -64,7 +64,7 @@ internal static class ServerCommand
     /// </summary>
     private static string? Contradiction(ServerOptions options) =>
         (options.Security.TlsCertificate is null) != (options.Security.TlsKey is null) ? "--tls-cert and --tls-key go together: give both, or neither."
-        : options.Store.Kind == StoreKind.Postgres && options.Store.Postgres is null ? "--store postgres needs a connection string: --postgres CONNECTION, or HEARTBEAT_POSTGRES."
+        : options.Store.Kind == StoreKind.Postgres && options.Store.Postgres is null ? "--store postgres needs a connection string: --postgres CONNECTION, HEARTBEAT_POSTGRES or HEARTBEAT_POSTGRES_FILE."
         : null;
 
     /// <summary>
@@ -112,7 +112,9 @@ internal static class ServerCommand
 
     private static string Describe(Setting<ServerOptions> setting)
     {
-        var secret = setting.IsSecret ? "; prefer the environment variable, as command lines show in ps" : string.Empty;
+        var secret = setting.IsSecret
+            ? $"; prefer the environment, a file or a systemd credential, as command lines show in ps [env: {setting.Variable}, or {setting.Variable}_FILE; credential: {setting.Name}]"
+            : string.Empty;
         var joined = setting.Separator switch
         {
             null => string.Empty,
@@ -120,12 +122,17 @@ internal static class ServerCommand
             ' ' => ", space-separated",
             _ => ", one per line",
         };
-        return $"{setting.Help}{secret} [env: {setting.Variable}{joined}]";
+        return setting.IsSecret ? $"{setting.Help}{secret}" : $"{setting.Help} [env: {setting.Variable}{joined}]";
     }
 
     private static Fallback FromEnvironment(ArgumentResult result, Setting<ServerOptions> setting)
     {
         var text = Environment.GetEnvironmentVariable(setting.Variable);
+        if (string.IsNullOrWhiteSpace(text) && setting.IsSecret)
+        {
+            text = SecretFile(result, setting);
+        }
+
         if (string.IsNullOrWhiteSpace(text))
         {
             return new Fallback(null, setting.DefaultText ?? string.Empty);
@@ -133,6 +140,43 @@ internal static class ServerCommand
 
         var value = Read(result, setting, setting.Variable, [text]);
         return new Fallback(value, value is null || setting.IsSecret ? string.Empty : text);
+    }
+
+    /// <summary>
+    /// A secret from a file: the one HEARTBEAT_X_FILE names (the containers' convention), else the systemd credential named
+    /// like the option (LoadCredential=admin-token:/path puts it in $CREDENTIALS_DIRECTORY).
+    /// </summary>
+    private static string? SecretFile(ArgumentResult result, Setting<ServerOptions> setting)
+    {
+        var variable = setting.Variable + "_FILE";
+        var (path, source) = (Environment.GetEnvironmentVariable(variable), variable);
+        if (string.IsNullOrWhiteSpace(path) && Environment.GetEnvironmentVariable("CREDENTIALS_DIRECTORY") is { Length: > 0 } credentials
+            && File.Exists(Path.Combine(credentials, setting.Name)))
+        {
+            (path, source) = (Path.Combine(credentials, setting.Name), $"the systemd credential '{setting.Name}'");
+        }
+
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            // One secret, perhaps with the newline an editor or echo leaves at the end.
+            var secret = File.ReadAllText(path).Trim();
+            if (secret.Length == 0)
+            {
+                result.AddError($"{source}: '{path}' is empty");
+            }
+
+            return secret;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            result.AddError($"{source}: cannot read '{path}': {e.Message}");
+            return null;
+        }
     }
 
     private static object? Read(ArgumentResult result, Setting<ServerOptions> setting, string source, IReadOnlyList<string> texts)

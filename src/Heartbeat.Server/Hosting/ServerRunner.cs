@@ -60,7 +60,11 @@ internal static partial class ServerRunner
         var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
         var port = new Uri(addresses.First()).Port;
         await log.AppendAsync(LogLines.ServerStarted(port));
-        LogListening(app.Logger, addresses, log.Path);
+        var changes = app.Services.GetRequiredService<SecurityOptions>().AdminToken is null
+            ? "from this machine only (no --admin-token)"
+            : "with the admin token";
+        LogListening(app.Logger, addresses, log.Path, changes);
+
         return port;
     }
 
@@ -93,6 +97,6 @@ internal static partial class ServerRunner
         return exception is IOException or InvalidDataException ? exception.Message : null;
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Listening on {Addresses}; heartbeat log: {LogPath}")]
-    private static partial void LogListening(ILogger logger, ICollection<string> addresses, string logPath);
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Listening on {Addresses}; heartbeat log: {LogPath}; changes (forget, maintenance, notifier tests) allowed {Changes}")]
+    private static partial void LogListening(ILogger logger, ICollection<string> addresses, string logPath, string changes);
 }

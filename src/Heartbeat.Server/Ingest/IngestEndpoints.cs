@@ -13,7 +13,7 @@ internal static class IngestEndpoints
     public static IEndpointRouteBuilder MapIngest(this IEndpointRouteBuilder app)
     {
         // Content-Type is not looked at: the seed's own curl example sends JSON as a form post.
-        app.MapPost("/", ReceiveHeartbeatAsync).CountRejections();
+        app.MapPost("/", ReceiveHeartbeatAsync).ReceivesBeats().CountRejections();
         return app;
     }
 

@@ -20,6 +20,7 @@ internal static class PeerIngressEndpoints
                 ? BeatAsync(token, fail: status == "down", msg, context, intake, gate, time)
                 : Task.FromResult<Results<Ok<HeartbeatAck>, ProblemHttpResult>>(
                     IngestEndpoints.Invalid(new HeartbeatError("'status' must be \"up\" or \"down\".", "status"))))
+            .ReceivesBeats()
             .CountRejections();
 
         // Consul: PUT /v1/agent/check/{pass|warn|fail}/{checkId}?note=…; a warning is a reported problem too.
@@ -27,6 +28,7 @@ internal static class PeerIngressEndpoints
         {
             app.MapPut($"/v1/agent/check/{result}/{{id}}", (string id, string? note, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
                 BeatAsync(id, fail, note, context, intake, gate, time))
+                .ReceivesBeats()
                 .CountRejections();
         }
 

@@ -29,7 +29,7 @@ internal static class PingEndpoints
 
     public static IEndpointRouteBuilder MapPings(this IEndpointRouteBuilder app)
     {
-        var pings = app.MapGroup("/ping/{host}").AddEndpointFilter(async (context, next) =>
+        var pings = app.MapGroup("/ping/{host}").ReceivesBeats().AddEndpointFilter(async (context, next) =>
         {
             context.HttpContext.Response.Headers["Ping-Body-Limit"] = BodyLimit.ToString(CultureInfo.InvariantCulture);
             return await next(context);

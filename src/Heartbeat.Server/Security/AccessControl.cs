@@ -1,34 +1,16 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Heartbeat.Server.Security;
 
-/// <summary>Endpoint filters for read and admin access, and the answers that say which token is missing.</summary>
+/// <summary>The answers that refuse a request its access: problem+json that never says which tokens exist or what they are.</summary>
 internal static class AccessControl
 {
-    /// <summary>Reading needs the read (or admin) token, as a bearer token or ?token= (a browser's EventSource cannot send headers).</summary>
-    public static TBuilder RequireRead<TBuilder>(this TBuilder endpoints)
-        where TBuilder : IEndpointConventionBuilder =>
-        endpoints.AddEndpointFilter(async (context, next) =>
-        {
-            var token = TokenOf(context.HttpContext.Request);
-            return context.HttpContext.RequestServices.GetRequiredService<Tokens>().AllowsRead(token)
-                ? await next(context)
-                : Denied(context.HttpContext, token, "read");
-        });
-
-    public static TBuilder RequireAdmin<TBuilder>(this TBuilder endpoints)
-        where TBuilder : IEndpointConventionBuilder =>
-        endpoints.AddEndpointFilter(async (context, next) =>
-        {
-            var token = Tokens.FromHeader(context.HttpContext.Request);
-            return context.HttpContext.RequestServices.GetRequiredService<Tokens>().AllowsAdmin(token)
-                ? await next(context)
-                : Denied(context.HttpContext, token, "admin");
-        });
-
+    /// <summary>The token of a beat: a bearer token, or ?token= (ping URLs are often all a cron job can send).</summary>
     public static string? TokenOf(HttpRequest request) => Tokens.FromHeader(request) ?? request.Query["token"].FirstOrDefault();
 
-    /// <summary>401 without a token, 403 with a wrong one; neither says which tokens exist or what they are.</summary>
+    /// <summary>401 without a token, 403 with a wrong one.</summary>
     public static ProblemHttpResult Denied(HttpContext context, string? given, string access)
     {
         if (given is null)
@@ -36,7 +18,7 @@ internal static class AccessControl
             context.Response.Headers.WWWAuthenticate = "Bearer";
             return TypedResults.Problem(
                 title: "Token required",
-                detail: $"This server needs a {access} token: send it as 'Authorization: Bearer <token>'.",
+                detail: $"This server needs a {access} token: send it as 'Authorization: Bearer <token>', or log in at /login.",
                 statusCode: StatusCodes.Status401Unauthorized);
         }
 
@@ -44,5 +26,43 @@ internal static class AccessControl
             title: "Token refused",
             detail: $"The token does not grant {access} access.",
             statusCode: StatusCodes.Status403Forbidden);
+    }
+}
+
+/// <summary>
+/// What a request refused by the read or admin policy gets: 401 when it brought nothing and a token would do (a browser
+/// asking for a page is sent to /login instead), else 403 saying why.
+/// </summary>
+internal sealed class AccessDenied : IAuthorizationMiddlewareResultHandler
+{
+    private readonly AuthorizationMiddlewareResultHandler _framework = new();
+
+    public Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult result)
+    {
+        if (result.Succeeded || policy.Requirements.OfType<AccessRequirement>().FirstOrDefault() is not { } requirement)
+        {
+            return _framework.HandleAsync(next, context, policy, result);
+        }
+
+        var request = context.Request;
+        var broughtNothing = Access.CredentialOf(request) is null && context.User.Identity?.IsAuthenticated != true;
+        if (broughtNothing && requirement.TokenSet)
+        {
+            if (Access.IsRead(request) && request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase))
+            {
+                var back = Uri.EscapeDataString($"{request.PathBase}{request.Path}{request.QueryString}");
+                context.Response.Redirect($"/login?return={back}");
+                return Task.CompletedTask;
+            }
+
+            return AccessControl.Denied(context, given: null, requirement.Access).ExecuteAsync(context);
+        }
+
+        // Without a principal the framework passes on no reasons (a challenge); the requirement knows them anyway.
+        var failure = result.AuthorizationFailure?.FailureReasons.OfType<AccessFailure>().FirstOrDefault() ?? requirement.Refusal;
+        return TypedResults.Problem(
+            title: failure.Title,
+            detail: failure.Message,
+            statusCode: StatusCodes.Status403Forbidden).ExecuteAsync(context);
     }
 }

@@ -69,6 +69,16 @@ internal static partial class NetworkAccess
         });
     }
 
+    /// <summary>
+    /// A request from this machine's own loopback. One that still carries X-Forwarded-For came through a proxy that is
+    /// not trusted (a local nginx without --trust-proxy, say): it may come from anywhere, so it is not local.
+    /// </summary>
+    public static bool IsThisMachine(HttpContext context) =>
+        context.Connection.RemoteIpAddress is { } address
+        && IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address)
+        && !context.Request.Headers.ContainsKey("X-Forwarded-For")
+        && !context.Request.Headers.ContainsKey("Forwarded");
+
     [LoggerMessage(EventId = 510, Level = LogLevel.Warning, Message = "Refused requests from {Address}: not in --allow (logged at most once a minute per address)")]
     private static partial void LogRefused(ILogger logger, IPAddress address);
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Sockets;
 using Heartbeat.Server.Settings;
@@ -36,9 +37,23 @@ internal sealed record SecurityOptions
         new ValueSetting<SecurityOptions, string>
         {
             Name = "admin-token", Variable = "HEARTBEAT_ADMIN_TOKEN", ValueName = "token", IsSecret = true,
-            Help = "Forgetting hosts and sending test notifications need this token",
+            Help = "Every change but a beat (forgetting hosts, maintenance, host settings, test notifications) needs this token; without it, changes are allowed from this machine only",
             Parse = ValueParsers.Text,
             Get = o => o.AdminToken, Set = (o, token) => o with { AdminToken = token },
+        },
+        new ValueSetting<SecurityOptions, Uri>
+        {
+            Name = "public-url", Variable = "HEARTBEAT_PUBLIC_URL", ValueName = "url",
+            Help = "The address people reach the page at (e.g. https://status.example.org/): the page answers to its name, and trusts forms from it",
+            Parse = TryParsePublicUrl,
+            Get = o => o.PublicUrl, Set = (o, url) => o with { PublicUrl = url },
+        },
+        new ListSetting<SecurityOptions, string>(',')
+        {
+            Name = "allowed-host", Variable = "HEARTBEAT_ALLOWED_HOSTS", ValueName = "name",
+            Help = "Another name the page, API and metrics answer to, repeatable (*.example.org for a domain; * for any); beats come in under any name",
+            Parse = TryParseHostName,
+            Set = (o, names) => o with { AllowedHosts = names },
         },
         new ListSetting<SecurityOptions, IPNetwork>(',')
         {
@@ -93,8 +108,14 @@ internal sealed record SecurityOptions
     /// <summary>Needed to read: the status page, the API and the event stream.</summary>
     public string? ReadToken { get; init; }
 
-    /// <summary>Needed for admin actions: forgetting a host, sending a test notification.</summary>
+    /// <summary>Needed for every change but a beat; without it, changes are allowed from this machine only.</summary>
     public string? AdminToken { get; init; }
+
+    /// <summary>The address people use to reach the server: its host name is one the page answers to, and its origin is trusted.</summary>
+    public Uri? PublicUrl { get; init; }
+
+    /// <summary>More Host names (or *.example.org patterns, or * for any) that the page, API and metrics answer to.</summary>
+    public IReadOnlyList<string> AllowedHosts { get; init; } = [];
 
     /// <summary>Source networks that may send beats or read; empty allows everyone.</summary>
     public IReadOnlyList<IPNetwork> Allow { get; init; } = [];
@@ -129,5 +150,18 @@ internal sealed record SecurityOptions
 
         error = $"'{text}' is not a network (e.g. 192.168.0.0/16, 10.1.2.3, 2001:db8::/32)";
         return false;
+    }
+
+    private static bool TryParsePublicUrl(string text, [MaybeNullWhen(false)] out Uri url, out string error)
+    {
+        error = $"'{text}' is not an http:// or https:// address (e.g. https://status.example.org/)";
+        return Uri.TryCreate(text, UriKind.Absolute, out url) && url.Scheme is "http" or "https" && url.UserInfo.Length == 0;
+    }
+
+    private static bool TryParseHostName(string text, [MaybeNullWhen(false)] out string name, out string error)
+    {
+        name = text.Trim();
+        error = $"'{text}' is not a host name (e.g. status.example.org, *.example.org)";
+        return name == "*" || Uri.CheckHostName(name.StartsWith("*.", StringComparison.Ordinal) ? name[2..] : name) == UriHostNameType.Dns;
     }
 }

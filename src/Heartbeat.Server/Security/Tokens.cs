@@ -28,9 +28,11 @@ internal sealed class Tokens
         !BeatsNeedToken
         || (token is not null && (Matches(_options.Token, token) || Matches(_hostTokens?.TokenOf(host), token)));
 
-    public bool AllowsRead(string? token) => !ReadsNeedToken || Matches(_options.ReadToken, token) || Matches(_options.AdminToken, token);
-
-    public bool AllowsAdmin(string? token) => !AdminNeedsToken || Matches(_options.AdminToken, token);
+    /// <summary>What a read or admin token grants: <see cref="Access.Admin"/>, <see cref="Access.Read"/>, or nothing.</summary>
+    public string? AccessOf(string token) =>
+        Matches(_options.AdminToken, token) ? Access.Admin
+        : Matches(_options.ReadToken, token) ? Access.Read
+        : null;
 
     /// <summary>The bearer token of a request, or null.</summary>
     public static string? FromHeader(HttpRequest request)

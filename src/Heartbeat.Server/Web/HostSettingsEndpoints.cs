@@ -24,7 +24,7 @@ internal static class HostSettingsEndpoints
 
     public static IEndpointRouteBuilder MapHostSettings(this IEndpointRouteBuilder app)
     {
-        var hosts = app.MapGroup("/api/v1/hosts/{id}").RequireAdmin();
+        var hosts = app.MapGroup("/api/v1/hosts/{id}").RequireAccess();
         hosts.MapPatch(string.Empty, ConfigureAsync);
         hosts.MapPut(string.Empty, ExpectAsync);
         return app;

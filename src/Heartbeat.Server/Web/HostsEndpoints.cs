@@ -19,14 +19,14 @@ internal static class HostsEndpoints
 {
     public static IEndpointRouteBuilder MapHostsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/v1");
-        api.MapGet("/hosts", ListHosts).RequireRead();
-        api.MapGet("/hosts/{id}", GetHost).RequireRead();
-        api.MapGet("/hosts/{id}/history", GetHistoryAsync).RequireRead();
-        api.MapDelete("/hosts/{id}", ForgetHost).RequireAdmin();
-        api.MapPost("/hosts/{id}/maintenance", StartMaintenance).RequireAdmin();
-        api.MapDelete("/hosts/{id}/maintenance", EndMaintenance).RequireAdmin();
-        api.MapGet("/events", StreamEventsAsync).RequireRead();
+        var api = app.MapGroup("/api/v1").RequireAccess();
+        api.MapGet("/hosts", ListHosts);
+        api.MapGet("/hosts/{id}", GetHost);
+        api.MapGet("/hosts/{id}/history", GetHistoryAsync);
+        api.MapDelete("/hosts/{id}", ForgetHost);
+        api.MapPost("/hosts/{id}/maintenance", StartMaintenance);
+        api.MapDelete("/hosts/{id}/maintenance", EndMaintenance);
+        api.MapGet("/events", StreamEventsAsync);
         return app;
     }
 

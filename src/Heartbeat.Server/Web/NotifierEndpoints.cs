@@ -10,9 +10,9 @@ internal static class NotifierEndpoints
 {
     public static IEndpointRouteBuilder MapNotifiersApi(this IEndpointRouteBuilder app)
     {
-        var notifiers = app.MapGroup("/api/v1/notifiers");
-        notifiers.MapGet("/", ListAsync).RequireRead();
-        notifiers.MapPost("/test", SendTestAsync).RequireAdmin();
+        var notifiers = app.MapGroup("/api/v1/notifiers").RequireAccess();
+        notifiers.MapGet("/", ListAsync);
+        notifiers.MapPost("/test", SendTestAsync);
         return app;
     }
 

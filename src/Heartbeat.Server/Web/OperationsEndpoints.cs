@@ -36,8 +36,8 @@ internal static class OperationsEndpoints
 
             metrics.NotificationsWaiting.Set((await store.ReadNotifierStatsAsync(cancellationToken)).Sum(s => s.Pending));
         });
-        app.MapMetrics("/metrics", metrics.Registry).RequireRead();
-        app.MapHealthChecks("/healthz");
+        app.MapMetrics("/metrics", metrics.Registry).WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head])).RequireAuthorization(Access.Read);
+        app.MapHealthChecks("/healthz").WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head])).ServesAnyHost();
         return app;
     }
 

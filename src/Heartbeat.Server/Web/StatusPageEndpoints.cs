@@ -23,7 +23,7 @@ internal static class StatusPageEndpoints
     {
         // HEAD is answered by the same handler: Kestrel sends the headers (Content-Length included) and drops the body.
         app.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], async (
-            HttpRequest request, ServerStatus status, HostRegistry registry, HostViews views, HostEventFeed feed, Notifiers notifiers, IHostStore store, TimeProvider time, string? q) =>
+            HttpRequest request, ServerStatus status, HostRegistry registry, HostViews views, HostEventFeed feed, Notifiers notifiers, IHostStore store, Tokens tokens, TimeProvider time, string? q) =>
         {
             var hosts = HostQuery.Run(registry, views, state: null, q, offset: 0, HostQuery.DefaultLimit);
             var recent = feed.Recent(20).Select(EventView.From).ToList();
@@ -33,8 +33,8 @@ internal static class StatusPageEndpoints
                 return Results.Json(view, ApiJsonContext.Default.StatusView);
             }
 
-            return TypedResults.Bytes(Encoding.UTF8.GetBytes(Render(view, status, q, time)), "text/html; charset=utf-8");
-        }).RequireRead();
+            return TypedResults.Bytes(Encoding.UTF8.GetBytes(Render(view, status, q, time, LoginEndpoints.SessionControls(request.HttpContext, tokens))), "text/html; charset=utf-8");
+        }).RequireAccess();
 
         app.MapGet("/assets/{name}", (string name) => Assets.TryGetValue(name, out var asset)
             ? Results.Bytes(asset.Content, asset.ContentType)
@@ -57,7 +57,7 @@ internal static class StatusPageEndpoints
         return copy.ToArray();
     }
 
-    private static string Render(StatusView view, ServerStatus status, string? search, TimeProvider time)
+    private static string Render(StatusView view, ServerStatus status, string? search, TimeProvider time, string session)
     {
         var (hosts, recent) = (view.Hosts, view.RecentEvents);
         var page = new StringBuilder(4096 + (hosts.Hosts.Count * 400));
@@ -74,6 +74,7 @@ internal static class StatusPageEndpoints
             <body>
             <main>
             <h1>Heartbeat</h1>
+            {{session}}
             <div class="summary"><dl>
             <dt>Version</dt><dd>{{Html.Encode(ServerStatus.Version)}}</dd>
             <dt>Started</dt><dd><time datetime="{{status.StartedAt.UtcDateTime:O}}">{{Local(status.StartedAt, time)}}</time></dd>

@@ -38,6 +38,9 @@ internal sealed class InProcessServer : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The server's services, for tests that look at how it is put together (its endpoints, say).</summary>
+    public IServiceProvider Services => _app.Services;
+
     public HttpClient Client { get; }
 
     public string LogPath => Options.Log.Path;

@@ -1,0 +1,140 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.DataProtection;
+
+namespace Heartbeat.Server.Security;
+
+/// <summary>
+/// Who may do what, with ASP.NET Core's authentication and authorization. Reading (the page, the API, the event
+/// stream, metrics) needs the read or admin token once a read token is set; every change but a beat needs the admin
+/// token, and is allowed from this machine only while none is set. Scripts send a token; people log in at /login
+/// and get a session cookie.
+/// </summary>
+internal static class Access
+{
+    public const string Read = "read";
+    public const string Admin = "admin";
+
+    /// <summary>No access needed, but the session cookie is read: a page's forms carry antiforgery tokens bound to it.</summary>
+    public const string Session = "session";
+
+    /// <summary>The token a request carries, else its session cookie.</summary>
+    public const string Scheme = "heartbeat";
+    public const string TokenScheme = "token";
+    public const string CookieScheme = CookieAuthenticationDefaults.AuthenticationScheme;
+
+    public static IServiceCollection AddAccessControl(this IServiceCollection services, SecurityOptions options)
+    {
+        // Keys live in memory only: nothing secret is written to disk, and a restart (with new tokens, say) ends every session.
+        services.AddDataProtection().UseEphemeralDataProtectionProvider();
+
+        // No default scheme: only the endpoints that ask for access (or a session) look at tokens and cookies, never a beat.
+        services.AddAuthentication()
+            .AddPolicyScheme(Scheme, displayName: null, policy => policy.ForwardDefaultSelector = context =>
+                CredentialOf(context.Request) is null ? CookieScheme : TokenScheme)
+            .AddScheme<AuthenticationSchemeOptions, TokenAuthentication>(TokenScheme, displayName: null, _ => { })
+            .AddCookie(CookieScheme, cookie =>
+            {
+                cookie.Cookie.Name = "heartbeat_session";
+                cookie.Cookie.HttpOnly = true;
+                cookie.Cookie.SameSite = SameSiteMode.Strict;
+                cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest; // Secure under TLS (or behind a trusted proxy's https)
+                cookie.ExpireTimeSpan = TimeSpan.FromHours(12);
+                cookie.SlidingExpiration = true;
+            });
+        services.AddAuthorizationBuilder()
+            .AddPolicy(Read, policy => policy.AddAuthenticationSchemes(Scheme).AddRequirements(new AccessRequirement(Read, options.ReadToken is not null)))
+            .AddPolicy(Admin, policy => policy.AddAuthenticationSchemes(Scheme).AddRequirements(new AccessRequirement(Admin, options.AdminToken is not null)))
+            .AddPolicy(Session, policy => policy.AddAuthenticationSchemes(CookieScheme).RequireAssertion(_ => true));
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, AccessDenied>();
+        services.AddAntiforgery(antiforgery =>
+        {
+            antiforgery.Cookie.Name = "heartbeat_antiforgery";
+            antiforgery.Cookie.SameSite = SameSiteMode.Strict;
+            antiforgery.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            antiforgery.SuppressXFrameOptionsHeader = true; // SecurityHeaders sends DENY already
+        });
+        return services;
+    }
+
+    /// <summary>Routing first, so that each check below knows the endpoint and what it asks for.</summary>
+    public static IApplicationBuilder UseAccessControl(this IApplicationBuilder app, SecurityOptions options) => app
+        .UseRouting()
+        .UseBrowserGuard(options)
+        .UseAuthentication()
+        .UseAuthorization()
+        .UseAntiforgery();
+
+    /// <summary>
+    /// Every endpoint of a group (or one endpoint) needs read access for GET and HEAD, and admin access for any other
+    /// method. Applied last, to whatever the group holds then: an endpoint added to it later is covered without a word.
+    /// </summary>
+    public static TBuilder RequireAccess<TBuilder>(this TBuilder endpoints)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        endpoints.Finally(endpoint =>
+        {
+            var methods = endpoint.Metadata.OfType<IHttpMethodMetadata>().LastOrDefault()?.HttpMethods ?? [];
+            var reads = methods.Count > 0 && methods.All(m => HttpMethods.IsGet(m) || HttpMethods.IsHead(m));
+            endpoint.Metadata.Add(new AuthorizeAttribute(reads ? Read : Admin));
+        });
+        return endpoints;
+    }
+
+    /// <summary>The read or admin token of a request: a bearer token, or ?token= on a read (an EventSource cannot send headers).</summary>
+    public static string? CredentialOf(HttpRequest request) =>
+        Tokens.FromHeader(request) ?? (IsRead(request) ? request.Query["token"].FirstOrDefault() : null);
+
+    public static bool IsRead(HttpRequest request) => HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method);
+
+    /// <summary>The admin token grants reading too.</summary>
+    public static ClaimsPrincipal Principal(string access, string scheme)
+    {
+        Claim[] roles = access == Admin ? [new(ClaimTypes.Role, Admin), new(ClaimTypes.Role, Read)] : [new(ClaimTypes.Role, Read)];
+        return new ClaimsPrincipal(new ClaimsIdentity(roles, scheme));
+    }
+}
+
+/// <summary>Read or admin access, as <see cref="Access"/> describes it; its own handler.</summary>
+internal sealed class AccessRequirement(string access, bool tokenSet) : AuthorizationHandler<AccessRequirement>, IAuthorizationRequirement
+{
+    public string Access => access;
+
+    /// <summary>Whether the server was given a token for this access.</summary>
+    public bool TokenSet => tokenSet;
+
+    /// <summary>Why a request without this access is refused.</summary>
+    public AccessFailure Refusal => tokenSet
+        ? new AccessFailure(this, "Token refused", $"This needs the {access} token; the one given does not grant {access} access.")
+        : new AccessFailure(this, "Only from this machine", "No admin token is set, so changes are allowed only from the server's own machine; start it with --admin-token to make them from elsewhere.");
+
+    protected override async Task HandleRequirementAsync(AuthorizationHandlerContext context, AccessRequirement requirement)
+    {
+        var http = (HttpContext)context.Resource!;
+        var granted = context.User.IsInRole(access) || (!tokenSet && (access == Security.Access.Read || NetworkAccess.IsThisMachine(http)));
+        if (!granted)
+        {
+            context.Fail(Refusal);
+            return;
+        }
+
+        // A browser sends the session cookie with every request to the server, so a change made with one must carry
+        // the antiforgery token of a page the server rendered.
+        if (!Security.Access.IsRead(http.Request) && context.User.Identity?.AuthenticationType == Security.Access.CookieScheme
+            && !await http.RequestServices.GetRequiredService<IAntiforgery>().IsRequestValidAsync(http))
+        {
+            context.Fail(new AccessFailure(this, "Antiforgery token missing", "A change made from a logged-in page must carry the page's antiforgery token."));
+            return;
+        }
+
+        context.Succeed(requirement);
+    }
+}
+
+internal sealed class AccessFailure(IAuthorizationHandler handler, string title, string detail) : AuthorizationFailureReason(handler, detail)
+{
+    public string Title => title;
+}
