@@ -3,7 +3,8 @@ namespace Heartbeat.Server.Notify;
 internal sealed record NotifyOptions
 {
     public static readonly IReadOnlySet<string> EventNames =
-        new HashSet<string>(Enum.GetValues<Hosts.HostEventKind>().Select(Hosts.ApiNames.Of).Append(FlapDamper.EventName), StringComparer.Ordinal);
+        new HashSet<string>(Enum.GetValues<Hosts.HostEventKind>().Select(Hosts.ApiNames.Of).Append(FlapDamper.EventName)
+            .Append(GrowthDamper.NewHostsEvent).Append(GrowthDamper.IpChangesEvent), StringComparer.Ordinal);
 
     /// <summary>Webhooks as <c>[FORMAT:]URL[#EVENTS]</c>, e.g. <c>ntfy:https://ntfy.sh/alerts#down,recovered</c>.</summary>
     public IReadOnlyList<string> Webhooks { get; init; } = [];
