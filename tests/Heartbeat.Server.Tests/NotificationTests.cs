@@ -203,6 +203,65 @@ public sealed class NotificationTests
     }
 
     [Fact]
+    public async Task FiftyNewHostsInABurstSendFiveAlertsAndOneSummaryWhileEveryEventIsLoggedAndStored()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 2, 8, 11, 30, 0, TimeSpan.Zero));
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var server = await InProcessServer.StartAsync(
+            o => InProcessServer.WithoutRateLimits(o) with { Notify = o.Notify with { Webhooks = [receiver.Url.ToString()] } }, time);
+
+        for (var i = 1; i <= 50; i++)
+        {
+            await server.BeatAsync($$"""{"host": "node-{{i:00}}", "interval": 3600}""");
+        }
+
+        time.Advance(TimeSpan.FromSeconds(1)); // the store flush that routes the alerts
+        await Eventually.TrueAsync(() => receiver.Requests.Count == 5, "the five single alerts");
+        time.Advance(TimeSpan.FromMinutes(1));
+        var alerts = await server.ReceivedAfterAsync(receiver, "45 more new hosts");
+
+        Assert.Equal(
+            [
+                "45 more new hosts in the last minute (50 in all): node-06, node-07, node-08, node-09, node-10, node-11, node-12, node-13, node-14, node-15 and 35 more",
+                .. Enumerable.Range(1, 5).Select(i => $"New host - node-{i:00} (IP 127.0.0.1, expected every 1h 0m)"),
+            ],
+            alerts);
+        var summary = JsonDocument.Parse(receiver.Requests.Single(r => r.Body.Contains("45 more", StringComparison.Ordinal)).Body).RootElement;
+        Assert.Equal(("new-hosts", ""), (summary.GetProperty("event").GetString(), summary.GetProperty("host").GetString()));
+        await HeartbeatLogFile.WaitForAsync(server.LogPath, m => m.Count(line => line.StartsWith("New host - node-", StringComparison.Ordinal)) == 50, "fifty new-host lines");
+        var history = await server.GetJsonAsync("/api/v1/hosts/node-50/history");
+        Assert.Equal(["new"], history.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("kind").GetString()));
+    }
+
+    [Fact]
+    public async Task ABurstOfIpChangesFoldsIntoOneSummaryForATargetThatAskedForIpChanges()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 2, 8, 11, 30, 0, TimeSpan.Zero));
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var server = await InProcessServer.StartAsync(
+            o => InProcessServer.WithoutRateLimits(o) with { Notify = o.Notify with { Webhooks = [$"{receiver.Url}#ip-changed"] } }, time);
+
+        for (var i = 1; i <= 8; i++)
+        {
+            await server.BeatAsync($$"""{"host": "dhcp-{{i}}", "ip": "10.0.0.{{i}}", "interval": 3600}""");
+            await server.BeatAsync($$"""{"host": "dhcp-{{i}}", "ip": "10.0.1.{{i}}", "interval": 3600}""");
+        }
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        await Eventually.TrueAsync(() => receiver.Requests.Count == 5, "the five single alerts");
+        time.Advance(TimeSpan.FromMinutes(1));
+        var alerts = await server.ReceivedAfterAsync(receiver, "3 more IP changes");
+
+        Assert.Equal(
+            [
+                "3 more IP changes in the last minute (8 in all): dhcp-6, dhcp-7, dhcp-8",
+                .. Enumerable.Range(1, 5).Select(i => $"Host IP changed - dhcp-{i} (10.0.0.{i} -> 10.0.1.{i})"),
+            ],
+            alerts);
+        Assert.Equal(8, (await server.GetJsonAsync("/api/v1/hosts")).GetProperty("hosts").EnumerateArray().Sum(h => h.GetProperty("ipChanges").GetInt32()));
+    }
+
+    [Fact]
     public async Task TheTestEndpointSendsATestNotificationToEveryTarget()
     {
         await using var receiver = await WebhookReceiver.StartAsync();

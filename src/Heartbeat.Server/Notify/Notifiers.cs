@@ -4,12 +4,14 @@ namespace Heartbeat.Server.Notify;
 
 /// <summary>
 /// The configured targets, and which notifications each of them gets: those of the events it asked for,
-/// with a flapping host's storm folded into one summary (see <see cref="FlapDamper"/>).
+/// with a flapping host's storm (see <see cref="FlapDamper"/>) and a burst of new hosts or IP changes (see
+/// <see cref="GrowthDamper"/>) each folded into one summary.
 /// </summary>
 internal sealed class Notifiers : IDisposable
 {
     private readonly Dictionary<string, INotificationTarget> _targets;
     private readonly FlapDamper _flapping;
+    private readonly GrowthDamper _growth = new();
     private readonly SemaphoreSlim _queued = new(0, 1);
 
     public Notifiers(NotifyOptions options, IHttpClientFactory http)
@@ -41,7 +43,7 @@ internal sealed class Notifiers : IDisposable
         var pending = new List<PendingNotification>();
         foreach (var e in released.Concat(events.Where(e => e.Alerts)))
         {
-            foreach (var notification in _flapping.Filter(Notification.From(e, now), now))
+            foreach (var notification in _flapping.Filter(Notification.From(e, now), now).SelectMany(n => _growth.Filter(n, now)))
             {
                 pending.AddRange(ForTargets(notification));
             }
@@ -50,8 +52,8 @@ internal sealed class Notifiers : IDisposable
         return pending;
     }
 
-    /// <summary>Summaries for hosts that have stopped flapping; called as time passes.</summary>
-    public IReadOnlyList<PendingNotification> Settle(DateTimeOffset now) => [.. _flapping.Settle(now).SelectMany(ForTargets)];
+    /// <summary>Summaries for hosts that have stopped flapping and of growth in minutes that are over; called as time passes.</summary>
+    public IReadOnlyList<PendingNotification> Settle(DateTimeOffset now) => [.. _flapping.Settle(now).Concat(_growth.Settle(now)).SelectMany(ForTargets)];
 
     public IReadOnlyList<PendingNotification> Test(DateTimeOffset now) =>
         [.. _targets.Values.Select(t => new PendingNotification(t.Key, Notification.Test(now)))];
@@ -81,12 +83,17 @@ internal sealed class Notifiers : IDisposable
         .Where(t => t.Events.Count == 0 || t.Events.Contains(notification.Event) || StandsFor(notification.Event).Any(t.Events.Contains))
         .Select(t => new PendingNotification(t.Key, notification));
 
-    /// <summary>The events a summary replaces: a target that asked for downs gets the flapping and site-down summaries too.</summary>
+    /// <summary>
+    /// The events a summary replaces: a target that asked for downs gets the flapping and site-down summaries too,
+    /// one that asked for new hosts or IP changes their summaries.
+    /// </summary>
     private static string[] StandsFor(string summaryEvent) => summaryEvent switch
     {
         FlapDamper.EventName => ["down", "recovered"],
         "site-down" => ["down"],
         "site-recovered" => ["recovered"],
+        GrowthDamper.NewHostsEvent => ["new"],
+        GrowthDamper.IpChangesEvent => ["ip-changed"],
         _ => [],
     };
 }

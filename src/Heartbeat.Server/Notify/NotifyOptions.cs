@@ -5,7 +5,8 @@ namespace Heartbeat.Server.Notify;
 internal sealed record NotifyOptions
 {
     public static readonly IReadOnlySet<string> EventNames =
-        new HashSet<string>(Enum.GetValues<Hosts.HostEventKind>().Select(Hosts.ApiNames.Of).Append(FlapDamper.EventName), StringComparer.Ordinal);
+        new HashSet<string>(Enum.GetValues<Hosts.HostEventKind>().Select(Hosts.ApiNames.Of).Append(FlapDamper.EventName)
+            .Append(GrowthDamper.NewHostsEvent).Append(GrowthDamper.IpChangesEvent), StringComparer.Ordinal);
 
     public static readonly IReadOnlyList<Setting<NotifyOptions>> Settings =
     [

@@ -51,6 +51,8 @@ internal static class WebhookRequests
         "ip-changed" => $"{n.Host} changed IP",
         "failing" => $"{n.Host} is failing",
         "new" => $"New host {n.Host}",
+        GrowthDamper.NewHostsEvent => "New hosts",
+        GrowthDamper.IpChangesEvent => "IP changes",
         "site-down" => $"Site {n.Host} is down",
         "site-recovered" => $"Site {n.Host} recovered",
         "maintenance" => $"{n.Host} maintenance",
@@ -89,7 +91,7 @@ internal static class WebhookRequests
         "down" or "site-down" => "rotating_light",
         "recovered" or "site-recovered" => "white_check_mark",
         "failing" => "warning",
-        "ip-changed" => "globe_with_meridians",
+        "ip-changed" or GrowthDamper.IpChangesEvent => "globe_with_meridians",
         _ => "information_source",
     };
 }
