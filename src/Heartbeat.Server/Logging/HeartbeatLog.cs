@@ -163,7 +163,8 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
             {
                 if (batch.Count > 0 || check)
                 {
-                    FollowPath(force: check);
+                    // After a failure every batch looks again: one acknowledged into a file that is gone would be lost.
+                    FollowPath(force: check || _failing);
                 }
 
                 if (batch.Count > 0)
