@@ -270,12 +270,22 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
         }
     }
 
-    /// <summary>While failing with nothing to write: is there room again? Then beats may be taken again.</summary>
+    /// <summary>
+    /// While failing with nothing to write: is there room again? Then beats may be taken again. Without this a
+    /// load balancer that stops sending beats to a server whose /healthz says 503 would never see it recover.
+    /// </summary>
     private void Probe()
     {
-        if (!_options.IsStandardOutput)
+        try
         {
-            LogFile.EnsureRoom(_options.Path, _buffer.WrittenCount);
+            if (!_options.IsStandardOutput)
+            {
+                LogFile.EnsureRoom(_options.Path, _buffer.WrittenCount);
+            }
+        }
+        catch (IOException)
+        {
+            return; // still full: the error of the last write stands
         }
 
         _failing = false;
