@@ -392,11 +392,6 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
     private static partial void LogRecovered(ILogger logger, string path);
 }
 
-/// <summary>Whether the log takes lines, when it last did, and the last error (kept after a recovery).</summary>
-internal sealed record LogStatus(bool Writable, DateTimeOffset? LastWrite, LogError? LastError);
-
-internal sealed record LogError(string Message, DateTimeOffset At);
-
 /// <summary>The heartbeat log could not take a line; the beat was not recorded and must be refused.</summary>
 internal sealed class HeartbeatLogException(Exception inner)
     : IOException("The heartbeat log could not be written.", inner);

@@ -54,10 +54,10 @@ internal sealed partial class LogFile : IDisposable
 
     /// <summary>
     /// Whether the file at <paramref name="path"/> is still this one, rather than gone (deleted, or moved away
-    /// by logrotate) or another file (logrotate's create). Only this writer appends to the log, so the file
-    /// at the path is ours exactly when it is as long as ours: no stat structures to get right per platform.
-    /// A different file of the same length (rare: logrotate's create makes an empty one, and notifempty keeps
-    /// ours from being empty) is told apart at the next check, once this one has grown.
+    /// by logrotate) or another file (logrotate's create). Told by length, which needs no per-platform stat
+    /// structure: a file of another length cannot be this one, and one of the same length is taken to be.
+    /// Another file of the same length (rare: logrotate's create makes an empty one, and notifempty keeps ours
+    /// from being empty) is told apart at the next check, once this one has grown.
     /// </summary>
     public bool IsAt(string path)
     {
