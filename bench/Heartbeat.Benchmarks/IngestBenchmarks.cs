@@ -7,13 +7,15 @@ using Heartbeat.Server.Logging;
 
 namespace Heartbeat.Benchmarks;
 
-/// <summary>The per-beat work of POST / apart from HTTP and I/O: parse and validate, format the log line, update the host.</summary>
+/// <summary>The per-beat work of POST / apart from HTTP and I/O: parse and validate, format the log line, apply the beat to its host.</summary>
 [MemoryDiagnoser]
 public class IngestBenchmarks
 {
     private readonly ReadOnlySequence<byte> _body = new(Encoding.UTF8.GetBytes("""{"ip": "192.168.1.100", "host": "web1.example.org", "interval": 60}"""));
     private readonly ReceivedHeartbeat _heartbeat = new("192.168.1.100", "web1.example.org", TimeSpan.FromSeconds(60));
-    private HostRegistry _registry = null!;
+    private readonly HostTransitions _transitions = new(new HostsOptions(), new EventLines(TimeZoneInfo.Utc));
+    private readonly HostRecord _host = new("web1.example.org");
+    private readonly HostClock _clock = new(TimeProvider.System);
 
     [GlobalSetup]
     public void Setup()
@@ -24,11 +26,10 @@ public class IngestBenchmarks
             throw new InvalidOperationException("The benchmark body does not parse to the expected heartbeat.");
         }
 
-        _registry = new HostRegistry(TimeProvider.System, new HostsOptions(), new HostEventFeed());
-        _registry.RecordBeat(_heartbeat, "10.0.0.1");
-        if (_registry.Find("web1.example.org") is null)
+        _transitions.Beat(_host, _heartbeat, "10.0.0.1", _clock.Read(), new HostOutcome());
+        if (_host.Beats != 1 || _host.ReportedIp != "192.168.1.100")
         {
-            throw new InvalidOperationException("The registry did not record the beat.");
+            throw new InvalidOperationException("The beat was not applied to its host.");
         }
     }
 
@@ -36,13 +37,13 @@ public class IngestBenchmarks
     public bool Parse() => HeartbeatParser.TryParse(_body, out _, out _);
 
     [Benchmark]
-    public string FormatLogLine() => LogLines.HeartbeatReceived("10.0.0.1", _heartbeat);
+    public string FormatLogLine() => LogLines.HeartbeatReceived("10.0.0.1", _heartbeat.Ip, _heartbeat.Host);
 
     [Benchmark]
-    public int RecordBeatOfAKnownHost()
+    public int BeatOfAKnownHost()
     {
-        var events = _registry.RecordBeat(_heartbeat, "10.0.0.1");
-        _registry.DrainChanges();
-        return events.Count;
+        var outcome = new HostOutcome();
+        _transitions.Beat(_host, _heartbeat, "10.0.0.1", _clock.Read(), outcome);
+        return outcome.Events.Count;
     }
 }

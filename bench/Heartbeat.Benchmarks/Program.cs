@@ -5,7 +5,7 @@ using Heartbeat.Benchmarks;
 // dotnet run -c Release --project bench/Heartbeat.Benchmarks -- [BenchmarkDotNet arguments, e.g. --filter '*']
 if (args is ["scale", ..])
 {
-    RegistryScale.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
+    await RegistryScale.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
     return;
 }
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Heartbeat.Server.Hosts;
-using Heartbeat.Server.Ingest;
 
 namespace Heartbeat.Benchmarks;
 
@@ -12,7 +11,7 @@ namespace Heartbeat.Benchmarks;
 /// </summary>
 internal static class RegistryScale
 {
-    public static void Run(int hosts)
+    public static async Task RunAsync(int hosts)
     {
         var time = new ManualTime(new DateTimeOffset(2026, 2, 8, 11, 30, 0, TimeSpan.Zero));
         var interval = TimeSpan.FromSeconds(60);
@@ -21,15 +20,16 @@ internal static class RegistryScale
             .ToArray();
         var before = Heap();
 
-        var registry = new HostRegistry(time, new HostsOptions(), new HostEventFeed());
+        await using var server = new BenchRegistry(time);
+        var registry = server.Registry;
         var register = Stopwatch.StartNew();
         foreach (var beat in beats)
         {
-            registry.RecordBeat(beat, "192.0.2.1");
+            _ = registry.RecordBeatAsync(beat, "192.0.2.1");
         }
 
         register.Stop();
-        registry.DrainChanges(); // the store flusher does this every 250 ms
+        server.Changes.Drain(); // the store flusher does this every 250 ms
         var after = Heap();
         if (registry.Count != hosts)
         {
@@ -41,18 +41,18 @@ internal static class RegistryScale
         var steady = Stopwatch.StartNew();
         foreach (var beat in beats)
         {
-            registry.RecordBeat(beat, "192.0.2.1");
+            _ = registry.RecordBeatAsync(beat, "192.0.2.1");
         }
 
         steady.Stop();
-        registry.DrainChanges();
+        server.Changes.Drain();
 
         time.Advance(TimeSpan.FromSeconds(29));
-        var idle = Measure(registry, out var idleEvents);
+        var (idle, idleEvents) = await MeasureAsync(server);
         time.Advance(TimeSpan.FromSeconds(32));
-        var late = Measure(registry, out var lateEvents);
+        var (late, lateEvents) = await MeasureAsync(server);
         time.Advance(TimeSpan.FromSeconds(30));
-        var down = Measure(registry, out var downEvents);
+        var (down, downEvents) = await MeasureAsync(server);
         if (idleEvents != 0 || lateEvents != 0 || downEvents != hosts)
         {
             throw new InvalidOperationException($"Unexpected events: {idleEvents} idle, {lateEvents} late, {downEvents} down.");
@@ -67,13 +67,13 @@ internal static class RegistryScale
         Console.WriteLine(Invariant($"sweep, all {hosts:N0} go down:     {down.TotalMilliseconds:N0} ms ({down.TotalNanoseconds / hosts:N0} ns per host)"));
     }
 
-    private static TimeSpan Measure(HostRegistry registry, out int events)
+    /// <summary>One sweep, timed until its events are in the log; and how many events it caused.</summary>
+    private static async Task<(TimeSpan Took, int Events)> MeasureAsync(BenchRegistry server)
     {
         var watch = Stopwatch.StartNew();
-        events = registry.Sweep().Count;
+        await server.Registry.SweepAsync();
         watch.Stop();
-        registry.DrainChanges();
-        return watch.Elapsed;
+        return (watch.Elapsed, server.Changes.Drain().Events.Count);
     }
 
     private static long Heap()
@@ -96,6 +96,11 @@ internal static class RegistryScale
         private DateTimeOffset _now = start;
 
         public override DateTimeOffset GetUtcNow() => _now;
+
+        // Deadlines run on the monotonic clock: it moves with the wall clock here.
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => _now.UtcTicks;
 
         public void Advance(TimeSpan by) => _now += by;
     }

@@ -36,8 +36,14 @@ internal partial class Program
         builder.Services.AddAddressRateLimit(options.Security);
 
         builder.Services.AddSingleton<HostEventFeed>();
+        builder.Services.AddSingleton<HostClock>();
+        builder.Services.AddSingleton(new EventLines(time.LocalTimeZone));
+        builder.Services.AddSingleton<HostTransitions>();
+        builder.Services.AddSingleton<ChangeQueue>();
+        builder.Services.AddSingleton<HostEventSink>();
         builder.Services.AddSingleton<HostRegistry>();
         builder.Services.AddSingleton<HeartbeatIntake>();
+        builder.Services.AddSingleton<HostViews>();
         builder.Services.AddSingleton(options.Store);
         if (options.Store.Kind == StoreKind.Postgres)
         {
@@ -49,6 +55,7 @@ internal partial class Program
             builder.Services.AddSingleton<FleetLedger>();
             builder.Services.AddSingleton<IHostLedger>(services => services.GetRequiredService<FleetLedger>());
             builder.Services.AddSingleton<FleetSync>();
+            builder.Services.AddSingleton<IStoreWriter>(services => services.GetRequiredService<FleetSync>());
             builder.Services.AddHostedService(services => services.GetRequiredService<FleetSync>());
         }
         else
@@ -56,11 +63,11 @@ internal partial class Program
             builder.Services.AddSingleton(options.Hosts);
             builder.Services.AddSingleton<IHostLedger>(services => services.GetRequiredService<HostRegistry>());
             builder.Services.AddHostedService<LivenessMonitor>();
-            builder.Services.AddSingleton(_ => options.Store.Kind == StoreKind.Memory
+            builder.Services.AddSingleton<IHostStore>(_ => options.Store.Kind == StoreKind.Memory
                 ? SqliteHostStore.OpenInMemory()
                 : SqliteHostStore.OpenFile(options.Store.Path));
-            builder.Services.AddSingleton<IHostStore>(services => services.GetRequiredService<SqliteHostStore>());
             builder.Services.AddSingleton<StoreFlusher>();
+            builder.Services.AddSingleton<IStoreWriter>(services => services.GetRequiredService<StoreFlusher>());
             builder.Services.AddHostedService(services => services.GetRequiredService<StoreFlusher>());
         }
 
@@ -89,6 +96,7 @@ internal partial class Program
         app.MapPeerIngress();
         app.MapStatusPage();
         app.MapHostsApi();
+        app.MapHostSettings();
         app.MapNotifiersApi();
         app.MapOperations();
         return app;

@@ -1,5 +1,8 @@
+using System.CommandLine;
 using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Logging;
+using Heartbeat.Server.Notify;
+using Heartbeat.Server.Settings;
 
 namespace Heartbeat.Server.Tests;
 
@@ -65,6 +68,19 @@ public sealed class CommandLineTests
     [InlineData("99999999999G")]
     public void NonsenseSizesAreRefused(string text) => Assert.False(ByteSize.TryParse(text, out _));
 
+    [Theory]
+    [InlineData(104857600, "100 MiB")]
+    [InlineData(65536, "64 KiB")]
+    [InlineData(1L << 30, "1 GiB")]
+    [InlineData(1500, "1500 B")]
+    [InlineData(0, "0 B")]
+    public void SizesAreShownInTheLargestWholeUnitAndReadBack(long bytes, string text)
+    {
+        Assert.Equal(text, ByteSize.Format(bytes));
+        Assert.True(ByteSize.TryParse(text, out var parsed));
+        Assert.Equal(bytes, parsed);
+    }
+
     [Fact]
     public async Task SitesOutageWindowAndClockThresholdAreRead()
     {
@@ -73,6 +89,22 @@ public sealed class CommandLineTests
         Assert.Equal(["office", "lab", "dmz"], options.Hosts.SiteRules.Select(r => r.Name));
         Assert.Equal(System.Net.IPNetwork.Parse("2001:db8::/48"), options.Hosts.SiteRules[2].Network);
         Assert.Equal((TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(2)), (options.Hosts.OutageWindow, options.Hosts.ClockSkewWarning));
+    }
+
+    [Fact]
+    public async Task WebhooksAndCommandsAreReadIntoTheirAddressFormatAndEvents()
+    {
+        var options = await ParseAsync(
+            "--webhook", "ntfy:https://alerts.example.org/ops#down,recovered", "--webhook", "https://hooks.slack.com/services/T/B/x", "--notify-exec", "logger -t heartbeat #down");
+
+        var (ntfy, slack) = (options.Notify.Webhooks[0], options.Notify.Webhooks[1]);
+        Assert.Equal((WebhookFormat.Ntfy, new Uri("https://alerts.example.org/ops")), (ntfy.Format, ntfy.Url));
+        Assert.Equal(["down", "recovered"], ntfy.Events.Order());
+        Assert.Equal(WebhookFormat.Slack, slack.Format);
+        Assert.Empty(slack.Events);
+        var command = Assert.Single(options.Notify.Commands);
+        Assert.Equal("logger -t heartbeat", command.Command);
+        Assert.Equal(["down"], command.Events);
     }
 
     [Theory]
@@ -84,6 +116,23 @@ public sealed class CommandLineTests
         var parsed = ServerCommand.Create((_, _) => Task.FromResult(0)).Parse([option, value]);
 
         Assert.Contains(parsed.Errors, e => e.Message.Contains(reason, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("--default-interval", "60s")]
+    [InlineData("--outage-window", "2m")]
+    [InlineData("--log-max-size", "100 MiB")]
+    [InlineData("--max-body", "64 KiB")]
+    [InlineData("--store", "sqlite")]
+    [InlineData("--log-keep", "5")]
+    public async Task HelpShowsEachDefaultAsPeopleWriteIt(string option, string shown)
+    {
+        using var output = new StringWriter();
+        var parsed = ServerCommand.Create((_, _) => Task.FromResult(0)).Parse(["--help"]);
+
+        Assert.Equal(0, await parsed.InvokeAsync(new InvocationConfiguration { Output = output }, TestContext.Current.CancellationToken));
+        var line = Assert.Single(output.ToString().Split('\n'), l => l.TrimStart().StartsWith(option + " ", StringComparison.Ordinal));
+        Assert.EndsWith($"[default: {shown}]", line.TrimEnd(), StringComparison.Ordinal);
     }
 
     private static async Task<ServerOptions> ParseAsync(params string[] args)

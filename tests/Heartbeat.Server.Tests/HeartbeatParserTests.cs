@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Text;
+using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Ingest;
 using Heartbeat.Server.Logging;
 
@@ -47,10 +48,10 @@ public sealed class HeartbeatParserTests
     {
         Assert.Equal(
             "Received heartbeat - From: 192.168.1.53, Reported IP: 192.168.1.53",
-            LogLines.HeartbeatReceived("192.168.1.53", new ReceivedHeartbeat(Ip: "192.168.1.53")));
+            LogLines.HeartbeatReceived("192.168.1.53", ip: "192.168.1.53", host: null));
         Assert.Equal(
             "Received heartbeat - From: 10.0.0.9, Reported IP: -, Host: nas",
-            LogLines.HeartbeatReceived("10.0.0.9", new ReceivedHeartbeat(Host: "nas")));
+            LogLines.HeartbeatReceived("10.0.0.9", ip: null, host: "nas"));
         Assert.Equal("Server started, listening on port 7777", LogLines.ServerStarted(7777));
     }
 

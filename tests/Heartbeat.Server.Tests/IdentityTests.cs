@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Heartbeat.Server.Notify;
 using Heartbeat.Server.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
 
@@ -29,7 +30,7 @@ public sealed class IdentityTests
     public async Task TwoBootsTakingTurnsAreTwoMachinesSharingANameSaidOnce()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var server = await InProcessServer.StartAsync(o => o with { Notify = o.Notify with { Webhooks = [$"{receiver.Url}#duplicate-identity"] } });
+        await using var server = await InProcessServer.StartAsync(o => o with { Notify = o.Notify with { Webhooks = [WebhookSpec.Parse($"{receiver.Url}#duplicate-identity")] } });
 
         foreach (var boot in new[] { FirstBoot, SecondBoot, FirstBoot, SecondBoot, FirstBoot })
         {

@@ -107,7 +107,7 @@ public sealed class LiveViewTests
         // The last deadline is lastBeat + 2 s + 1 s grace; everyone must be down within a second of it.
         var allDownBy = lastBeat + expected + TimeSpan.FromSeconds(1) + TimeSpan.FromSeconds(1);
         await Eventually.TrueAsync(
-            () => server.GetJsonAsync("/api/v1/hosts?state=down&limit=1").GetAwaiter().GetResult().GetProperty("total").GetInt32() == hosts,
+            async () => (await server.GetJsonAsync("/api/v1/hosts?state=down&limit=1")).GetProperty("total").GetInt32() == hosts,
             "every host to be down",
             allDownBy - DateTimeOffset.UtcNow);
 

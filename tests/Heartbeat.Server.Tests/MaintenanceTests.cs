@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Heartbeat.Server.Notify;
 using Heartbeat.Server.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
 
@@ -15,7 +16,7 @@ public sealed class MaintenanceTests
     {
         var time = new FakeTimeProvider(Start);
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var server = await InProcessServer.StartAsync(o => o with { Notify = o.Notify with { Webhooks = [receiver.Url.ToString()] } }, time);
+        await using var server = await InProcessServer.StartAsync(o => o with { Notify = o.Notify with { Webhooks = [WebhookSpec.Parse(receiver.Url.ToString())] } }, time);
 
         await server.BeatAsync("""{"host": "db", "interval": 10, "maintenance": 60}""");
         time.Advance(TimeSpan.FromSeconds(16)); // past its usual deadline
@@ -42,7 +43,7 @@ public sealed class MaintenanceTests
     {
         var time = new FakeTimeProvider(Start);
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var server = await InProcessServer.StartAsync(o => o with { Notify = o.Notify with { Webhooks = [receiver.Url.ToString()] } }, time);
+        await using var server = await InProcessServer.StartAsync(o => o with { Notify = o.Notify with { Webhooks = [WebhookSpec.Parse(receiver.Url.ToString())] } }, time);
         await server.BeatAsync("""{"host": "db", "interval": 10}""");
 
         using (var started = await server.Client.PostAsync("/api/v1/hosts/db/maintenance?for=10m", null, TestContext.Current.CancellationToken))

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Heartbeat.Server.Notify;
 using Heartbeat.Server.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
 
@@ -99,9 +100,9 @@ public sealed class NotificationTests
 
         await receiver.WaitForAsync(r => !r.AnsweredWithFailure, "a successful delivery");
         var notifier = await Eventually.ValueAsync(
-            () =>
+            async () =>
             {
-                var n = server.GetJsonAsync("/api/v1/notifiers").GetAwaiter().GetResult()[0];
+                var n = (await server.GetJsonAsync("/api/v1/notifiers"))[0];
                 return n.GetProperty("delivered").GetInt32() == 1 ? (object)n : null;
             },
             "the delivery to be recorded");
@@ -123,7 +124,7 @@ public sealed class NotificationTests
         await server.BeatAsync("""{"host": "web1"}""");
 
         await Eventually.TrueAsync(
-            () => server.GetJsonAsync("/api/v1/notifiers").GetAwaiter().GetResult()[0].GetProperty("parked").GetInt32() == 1,
+            async () => (await server.GetJsonAsync("/api/v1/notifiers"))[0].GetProperty("parked").GetInt32() == 1,
             "the notification to be parked");
         Assert.Equal(3, receiver.Requests.Count);
         var page = await server.Client.GetStringAsync("/", TestContext.Current.CancellationToken);
@@ -153,7 +154,7 @@ public sealed class NotificationTests
         var stdin = directory.File("stdin.json");
         await using var server = await InProcessServer.StartAsync(o => o with
         {
-            Notify = o.Notify with { Commands = [$"env | grep ^HEARTBEAT_ | sort > {variables}; cat > {stdin} #ip-changed"] },
+            Notify = o.Notify with { Commands = [CommandSpec.Parse($"env | grep ^HEARTBEAT_ | sort > {variables}; cat > {stdin} #ip-changed")] },
         });
 
         await server.BeatAsync("""{"host": "vps", "ip": "203.0.113.1"}""");
@@ -176,7 +177,7 @@ public sealed class NotificationTests
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 2, 8, 11, 30, 0, TimeSpan.Zero));
         await using var receiver = await WebhookReceiver.StartAsync();
         await using var server = await InProcessServer.StartAsync(
-            o => o with { Notify = o.Notify with { Webhooks = [$"{receiver.Url}#down,recovered"], FlapThreshold = 2, FlapWindow = TimeSpan.FromMinutes(5) } },
+            o => o with { Notify = o.Notify with { Webhooks = [WebhookSpec.Parse($"{receiver.Url}#down,recovered")], FlapThreshold = 2, FlapWindow = TimeSpan.FromMinutes(5) } },
             time);
 
         await server.BeatAsync("""{"host": "flaky", "interval": 1}""");
@@ -275,7 +276,7 @@ public sealed class NotificationTests
     private static Task<InProcessServer> StartWithWebhookAsync(string spec, int maxAttempts = 10) =>
         InProcessServer.StartAsync(o => o with
         {
-            Notify = o.Notify with { Webhooks = [spec], MaxAttempts = maxAttempts, RetryBase = TimeSpan.FromMilliseconds(50) },
+            Notify = o.Notify with { Webhooks = [WebhookSpec.Parse(spec)], MaxAttempts = maxAttempts, RetryBase = TimeSpan.FromMilliseconds(50) },
         });
 
     private static async Task<ReceivedRequest> FirstFailingAlertAsync(string format, string message)

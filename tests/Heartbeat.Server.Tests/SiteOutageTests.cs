@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Heartbeat.Server.Hosts;
+using Heartbeat.Server.Notify;
 using Heartbeat.Server.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
 
@@ -80,7 +81,7 @@ public sealed class SiteOutageTests
             o => o with
             {
                 Hosts = o.Hosts with { SiteRules = [office], OutageWindow = TimeSpan.FromSeconds(30) },
-                Notify = o.Notify with { Webhooks = [$"{receiver.Url}#down,site-down"] },
+                Notify = o.Notify with { Webhooks = [WebhookSpec.Parse($"{receiver.Url}#down,site-down")] },
             },
             time);
         await server.BeatAsync("""{"host": "printer", "ip": "192.168.1.40", "interval": 10}""");
@@ -104,7 +105,7 @@ public sealed class SiteOutageTests
     {
         var time = new FakeTimeProvider(Start);
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var server = await InProcessServer.StartAsync(o => o with { Notify = o.Notify with { Webhooks = [$"{receiver.Url}#down,recovered"] } }, time);
+        await using var server = await InProcessServer.StartAsync(o => o with { Notify = o.Notify with { Webhooks = [WebhookSpec.Parse($"{receiver.Url}#down,recovered")] } }, time);
         await server.BeatAsync("""{"host": "node1", "interval": 10, "group": "rack-2"}""");
         await server.BeatAsync("""{"host": "node2", "interval": 10, "group": "rack-2"}""");
         await server.BeatAsync("""{"host": "laptop", "interval": 10}"""); // on loopback: in no site
@@ -123,7 +124,7 @@ public sealed class SiteOutageTests
         {
             Hosts = o.Hosts with { OutageWindow = TimeSpan.FromSeconds(30) },
             Security = o.Security with { TrustProxy = [IPNetwork.Parse("127.0.0.1/32")] },
-            Notify = o.Notify with { Webhooks = [$"{receiver.Url}#down,recovered"] },
+            Notify = o.Notify with { Webhooks = [WebhookSpec.Parse($"{receiver.Url}#down,recovered")] },
         },
         time);
 

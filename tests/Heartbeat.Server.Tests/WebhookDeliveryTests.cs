@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Heartbeat.Server.Notify;
 using Heartbeat.Server.Tests.Infrastructure;
 
 namespace Heartbeat.Server.Tests;
@@ -15,7 +16,7 @@ public sealed class WebhookDeliveryTests
         using var receiver = await PythonReceiver.StartAsync();
         await using var server = await InProcessServer.StartAsync(o => InProcessServer.WithoutRateLimits(o) with
         {
-            Notify = o.Notify with { Webhooks = [$"{receiver.Url}hook#new"] },
+            Notify = o.Notify with { Webhooks = [WebhookSpec.Parse($"{receiver.Url}hook#new")] },
         });
 
         for (var host = 0; host < hosts; host++)
@@ -57,7 +58,7 @@ public sealed class WebhookDeliveryTests
     }
 
     private static Task<InProcessServer> StartWithWebhookAsync(string url) =>
-        InProcessServer.StartAsync(o => o with { Notify = o.Notify with { Webhooks = [url + "#new"], RetryBase = TimeSpan.FromMinutes(10) } });
+        InProcessServer.StartAsync(o => o with { Notify = o.Notify with { Webhooks = [WebhookSpec.Parse(url + "#new")], RetryBase = TimeSpan.FromMinutes(10) } });
 
     private static async Task<string?> LastErrorAsync(InProcessServer server)
     {

@@ -1,19 +1,14 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
-using System.Globalization;
-using System.Net;
-using Heartbeat.Protocol;
-using Heartbeat.Server.Hosts;
-using Heartbeat.Server.Logging;
-using Heartbeat.Server.Notify;
-using Heartbeat.Server.Security;
+using Heartbeat.Server.Settings;
 using Heartbeat.Server.Storage;
 
 namespace Heartbeat.Server.Hosting;
 
 /// <summary>
-/// The command line: <c>heartbeat-server [port] [options]</c>. Every option can also come from a
-/// HEARTBEAT_* environment variable (handy under systemd); the command line wins over the environment.
+/// The command line: <c>heartbeat-server [port] [options]</c>, one option per setting of <see cref="ServerOptions.Settings"/>.
+/// Every option can also come from its HEARTBEAT_* environment variable (handy under systemd); the command line wins
+/// over the environment, and what neither gives keeps the options record's default.
 /// </summary>
 internal static class ServerCommand
 {
@@ -21,8 +16,6 @@ internal static class ServerCommand
 
     /// <summary>Exit code for a command line or environment that cannot be used.</summary>
     public const int UsageError = 2;
-
-    private delegate bool ValueParser<T>(string text, out T value, out string error);
 
     public static async Task<int> InvokeAsync(string[] args, Func<ServerOptions, CancellationToken, Task<int>> run)
     {
@@ -44,126 +37,15 @@ internal static class ServerCommand
 
     internal static RootCommand Create(Func<ServerOptions, CancellationToken, Task<int>> run)
     {
-        var port = new Argument<int>("port")
-        {
-            Description = "TCP port to listen on [env: HEARTBEAT_PORT]",
-            Arity = ArgumentArity.ZeroOrOne,
-            DefaultValueFactory = FromEnvironment("HEARTBEAT_PORT", ServerOptions.DefaultPort, TryParsePort),
-            CustomParser = FromToken<int>("port", TryParsePort),
-        };
-        var bind = List<string>("--bind", "HEARTBEAT_BIND", "address", ',', TryParseBindList,
-            "Address to listen on, repeatable (e.g. 127.0.0.1, ::1, localhost); default: every interface");
-        var logFile = Setting("--log-file", "HEARTBEAT_LOG_FILE", "path", HeartbeatLogOptions.DefaultPath, TryParsePath,
-            "Heartbeat log to append to; '-' writes to standard output");
-        var logMaxSize = Setting("--log-max-size", "HEARTBEAT_LOG_MAX_SIZE", "size", HeartbeatLogOptions.DefaultMaxSizeBytes, TryParseSize,
-            "Rotate the log when it would grow past this size; 0 never rotates");
-        var logKeep = Setting("--log-keep", "HEARTBEAT_LOG_KEEP", "count", HeartbeatLogOptions.DefaultKeep, TryParseKeep,
-            "Rotated log files to keep (path.1 is the newest)");
-        var fsync = new Option<bool>("--fsync")
-        {
-            Description = "fsync the log after every batch: acknowledged beats survive a power cut, at some cost in speed [env: HEARTBEAT_FSYNC]",
-            DefaultValueFactory = FromEnvironment("HEARTBEAT_FSYNC", false, TryParseBool),
-        };
-        var maxBody = Setting("--max-body", "HEARTBEAT_MAX_BODY", "size", ServerOptions.DefaultMaxBodyBytes, TryParseBodySize,
-            "Largest heartbeat body accepted; larger ones get 413");
-
-        var data = Setting("--data", "HEARTBEAT_DATA", "path", StoreOptions.DefaultPath(), TryParsePath,
-            "SQLite file that keeps hosts, their history and events across restarts");
-        var store = Setting("--store", "HEARTBEAT_STORE", "sqlite|memory|postgres", StoreKind.Sqlite, TryParseStore,
-            "'sqlite' keeps state in the --data file; 'memory' forgets it at exit; 'postgres' shares it with other servers in the --postgres database");
-        var postgres = Secret("--postgres", "HEARTBEAT_POSTGRES",
-            "The PostgreSQL connection string of --store postgres, e.g. \"Host=db;Database=heartbeat;Username=heartbeat;Password=…\" (prefer the environment: command lines show in ps)");
-        var misses = Setting("--down-after-misses", "HEARTBEAT_DOWN_AFTER_MISSES", "count", new HostsOptions().MissesBeforeDown, TryParseMisses,
-            "Missed intervals before a host is down, for hosts that do not send \"misses\" (default 1: down after one interval plus grace)");
-        var defaultInterval = Setting("--default-interval", "HEARTBEAT_DEFAULT_INTERVAL", "duration", new HostsOptions().DefaultInterval, TryParseInterval,
-            "Expected interval of hosts that neither declare one nor have beaten often enough to learn it (e.g. 60s, 5m)");
-        var groups = List<SiteRule>("--group", "HEARTBEAT_GROUPS", "name=cidr", ',', TryParseSiteRules,
-            "Hosts whose IP or peer address is in this range form a site, repeatable (e.g. office=192.168.1.0/24): "
-            + "when all of a site's hosts go silent, one site-down alert replaces theirs");
-        var outageWindow = Setting("--outage-window", "HEARTBEAT_OUTAGE_WINDOW", "duration", new HostsOptions().OutageWindow, TryParseWindow,
-            "How long a down host's alert waits for the rest of its site (same group, --group range or peer address) to go silent too");
-        var clockSkew = Setting("--clock-skew-warning", "HEARTBEAT_CLOCK_SKEW_WARNING", "duration", new HostsOptions().ClockSkewWarning, TryParseWindow,
-            "Warn (a clock-skew event, a mark on the page) when a host's clock (its \"ts\" field) is off by more than this");
-
-        var webhooks = List<string>("--webhook", "HEARTBEAT_WEBHOOKS", "spec", ' ', TryParseWebhooks,
-            "Send alerts to this URL, repeatable: [FORMAT:]URL[#EVENTS], FORMAT one of json (default), slack, mattermost, discord, ntfy, gotify, teams "
-            + "(detected from well-known addresses), EVENTS e.g. down,recovered (default: all)");
-        var notifyExec = List<string>("--notify-exec", "HEARTBEAT_NOTIFY_EXEC", "command", '\n', TryParseCommands,
-            "Run this shell command for each alert, repeatable, optionally ending in #EVENTS: the event in HEARTBEAT_* variables and as JSON on stdin");
-        var notifyAttempts = Setting("--notify-max-attempts", "HEARTBEAT_NOTIFY_MAX_ATTEMPTS", "count", new NotifyOptions().MaxAttempts, TryParseAttempts,
-            "Delivery attempts per alert before it is parked (shown, no longer retried)");
-
-        var token = Secret("--token", "HEARTBEAT_TOKEN", "Every beat must carry this token (Authorization: Bearer, a \"token\" field, or ?token= on ping URLs)");
-        var tokensFile = OptionalFile("--tokens", "HEARTBEAT_TOKENS_FILE", "File of 'host token' lines: a beat for a host must carry its token; reloaded when it changes");
-        var readToken = Secret("--read-token", "HEARTBEAT_READ_TOKEN", "Reading (status page, API, events, metrics) needs this token (or the admin token)");
-        var adminToken = Secret("--admin-token", "HEARTBEAT_ADMIN_TOKEN", "Forgetting hosts and sending test notifications need this token");
-        var allow = List<IPNetwork>("--allow", "HEARTBEAT_ALLOW", "cidr", ',', TryParseNetworks,
-            "Only these source networks may send beats or read, repeatable (e.g. 192.168.0.0/16, 2001:db8::/32)");
-        var trustProxy = List<IPNetwork>("--trust-proxy", "HEARTBEAT_TRUST_PROXY", "cidr", ',', TryParseNetworks,
-            "Believe X-Forwarded-For only from these proxies' networks, repeatable (never otherwise)");
-        var rateLimit = Setting("--rate-limit", "HEARTBEAT_RATE_LIMIT", "per-second", new SecurityOptions().RequestsPerSecondPerAddress, TryParseRate,
-            "Requests per second one source address may make, in bursts of 10x; 0 turns it off");
-        var hostRateLimit = Setting("--host-rate-limit", "HEARTBEAT_HOST_RATE_LIMIT", "per-second", new SecurityOptions().BeatsPerSecondPerHost, TryParseRate,
-            "Beats per second one host may send, in bursts of 10x; 0 turns it off");
-        var tlsCert = OptionalFile("--tls-cert", "HEARTBEAT_TLS_CERT", "Serve HTTPS (and HTTP/2) with this PEM certificate (chain); needs --tls-key");
-        var tlsKey = OptionalFile("--tls-key", "HEARTBEAT_TLS_KEY", "The PEM private key of --tls-cert");
-
         var command = new RootCommand(
             "Heartbeat server: receives heartbeats (POST / with a JSON body such as {\"ip\": \"192.168.1.100\"}), "
             + "appends one line per beat to the heartbeat log, tracks every host's liveness and IP, "
-            + "and shows them at GET / (HTML, or JSON) and /api/v1/hosts.")
-        {
-            port, bind, logFile, logMaxSize, logKeep, fsync, maxBody, data, store, postgres, defaultInterval, misses, groups, outageWindow, clockSkew, webhooks, notifyExec, notifyAttempts,
-            token, tokensFile, readToken, adminToken, allow, trustProxy, rateLimit, hostRateLimit, tlsCert, tlsKey,
-        };
+            + "and shows them at GET / (HTML, or JSON) and /api/v1/hosts.");
+        var settings = ServerOptions.Settings.Select(setting => (Setting: setting, Value: Add(command, setting))).ToList();
+
         command.SetAction(async (result, cancellationToken) =>
         {
-            var options = new ServerOptions
-            {
-                Port = result.GetValue(port),
-                Bind = result.GetValue(bind) ?? [],
-                MaxBodyBytes = result.GetValue(maxBody),
-                Log = new HeartbeatLogOptions
-                {
-                    Path = result.GetValue(logFile) ?? HeartbeatLogOptions.DefaultPath,
-                    MaxSizeBytes = result.GetValue(logMaxSize),
-                    Keep = result.GetValue(logKeep),
-                    Fsync = result.GetValue(fsync),
-                },
-                Store = new StoreOptions
-                {
-                    Kind = result.GetValue(store),
-                    Postgres = result.GetValue(postgres),
-                    Path = result.GetValue(data) ?? StoreOptions.DefaultPath(),
-                },
-                Hosts = new HostsOptions
-                {
-                    DefaultInterval = result.GetValue(defaultInterval),
-                    MissesBeforeDown = result.GetValue(misses),
-                    SiteRules = result.GetValue(groups) ?? [],
-                    OutageWindow = result.GetValue(outageWindow),
-                    ClockSkewWarning = result.GetValue(clockSkew),
-                },
-                Notify = new NotifyOptions
-                {
-                    Webhooks = result.GetValue(webhooks) ?? [],
-                    Commands = result.GetValue(notifyExec) ?? [],
-                    MaxAttempts = result.GetValue(notifyAttempts),
-                },
-                Security = new SecurityOptions
-                {
-                    Token = result.GetValue(token),
-                    TokensFile = result.GetValue(tokensFile),
-                    ReadToken = result.GetValue(readToken),
-                    AdminToken = result.GetValue(adminToken),
-                    Allow = result.GetValue(allow) ?? [],
-                    TrustProxy = result.GetValue(trustProxy) ?? [],
-                    RequestsPerSecondPerAddress = result.GetValue(rateLimit),
-                    BeatsPerSecondPerHost = result.GetValue(hostRateLimit),
-                    TlsCertificate = result.GetValue(tlsCert),
-                    TlsKey = result.GetValue(tlsKey),
-                },
-            };
+            var options = settings.Aggregate(new ServerOptions(), (read, s) => s.Value(result) is { } value ? s.Setting.Apply(read, value) : read);
             if (Contradiction(options) is { } problem)
             {
                 await Console.Error.WriteLineAsync($"{Name}: {problem}");
@@ -185,227 +67,93 @@ internal static class ServerCommand
         : options.Store.Kind == StoreKind.Postgres && options.Store.Postgres is null ? "--store postgres needs a connection string: --postgres CONNECTION, or HEARTBEAT_POSTGRES."
         : null;
 
-    private static Func<ArgumentResult, T> FromEnvironment<T>(string variable, T fallback, ValueParser<T> parse) =>
-        result =>
+    /// <summary>
+    /// Puts a setting on the command line, and returns how to get its value once parsed: the command line's, else the
+    /// environment's, else null (the record's default stands). A bad value from either is a parse error naming where it came from.
+    /// </summary>
+    private static Func<ParseResult, object?> Add(RootCommand command, Setting<ServerOptions> setting)
+    {
+        var description = Describe(setting);
+        if (setting.IsSwitch)
         {
-            var text = Environment.GetEnvironmentVariable(variable);
-            if (string.IsNullOrWhiteSpace(text))
+            var flag = new Option<bool>("--" + setting.Name)
             {
-                return fallback;
-            }
+                Description = description,
+                DefaultValueFactory = result => FromEnvironment(result, setting).Value is true,
+            };
+            command.Add(flag);
+            return result => result.GetValue(flag);
+        }
 
-            return parse(text, out var value, out var error) ? value : Fail<T>(result, $"{variable}: {error}");
+        if (setting.IsPositional)
+        {
+            var argument = new Argument<object?>(setting.Name)
+            {
+                Description = description,
+                Arity = ArgumentArity.ZeroOrOne,
+                DefaultValueFactory = result => FromEnvironment(result, setting),
+                CustomParser = result => Read(result, setting, setting.Name, [.. result.Tokens.Select(t => t.Value)]),
+            };
+            command.Add(argument);
+            return result => Fallback.Unwrap(result.GetValue(argument));
+        }
+
+        var option = new Option<object?>("--" + setting.Name)
+        {
+            Description = description,
+            HelpName = setting.ValueName,
+            Arity = setting.Separator is null ? ArgumentArity.ExactlyOne : ArgumentArity.OneOrMore,
+            DefaultValueFactory = result => FromEnvironment(result, setting),
+            CustomParser = result => Read(result, setting, "--" + setting.Name, [.. result.Tokens.Select(t => t.Value)]),
         };
-
-    private static Func<ArgumentResult, T> FromToken<T>(string name, ValueParser<T> parse) =>
-        result => parse(result.Tokens[^1].Value, out var value, out var error) ? value : Fail<T>(result, $"{name}: {error}");
-
-    private static T Fail<T>(ArgumentResult result, string error)
-    {
-        result.AddError(error);
-        return default!;
+        command.Add(option);
+        return result => Fallback.Unwrap(result.GetValue(option));
     }
 
-    private static bool TryParsePort(string text, out int port, out string error)
+    private static string Describe(Setting<ServerOptions> setting)
     {
-        error = $"'{text}' is not a port number (0-65535; 0 picks a free port)";
-        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port <= IPEndPoint.MaxPort;
-    }
-
-    private static bool TryParseBindList(string text, out string[] addresses, out string error)
-    {
-        addresses = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var bad = addresses.FirstOrDefault(a => a != "localhost" && !IPAddress.TryParse(a, out _));
-        error = $"'{bad}' is not an IP address or 'localhost'";
-        return bad is null;
-    }
-
-    private static bool TryParsePath(string text, out string path, out string error)
-    {
-        path = text;
-        error = "the log file path is empty";
-        return !string.IsNullOrWhiteSpace(text);
-    }
-
-    private static bool TryParseSize(string text, out long bytes, out string error)
-    {
-        error = $"'{text}' is not a size (e.g. 0, 1048576, 64KiB, 100MiB, 1GiB)";
-        return ByteSize.TryParse(text, out bytes);
-    }
-
-    private static bool TryParseBodySize(string text, out long bytes, out string error)
-    {
-        error = $"'{text}' is not a body size from 1B to 1GiB (e.g. 65536, 64KiB, 1MiB)";
-        return ByteSize.TryParse(text, out bytes) && bytes is > 0 and <= 1L << 30;
-    }
-
-    private static bool TryParseKeep(string text, out int count, out string error)
-    {
-        error = $"'{text}' is not a count of rotated files (0-1000)";
-        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out count) && count <= 1000;
-    }
-
-    private static bool TryParseStore(string text, out StoreKind kind, out string error)
-    {
-        error = $"'{text}' is not a store (sqlite, memory or postgres)";
-        return Enum.TryParse(text, ignoreCase: true, out kind) && Enum.IsDefined(kind);
-    }
-
-    private static bool TryParseInterval(string text, out TimeSpan interval, out string error)
-    {
-        error = $"'{text}' is not an interval from 1s to 1d (e.g. 30s, 5m, 1h)";
-        return Durations.TryParse(text, out interval) && interval >= Liveness.MinimumInterval && interval <= Liveness.MaximumInterval;
-    }
-
-    private static bool TryParseWindow(string text, out TimeSpan window, out string error)
-    {
-        error = $"'{text}' is not a duration from 1s to 1d (e.g. 30s, 2m)";
-        return Durations.TryParse(text, out window) && window >= TimeSpan.FromSeconds(1) && window <= TimeSpan.FromDays(1);
-    }
-
-    private static bool TryParseSiteRules(string text, out SiteRule[] rules, out string error)
-    {
-        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        rules = new SiteRule[parts.Length];
-        error = string.Empty;
-        for (var i = 0; i < parts.Length; i++)
+        var secret = setting.IsSecret ? "; prefer the environment variable, as command lines show in ps" : string.Empty;
+        var joined = setting.Separator switch
         {
-            if (!SiteRule.TryParse(parts[i], out var rule, out var problem))
-            {
-                error = problem;
-                return false;
-            }
+            null => string.Empty,
+            ',' => ", comma-separated",
+            ' ' => ", space-separated",
+            _ => ", one per line",
+        };
+        return $"{setting.Help}{secret} [env: {setting.Variable}{joined}]";
+    }
 
-            rules[i] = rule;
+    private static Fallback FromEnvironment(ArgumentResult result, Setting<ServerOptions> setting)
+    {
+        var text = Environment.GetEnvironmentVariable(setting.Variable);
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return new Fallback(null, setting.DefaultText ?? string.Empty);
         }
 
-        return true;
+        var value = Read(result, setting, setting.Variable, [text]);
+        return new Fallback(value, value is null || setting.IsSecret ? string.Empty : text);
     }
 
-    private static bool TryParseMisses(string text, out int count, out string error)
+    private static object? Read(ArgumentResult result, Setting<ServerOptions> setting, string source, IReadOnlyList<string> texts)
     {
-        error = $"'{text}' is not a number of missed intervals (1-{HeartbeatRules.MaxMissesBeforeDown})";
-        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out count) && count is >= 1 and <= HeartbeatRules.MaxMissesBeforeDown;
-    }
-
-    private static bool TryParseWebhooks(string text, out string[] specs, out string error)
-    {
-        specs = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        error = string.Empty;
-        foreach (var spec in specs)
+        if (setting.TryRead(texts, out var value, out var error))
         {
-            if (!TargetSpec.TryParseWebhook(spec, out _, out _, out _, out error))
-            {
-                return false;
-            }
+            return value;
         }
 
-        return true;
+        result.AddError($"{source}: {error}");
+        return null;
     }
 
-    private static bool TryParseCommands(string text, out string[] commands, out string error)
+    /// <summary>
+    /// What stands for a setting the command line leaves out: its environment variable's value, or null for the record's
+    /// default. Help shows <see cref="Text"/> as the default, so it reads as people write it (60s, 100 MiB), and never a secret.
+    /// </summary>
+    private sealed record Fallback(object? Value, string Text)
     {
-        commands = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        error = string.Empty;
-        foreach (var command in commands)
-        {
-            if (!TargetSpec.TryParseCommand(command, out _, out _, out error))
-            {
-                return false;
-            }
-        }
+        public static object? Unwrap(object? value) => value is Fallback fallback ? fallback.Value : value;
 
-        return true;
-    }
-
-    private static bool TryParseAttempts(string text, out int attempts, out string error)
-    {
-        error = $"'{text}' is not a number of attempts (1-100)";
-        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out attempts) && attempts is >= 1 and <= 100;
-    }
-
-    /// <summary>An option that can also come from an environment variable, parsed and checked the same way from both.</summary>
-    private static Option<T> Setting<T>(string name, string variable, string helpName, T fallback, ValueParser<T> parse, string description) => new(name)
-    {
-        Description = $"{description} [env: {variable}]",
-        HelpName = helpName,
-        DefaultValueFactory = FromEnvironment(variable, fallback, parse),
-        CustomParser = FromToken(name, parse),
-    };
-
-    /// <summary>A repeatable option; its environment variable holds the values joined by <paramref name="separator"/>.</summary>
-    private static Option<T[]> List<T>(string name, string variable, string helpName, char separator, ValueParser<T[]> parse, string description) => new(name)
-    {
-        Description = $"{description} [env: {variable}{separator switch { ',' => ", comma-separated", ' ' => ", space-separated", _ => ", one per line" }}]",
-        HelpName = helpName,
-        DefaultValueFactory = FromEnvironment<T[]>(variable, [], parse),
-        CustomParser = result => parse(string.Join(separator, result.Tokens.Select(t => t.Value)), out var value, out var error)
-            ? value
-            : Fail<T[]>(result, $"{name}: {error}"),
-    };
-
-    private static Option<string?> OptionalFile(string name, string variable, string description) => new(name)
-    {
-        Description = $"{description} [env: {variable}]",
-        HelpName = "file",
-        DefaultValueFactory = _ => NonEmpty(Environment.GetEnvironmentVariable(variable)),
-    };
-
-    /// <summary>A secret: best given by environment variable, since a command line is visible to every user in ps.</summary>
-    private static Option<string?> Secret(string name, string variable, string description) => new(name)
-    {
-        Description = $"{description}; prefer the environment variable, as command lines show in ps [env: {variable}]",
-        HelpName = "token",
-        DefaultValueFactory = _ => NonEmpty(Environment.GetEnvironmentVariable(variable)),
-    };
-
-    private static string? NonEmpty(string? text) => string.IsNullOrWhiteSpace(text) ? null : text;
-
-    private static bool TryParseNetworks(string text, out IPNetwork[] networks, out string error)
-    {
-        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        networks = new IPNetwork[parts.Length];
-        error = string.Empty;
-        for (var i = 0; i < parts.Length; i++)
-        {
-            if (IPNetwork.TryParse(parts[i], out networks[i]))
-            {
-                continue;
-            }
-
-            if (IPAddress.TryParse(parts[i], out var address))
-            {
-                networks[i] = new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
-                continue;
-            }
-
-            error = $"'{parts[i]}' is not a network (e.g. 192.168.0.0/16, 10.1.2.3, 2001:db8::/32)";
-            return false;
-        }
-
-        return true;
-    }
-
-    private static bool TryParseRate(string text, out int perSecond, out string error)
-    {
-        error = $"'{text}' is not a rate (0-1000000 per second)";
-        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out perSecond) && perSecond <= 1_000_000;
-    }
-
-    private static bool TryParseBool(string text, out bool value, out string error)
-    {
-        error = $"'{text}' is not a boolean (true/false, 1/0, yes/no)";
-        switch (text.Trim().ToUpperInvariant())
-        {
-            case "1" or "TRUE" or "YES" or "ON":
-                value = true;
-                return true;
-            case "0" or "FALSE" or "NO" or "OFF":
-                value = false;
-                return true;
-            default:
-                value = false;
-                return false;
-        }
+        public override string ToString() => Text;
     }
 }

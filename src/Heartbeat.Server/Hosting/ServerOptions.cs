@@ -1,7 +1,9 @@
+using System.Net;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
 using Heartbeat.Server.Notify;
 using Heartbeat.Server.Security;
+using Heartbeat.Server.Settings;
 using Heartbeat.Server.Storage;
 
 namespace Heartbeat.Server.Hosting;
@@ -9,17 +11,45 @@ namespace Heartbeat.Server.Hosting;
 /// <summary>Everything the server is told at start, already parsed and validated.</summary>
 internal sealed record ServerOptions
 {
-    public const int DefaultPort = 7777;
+    /// <summary>Every setting of the server, its own and those of its parts, in the order help lists them.</summary>
+    public static readonly IReadOnlyList<Setting<ServerOptions>> Settings =
+    [
+        new ValueSetting<ServerOptions, int>
+        {
+            Name = "port", Variable = "HEARTBEAT_PORT", ValueName = "port", IsPositional = true,
+            Help = "TCP port to listen on",
+            Parse = ValueParsers.Int(0, IPEndPoint.MaxPort, "a port number", "; 0 picks a free port"),
+            Get = o => o.Port, Set = (o, port) => o with { Port = port },
+        },
+        new ListSetting<ServerOptions, string>(',')
+        {
+            Name = "bind", Variable = "HEARTBEAT_BIND", ValueName = "address",
+            Help = "Address to listen on, repeatable (e.g. 127.0.0.1, ::1, localhost); default: every interface",
+            Parse = TryParseBindAddress,
+            Set = (o, addresses) => o with { Bind = addresses },
+        },
+        .. Part(HeartbeatLogOptions.Settings, o => o.Log, (o, log) => o with { Log = log }),
+        new ValueSetting<ServerOptions, long>
+        {
+            Name = "max-body", Variable = "HEARTBEAT_MAX_BODY", ValueName = "size",
+            Help = "Largest heartbeat body accepted; larger ones get 413",
+            Parse = ValueParsers.Size("a body size", "65536, 64KiB, 1MiB", min: 1, max: 1L << 30), Format = ByteSize.Format,
+            Get = o => o.MaxBodyBytes, Set = (o, size) => o with { MaxBodyBytes = size },
+        },
+        .. Part(StoreOptions.Settings, o => o.Store, (o, store) => o with { Store = store }),
+        .. Part(HostsOptions.Settings, o => o.Hosts, (o, hosts) => o with { Hosts = hosts }),
+        .. Part(NotifyOptions.Settings, o => o.Notify, (o, notify) => o with { Notify = notify }),
+        .. Part(SecurityOptions.Settings, o => o.Security, (o, security) => o with { Security = security }),
+    ];
 
-    // The seed's default body limit is none at all; 64 KiB is far above any real heartbeat (a few hundred bytes).
-    public const long DefaultMaxBodyBytes = 64 * 1024;
-
-    public int Port { get; init; } = DefaultPort;
+    /// <summary>The seed's port.</summary>
+    public int Port { get; init; } = 7777;
 
     /// <summary>Addresses to listen on; empty means every interface, IPv4 and IPv6, as the seed does.</summary>
     public IReadOnlyList<string> Bind { get; init; } = [];
 
-    public long MaxBodyBytes { get; init; } = DefaultMaxBodyBytes;
+    // The seed's default body limit is none at all; 64 KiB is far above any real heartbeat (a few hundred bytes).
+    public long MaxBodyBytes { get; init; } = 64 * 1024;
 
     public HeartbeatLogOptions Log { get; init; } = new();
 
@@ -30,4 +60,15 @@ internal sealed record ServerOptions
     public NotifyOptions Notify { get; init; } = new();
 
     public SecurityOptions Security { get; init; } = new();
+
+    private static IEnumerable<Setting<ServerOptions>> Part<TPart>(
+        IEnumerable<Setting<TPart>> settings, Func<ServerOptions, TPart> get, Func<ServerOptions, TPart, ServerOptions> set) where TPart : new() =>
+        settings.Select(setting => setting.Within(get, set));
+
+    private static bool TryParseBindAddress(string text, out string address, out string error)
+    {
+        address = text;
+        error = text == "localhost" || IPAddress.TryParse(text, out _) ? string.Empty : $"'{text}' is not an IP address or 'localhost'";
+        return error.Length == 0;
+    }
 }

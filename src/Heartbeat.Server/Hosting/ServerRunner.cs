@@ -57,7 +57,17 @@ internal static partial class ServerRunner
         var log = app.Services.GetRequiredService<HeartbeatLog>();
         app.Services.GetRequiredService<Tokens>();
         var (hosts, lastEventId) = await app.Services.GetRequiredService<IHostStore>().LoadAsync(cancellationToken);
-        app.Services.GetRequiredService<HostRegistry>().Restore(hosts, lastEventId);
+        var registry = app.Services.GetRequiredService<HostRegistry>();
+        if (app.Services.GetRequiredService<StoreOptions>().Kind == StoreKind.Postgres)
+        {
+            registry.Mirror(hosts, forgotten: []); // a fleet's store numbers its events itself
+        }
+        else
+        {
+            registry.Restore(hosts);
+            app.Services.GetRequiredService<HostEventSink>().ContinueAfter(lastEventId);
+        }
+
         await app.StartAsync(cancellationToken);
 
         var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;

@@ -1,9 +1,66 @@
+using System.Diagnostics.CodeAnalysis;
+using Heartbeat.Protocol;
+using Heartbeat.Server.Settings;
+
 namespace Heartbeat.Server.Hosts;
 
 internal sealed record HostsOptions
 {
+    // Declared before the settings that use it: static fields are set in order.
+    private static readonly ValueParser<TimeSpan> Window = ValueParsers.Duration(TimeSpan.FromSeconds(1), TimeSpan.FromDays(1), "a duration", "30s, 2m");
+
+    public static readonly IReadOnlyList<Setting<HostsOptions>> Settings =
+    [
+        new ValueSetting<HostsOptions, TimeSpan>
+        {
+            Name = "default-interval", Variable = "HEARTBEAT_DEFAULT_INTERVAL", ValueName = "duration",
+            Help = "Expected interval of hosts that neither declare one nor have beaten often enough to learn it (e.g. 60s, 5m)",
+            Parse = ValueParsers.Duration(Liveness.MinimumInterval, Liveness.MaximumInterval, "an interval", "30s, 5m, 1h"), Format = Durations.Format,
+            Get = o => o.DefaultInterval, Set = (o, interval) => o with { DefaultInterval = interval },
+        },
+        new ValueSetting<HostsOptions, TimeSpan>
+        {
+            Name = "min-interval", Variable = "HEARTBEAT_MIN_INTERVAL", ValueName = "duration",
+            Help = "Gaps between beats shorter than this are bursts (a few quick curls), not a rhythm: never learned from, and no learned interval is shorter",
+            Parse = ValueParsers.Duration(Liveness.MinimumInterval, Liveness.MaximumInterval, "an interval", "10s, 1m"), Format = Durations.Format,
+            Get = o => o.MinInterval, Set = (o, floor) => o with { MinInterval = floor },
+        },
+        new ValueSetting<HostsOptions, int>
+        {
+            Name = "down-after-misses", Variable = "HEARTBEAT_DOWN_AFTER_MISSES", ValueName = "count",
+            Help = "Missed intervals before a host is down, for hosts that do not send \"misses\" (1: down after one interval plus grace)",
+            Parse = ValueParsers.Int(1, HeartbeatRules.MaxMissesBeforeDown, "a number of missed intervals"),
+            Get = o => o.MissesBeforeDown, Set = (o, misses) => o with { MissesBeforeDown = misses },
+        },
+        new ListSetting<HostsOptions, SiteRule>(',')
+        {
+            Name = "group", Variable = "HEARTBEAT_GROUPS", ValueName = "name=cidr",
+            Help = "Hosts whose IP or peer address is in this range form a site, repeatable (e.g. office=192.168.1.0/24): "
+                + "when all of a site's hosts go silent, one site-down alert replaces theirs",
+            Parse = TryParseSiteRule,
+            Set = (o, rules) => o with { SiteRules = rules },
+        },
+        new ValueSetting<HostsOptions, TimeSpan>
+        {
+            Name = "outage-window", Variable = "HEARTBEAT_OUTAGE_WINDOW", ValueName = "duration",
+            Help = "How long a down host's alert waits for the rest of its site (same group, --group range or peer address) to go silent too",
+            Parse = Window, Format = Durations.Format,
+            Get = o => o.OutageWindow, Set = (o, window) => o with { OutageWindow = window },
+        },
+        new ValueSetting<HostsOptions, TimeSpan>
+        {
+            Name = "clock-skew-warning", Variable = "HEARTBEAT_CLOCK_SKEW_WARNING", ValueName = "duration",
+            Help = "Warn (a clock-skew event, a mark on the page) when a host's clock (its \"ts\" field) is off by more than this",
+            Parse = Window, Format = Durations.Format,
+            Get = o => o.ClockSkewWarning, Set = (o, skew) => o with { ClockSkewWarning = skew },
+        },
+    ];
+
     /// <summary>Expected interval of a host that neither declares one nor has beaten often enough to learn it from.</summary>
     public TimeSpan DefaultInterval { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Gaps between beats shorter than this are bursts, not a rhythm: never learned from, and no learned interval is shorter.</summary>
+    public TimeSpan MinInterval { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Missed intervals before a host is down, for hosts that do not say (the "misses" field).</summary>
     public int MissesBeforeDown { get; init; } = 1;
@@ -22,4 +79,11 @@ internal sealed record HostsOptions
 
     /// <summary>Whether hosts are grouped into sites at all; off in a fleet, where alerts are decided by the shared store.</summary>
     public bool CorrelateSites { get; init; } = true;
+
+    private static bool TryParseSiteRule(string text, [MaybeNullWhen(false)] out SiteRule rule, out string error)
+    {
+        var ok = SiteRule.TryParse(text, out rule, out var problem);
+        error = problem ?? string.Empty;
+        return ok;
+    }
 }

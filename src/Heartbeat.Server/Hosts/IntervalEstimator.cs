@@ -9,11 +9,14 @@ namespace Heartbeat.Server.Hosts;
 internal struct IntervalEstimator
 {
     private const int Window = 8;
-    private const int MinimumSamples = 3;
+    private const int MinimumSamples = 4;
 
     private GapBuffer _gaps;
     private int _count;
     private int _next;
+
+    /// <summary>How many gaps it holds: what a learned interval was learned from.</summary>
+    public readonly int Count => _count;
 
     public readonly TimeSpan? Estimate
     {

@@ -1,20 +1,72 @@
 namespace Heartbeat.Server.Hosts;
 
 /// <summary>
-/// When a silent host turns late and then down. A host is late once its expected interval has passed
-/// without a beat, and down once a grace of half that interval (at least a second) has passed as well:
-/// a beat every 60 s is late after 60 s and down after 90 s, so jitter or one slow beat never pages anyone.
-/// A host (or the server, for all) may ask to be forgiven more missed intervals: with 3, down comes after
-/// 3 intervals plus the grace.
+/// When a silent host turns late and then down (README: "How Heartbeat decides a host is down").
+/// <list type="bullet">
+/// <item>Its expected interval comes from, in order: a cron schedule or an interval an admin configured, the interval the
+/// host declares (kept until it declares another), the interval learned from its beats, the server's default.</item>
+/// <item>It is late once that interval has passed without a beat, and down once it has missed as many intervals as it may
+/// (1 unless configured or declared) plus a grace: half an interval (at least a second) unless configured. A beat every
+/// 60 s is late after 60 s and down after 90 s, so jitter or one slow beat never pages anyone.</item>
+/// <item>Deadlines run on the monotonic clock from the host's last beat; only cron schedules read the wall clock, once per beat.</item>
+/// </list>
 /// </summary>
 internal static class Liveness
 {
     public static readonly TimeSpan MinimumInterval = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan MaximumInterval = TimeSpan.FromDays(1);
 
-    public static TimeSpan Grace(TimeSpan expected) => TimeSpan.FromTicks(Math.Max(expected.Ticks / 2, TimeSpan.TicksPerSecond));
+    /// <summary>A gap between sweeps this long, on the monotonic clock, means the server (or a whole fleet) stood still.</summary>
+    public static readonly TimeSpan PauseThreshold = TimeSpan.FromSeconds(5);
 
-    public static DateTimeOffset LateAt(DateTimeOffset lastSeen, TimeSpan expected) => lastSeen + expected;
+    /// <summary>How long past its schedule a job may run before it is down, unless configured: Healthchecks' default too.</summary>
+    public static readonly TimeSpan ScheduleGrace = TimeSpan.FromHours(1);
 
-    public static DateTimeOffset DownAt(DateTimeOffset lastSeen, TimeSpan expected, int misses = 1) => lastSeen + (expected * misses) + Grace(expected);
+    public static TimeSpan DefaultGrace(TimeSpan expected) => TimeSpan.FromTicks(Math.Max(expected.Ticks / 2, TimeSpan.TicksPerSecond));
+
+    public static (TimeSpan Interval, IntervalSource Source) Expected(HostRecord host, HostsOptions options)
+    {
+        if (host.Cron is not null)
+        {
+            return (Occurrence(host, 1) - host.LastSeen, IntervalSource.Schedule);
+        }
+
+        return host.ConfiguredInterval is { } configured ? (configured, IntervalSource.Configured)
+            : host.DeclaredInterval is { } declared ? (declared, IntervalSource.Declared)
+            : host.LearnedInterval is { } learned ? (learned, IntervalSource.Learned)
+            : (options.DefaultInterval, IntervalSource.Default);
+    }
+
+    public static TimeSpan Grace(HostRecord host, TimeSpan expected) =>
+        host.ConfiguredGrace ?? (host.Cron is null ? DefaultGrace(expected) : ScheduleGrace);
+
+    public static int Misses(HostRecord host, HostsOptions options) => host.ConfiguredMisses ?? host.DeclaredMisses ?? options.MissesBeforeDown;
+
+    /// <summary>The monotonic time at which the host, silent since its last beat, is late.</summary>
+    public static TimeSpan LateAt(HostRecord host, HostsOptions options) => host.LastSeenMono + Expected(host, options).Interval + host.PauseCredit;
+
+    /// <summary>The monotonic time at which the host, silent since its last beat, is down.</summary>
+    public static TimeSpan DownAt(HostRecord host, HostsOptions options)
+    {
+        var (expected, _) = Expected(host, options);
+        var misses = Misses(host, options);
+        var missed = host.Cron is null ? expected * misses : Occurrence(host, misses) - host.LastSeen;
+        return host.LastSeenMono + missed + Grace(host, expected) + host.PauseCredit;
+    }
+
+    /// <summary>When the host missed its first beat: an outage is dated from then, not from when it was judged down.</summary>
+    public static DateTimeOffset FirstMissed(HostRecord host, HostsOptions options) => host.LastSeen + Expected(host, options).Interval + host.PauseCredit;
+
+    /// <summary>The <paramref name="n"/>th time the host's schedule expects it after its last beat.</summary>
+    private static DateTimeOffset Occurrence(HostRecord host, int n)
+    {
+        var at = host.LastSeen;
+        for (var i = 0; i < n; i++)
+        {
+            // A schedule with no next time (say, 30 February) never expects the host again: the longest interval stands in.
+            at = host.Cron!.GetNextOccurrence(at, host.Zone ?? TimeZoneInfo.Utc) ?? at + MaximumInterval;
+        }
+
+        return at;
+    }
 }

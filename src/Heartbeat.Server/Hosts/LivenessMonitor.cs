@@ -1,15 +1,11 @@
 using System.Diagnostics;
-using Heartbeat.Server.Logging;
 
 namespace Heartbeat.Server.Hosts;
 
-/// <summary>Looks for hosts past their deadline a few times a second and writes their down events to the heartbeat log.</summary>
+/// <summary>Looks for hosts past their deadline a few times a second (their events go to the sink from the registry).</summary>
 internal sealed partial class LivenessMonitor(
-    HostRegistry registry, HeartbeatLog log, HostsOptions options, TimeProvider time, ILogger<LivenessMonitor> logger) : BackgroundService
+    HostRegistry registry, HostsOptions options, TimeProvider time, ILogger<LivenessMonitor> logger) : BackgroundService
 {
-    /// <summary>A gap between sweeps this long, on the machine's own monotonic clock, means the server stood still.</summary>
-    private static readonly TimeSpan PauseThreshold = TimeSpan.FromSeconds(5);
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.SweepInterval, time);
@@ -21,17 +17,13 @@ internal sealed partial class LivenessMonitor(
                 // Measured with Stopwatch, not the TimeProvider: a pause is the process not running, whatever the wall clock says.
                 var gap = Stopwatch.GetElapsedTime(lastTick);
                 lastTick = Stopwatch.GetTimestamp();
-                if (gap > PauseThreshold)
+                if (gap > Liveness.PauseThreshold)
                 {
                     registry.ExtendDeadlines(gap - options.SweepInterval);
                     LogPaused(logger, gap.TotalSeconds);
                 }
 
-                var events = registry.Sweep();
-                if (events.Count > 0)
-                {
-                    await log.AppendAsync([.. events.Select(e => e.Summary)]);
-                }
+                await registry.SweepAsync();
             }
 #pragma warning disable CA1031 // One failed sweep (say, a full disk) must not stop liveness for good.
             catch (Exception e)

@@ -69,7 +69,7 @@ internal sealed class SiteOutages(TimeSpan window)
         return IPAddress.TryParse(peer, out var address) && !IPAddress.IsLoopback(address) ? peer : null;
     }
 
-    public void Move(TrackedHost host, string? from, string? to)
+    public void Move(HostRecord host, string? from, string? to)
     {
         lock (_gate)
         {
@@ -211,11 +211,11 @@ internal sealed class SiteOutages(TimeSpan window)
     }
 
     /// <summary>Down, or silent past its deadline in a maintenance window.</summary>
-    public static bool IsSilent(TrackedHost host) => host.State is HostState.Down or HostState.Maintenance;
+    public static bool IsSilent(HostRecord host) => host.State is HostState.Down or HostState.Maintenance;
 
     private sealed class Site
     {
-        public List<TrackedHost> Members { get; } = [];
+        public List<HostRecord> Members { get; } = [];
 
         public List<HostEvent> HeldDowns { get; private set; } = [];
 
@@ -246,4 +246,4 @@ internal enum SiteChange
 }
 
 /// <summary>What a review decided for one site: a site event to raise (or none), and held alerts to send as they were.</summary>
-internal sealed record SiteDecision(string Site, SiteChange Change, IReadOnlyList<TrackedHost> Members, IReadOnlyList<HostEvent> Release, TimeSpan DownFor = default);
+internal sealed record SiteDecision(string Site, SiteChange Change, IReadOnlyList<HostRecord> Members, IReadOnlyList<HostEvent> Release, TimeSpan DownFor = default);

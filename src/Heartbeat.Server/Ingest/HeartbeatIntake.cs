@@ -4,18 +4,19 @@ using Heartbeat.Server.Logging;
 
 namespace Heartbeat.Server.Ingest;
 
-/// <summary>What every accepted beat goes through, whichever way it arrived: host state, then the log, then the count.</summary>
+/// <summary>
+/// What every accepted beat goes through, whichever way it arrived: its line in the log first, then the host's state.
+/// A beat whose line cannot be written is refused and changes nothing; once it is written, every read sees it.
+/// </summary>
 internal sealed class HeartbeatIntake(IHostLedger ledger, HeartbeatLog log, ServerMetrics metrics)
 {
     /// <summary>False when the heartbeat log cannot be written: the beat must then be refused, not acknowledged.</summary>
     public async Task<bool> AcceptAsync(ReceivedHeartbeat heartbeat, string peer)
     {
-        var events = ledger.RecordBeat(heartbeat, peer);
         try
         {
-            // The beat's line and the lines of the events it caused go out together, in that order. Not
-            // cancelled with the request: once accepted, the beat is written even if the client hangs up.
-            await log.AppendAsync([LogLines.HeartbeatReceived(peer, heartbeat), .. events.Select(e => e.Summary)]);
+            // Not cancelled with the request: once accepted, the beat is written even if the client hangs up.
+            await log.AppendAsync(LogLines.HeartbeatReceived(peer, heartbeat.Ip, heartbeat.Host));
         }
         catch (HeartbeatLogException)
         {
@@ -23,6 +24,15 @@ internal sealed class HeartbeatIntake(IHostLedger ledger, HeartbeatLog log, Serv
         }
 
         metrics.HeartbeatsReceived.Inc();
+        try
+        {
+            await ledger.RecordBeatAsync(heartbeat, peer);
+        }
+        catch (HeartbeatLogException)
+        {
+            // The beat is written and applied; only the lines of its events are not, and /healthz says the log is failing.
+        }
+
         return true;
     }
 }

@@ -7,6 +7,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 using Heartbeat.Protocol;
+using Heartbeat.Server.Hosts;
 
 namespace Heartbeat.Server.Ingest;
 

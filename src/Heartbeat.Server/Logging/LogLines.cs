@@ -1,6 +1,4 @@
 using System.Globalization;
-using Heartbeat.Server.Ingest;
-
 namespace Heartbeat.Server.Logging;
 
 /// <summary>
@@ -14,7 +12,10 @@ internal static class LogLines
     public static string ServerStarted(int port) =>
         string.Create(CultureInfo.InvariantCulture, $"Server started, listening on port {port}");
 
-    public static string HeartbeatReceived(string peer, ReceivedHeartbeat heartbeat) => heartbeat.Host is null
-        ? $"Received heartbeat - From: {peer}, Reported IP: {heartbeat.Ip ?? "-"}"
-        : $"Received heartbeat - From: {peer}, Reported IP: {heartbeat.Ip ?? "-"}, Host: {heartbeat.Host}";
+    /// <param name="peer">Where the beat came from.</param>
+    /// <param name="ip">The address the beat reported, or null.</param>
+    /// <param name="host">The name the beat gave, or null.</param>
+    public static string HeartbeatReceived(string peer, string? ip, string? host) => host is null
+        ? $"Received heartbeat - From: {peer}, Reported IP: {ip ?? "-"}"
+        : $"Received heartbeat - From: {peer}, Reported IP: {ip ?? "-"}, Host: {host}";
 }

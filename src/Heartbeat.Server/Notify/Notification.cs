@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Heartbeat.Server.Hosts;
-using Heartbeat.Server.Web;
 
 namespace Heartbeat.Server.Notify;
 

@@ -19,19 +19,19 @@ internal interface INotificationTarget
     Task DeliverAsync(Notification notification, CancellationToken cancellationToken);
 }
 
-internal sealed class WebhookTarget(Uri url, WebhookFormat format, IReadOnlySet<string> events, HttpClient http) : INotificationTarget
+internal sealed class WebhookTarget(WebhookSpec webhook, HttpClient http) : INotificationTarget
 {
-    public string Key { get; } = "webhook-" + Fingerprint($"{format}|{url}");
+    public string Key { get; } = "webhook-" + Fingerprint($"{webhook.Format}|{webhook.Url}");
 
-    public string DisplayName { get; } = $"{format.ToString().ToLowerInvariant()} {url.Scheme}://{url.Authority}/…";
+    public string DisplayName { get; } = $"{webhook.Format.ToString().ToLowerInvariant()} {webhook.Url.Scheme}://{webhook.Url.Authority}/…";
 
-    public IReadOnlySet<string> Events => events;
+    public IReadOnlySet<string> Events => webhook.Events;
 
-    public WebhookFormat Format => format;
+    public WebhookFormat Format => webhook.Format;
 
     public async Task DeliverAsync(Notification notification, CancellationToken cancellationToken)
     {
-        using var request = WebhookRequests.Create(format, url, notification);
+        using var request = WebhookRequests.Create(webhook.Format, webhook.Url, notification);
         using var response = await http.SendAsync(request, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
@@ -46,19 +46,19 @@ internal sealed class WebhookTarget(Uri url, WebhookFormat format, IReadOnlySet<
 /// Runs a command with /bin/sh for each notification: the fields as HEARTBEAT_* environment variables and
 /// the JSON notification on standard input. Exit code 0 is success; a command past its timeout is killed.
 /// </summary>
-internal sealed class ExecTarget(string command, IReadOnlySet<string> events, TimeSpan timeout) : INotificationTarget
+internal sealed class ExecTarget(CommandSpec command, TimeSpan timeout) : INotificationTarget
 {
-    public string Key { get; } = "exec-" + WebhookTarget.Fingerprint(command);
+    public string Key { get; } = "exec-" + WebhookTarget.Fingerprint(command.Command);
 
-    public string DisplayName { get; } = $"exec {command.Split(' ', 2)[0]}";
+    public string DisplayName { get; } = $"exec {command.Command.Split(' ', 2)[0]}";
 
-    public IReadOnlySet<string> Events => events;
+    public IReadOnlySet<string> Events => command.Events;
 
     public async Task DeliverAsync(Notification notification, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo("/bin/sh")
         {
-            ArgumentList = { "-c", command },
+            ArgumentList = { "-c", command.Command },
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -14,27 +14,11 @@ internal sealed class Notifiers : IDisposable
 
     public Notifiers(NotifyOptions options, IHttpClientFactory http)
     {
-        var targets = new List<INotificationTarget>();
-        foreach (var spec in options.Webhooks)
-        {
-            if (!TargetSpec.TryParseWebhook(spec, out var url, out var format, out var events, out var error))
-            {
-                throw new ArgumentException($"--webhook: {error}");
-            }
-
-            targets.Add(new WebhookTarget(url, format, events, http.CreateClient(nameof(Notifiers))));
-        }
-
-        foreach (var spec in options.Commands)
-        {
-            if (!TargetSpec.TryParseCommand(spec, out var command, out var events, out var error))
-            {
-                throw new ArgumentException($"--notify-exec: {error}");
-            }
-
-            targets.Add(new ExecTarget(command, events, options.CommandTimeout));
-        }
-
+        IEnumerable<INotificationTarget> targets =
+        [
+            .. options.Webhooks.Select(webhook => new WebhookTarget(webhook, http.CreateClient(nameof(Notifiers)))),
+            .. options.Commands.Select(command => new ExecTarget(command, options.CommandTimeout)),
+        ];
         _targets = targets.DistinctBy(t => t.Key).ToDictionary(t => t.Key, StringComparer.Ordinal);
         _flapping = new FlapDamper(options.FlapWindow, options.FlapThreshold);
     }
@@ -43,8 +27,11 @@ internal sealed class Notifiers : IDisposable
 
     public INotificationTarget? Find(string key) => _targets.GetValueOrDefault(key);
 
-    /// <summary>The notifications the events call for, one per interested target.</summary>
-    public IReadOnlyList<PendingNotification> Route(IReadOnlyList<HostEvent> events, DateTimeOffset now)
+    /// <summary>
+    /// The notifications the events call for, one per interested target: of the events that alert now (see
+    /// <see cref="HostEvent.Alerts"/>), and of <paramref name="released"/> ones, held earlier and let go since.
+    /// </summary>
+    public IReadOnlyList<PendingNotification> Route(IReadOnlyList<HostEvent> events, IReadOnlyList<HostEvent> released, DateTimeOffset now)
     {
         if (_targets.Count == 0)
         {
@@ -52,7 +39,7 @@ internal sealed class Notifiers : IDisposable
         }
 
         var pending = new List<PendingNotification>();
-        foreach (var e in events)
+        foreach (var e in released.Concat(events.Where(e => e.Alerts)))
         {
             foreach (var notification in _flapping.Filter(Notification.From(e, now), now))
             {

@@ -1,15 +1,41 @@
+using Heartbeat.Server.Settings;
+
 namespace Heartbeat.Server.Notify;
 
 internal sealed record NotifyOptions
 {
     public static readonly IReadOnlySet<string> EventNames =
-        new HashSet<string>(Enum.GetValues<Hosts.HostEventKind>().Select(Web.ApiNames.Of).Append(FlapDamper.EventName), StringComparer.Ordinal);
+        new HashSet<string>(Enum.GetValues<Hosts.HostEventKind>().Select(Hosts.ApiNames.Of).Append(FlapDamper.EventName), StringComparer.Ordinal);
 
-    /// <summary>Webhooks as <c>[FORMAT:]URL[#EVENTS]</c>, e.g. <c>ntfy:https://ntfy.sh/alerts#down,recovered</c>.</summary>
-    public IReadOnlyList<string> Webhooks { get; init; } = [];
+    public static readonly IReadOnlyList<Setting<NotifyOptions>> Settings =
+    [
+        new ListSetting<NotifyOptions, WebhookSpec>(' ')
+        {
+            Name = "webhook", Variable = "HEARTBEAT_WEBHOOKS", ValueName = "spec",
+            Help = "Send alerts to this URL, repeatable: [FORMAT:]URL[#EVENTS], FORMAT one of json (default), slack, mattermost, discord, ntfy, gotify, teams "
+                + "(detected from well-known addresses), EVENTS e.g. down,recovered (default: all)",
+            Parse = WebhookSpec.TryParse,
+            Set = (o, webhooks) => o with { Webhooks = webhooks },
+        },
+        new ListSetting<NotifyOptions, CommandSpec>('\n')
+        {
+            Name = "notify-exec", Variable = "HEARTBEAT_NOTIFY_EXEC", ValueName = "command",
+            Help = "Run this shell command for each alert, repeatable, optionally ending in #EVENTS: the event in HEARTBEAT_* variables and as JSON on stdin",
+            Parse = CommandSpec.TryParse,
+            Set = (o, commands) => o with { Commands = commands },
+        },
+        new ValueSetting<NotifyOptions, int>
+        {
+            Name = "notify-max-attempts", Variable = "HEARTBEAT_NOTIFY_MAX_ATTEMPTS", ValueName = "count",
+            Help = "Delivery attempts per alert before it is parked (shown, no longer retried)",
+            Parse = ValueParsers.Int(1, 100, "a number of attempts"),
+            Get = o => o.MaxAttempts, Set = (o, attempts) => o with { MaxAttempts = attempts },
+        },
+    ];
 
-    /// <summary>Commands run for each notification, each optionally ending in <c>#EVENTS</c> (a shell comment, too).</summary>
-    public IReadOnlyList<string> Commands { get; init; } = [];
+    public IReadOnlyList<WebhookSpec> Webhooks { get; init; } = [];
+
+    public IReadOnlyList<CommandSpec> Commands { get; init; } = [];
 
     /// <summary>Attempts before a notification is parked (kept and shown, no longer retried).</summary>
     public int MaxAttempts { get; init; } = 10;
@@ -36,91 +62,4 @@ internal sealed record NotifyOptions
 
     /// <summary>The longest one delivery attempt may take, whatever its target.</summary>
     public TimeSpan LongestAttempt => Commands.Count > 0 && CommandTimeout + CommandKillGrace > AttemptTimeout ? CommandTimeout + CommandKillGrace : AttemptTimeout;
-}
-
-/// <summary>Reads the target specifications of <see cref="NotifyOptions"/>.</summary>
-internal static class TargetSpec
-{
-    private static readonly Dictionary<string, WebhookFormat> Prefixes = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["json"] = WebhookFormat.Json,
-        ["slack"] = WebhookFormat.Slack,
-        ["mattermost"] = WebhookFormat.Slack,
-        ["discord"] = WebhookFormat.Discord,
-        ["ntfy"] = WebhookFormat.Ntfy,
-        ["gotify"] = WebhookFormat.Gotify,
-        ["teams"] = WebhookFormat.Teams,
-    };
-
-    public static bool TryParseWebhook(string text, out Uri url, out WebhookFormat format, out IReadOnlySet<string> events, out string error)
-    {
-        url = null!;
-        format = WebhookFormat.Json;
-        var rest = SplitEvents(text.Trim(), out events, out error);
-        if (rest is null)
-        {
-            return false;
-        }
-
-        var colon = rest.IndexOf(':', StringComparison.Ordinal);
-        var explicitFormat = colon > 0 && Prefixes.TryGetValue(rest[..colon], out var prefixed) ? prefixed : (WebhookFormat?)null;
-        var address = explicitFormat is null ? rest : rest[(colon + 1)..];
-        if (!Uri.TryCreate(address, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https"))
-        {
-            error = $"'{Redact(address)}' is not an http(s) URL; use [FORMAT:]URL[#EVENTS] with FORMAT one of {string.Join(", ", Prefixes.Keys)}";
-            return false;
-        }
-
-        url = parsed;
-        format = explicitFormat ?? Detect(parsed);
-        return true;
-    }
-
-    public static bool TryParseCommand(string text, out string command, out IReadOnlySet<string> events, out string error)
-    {
-        command = SplitEvents(text.Trim(), out events, out error) ?? string.Empty;
-        if (error.Length == 0 && command.Length == 0)
-        {
-            error = "the command is empty";
-        }
-
-        return error.Length == 0;
-    }
-
-    /// <summary>The well-known services are recognised by their address; anything else gets the generic JSON.</summary>
-    private static WebhookFormat Detect(Uri url) => url.Host switch
-    {
-        "hooks.slack.com" => WebhookFormat.Slack,
-        "discord.com" or "discordapp.com" => WebhookFormat.Discord,
-        "ntfy.sh" => WebhookFormat.Ntfy,
-        var host when host.EndsWith(".webhook.office.com", StringComparison.OrdinalIgnoreCase)
-            || host.EndsWith(".logic.azure.com", StringComparison.OrdinalIgnoreCase) => WebhookFormat.Teams,
-        _ when url.AbsolutePath.EndsWith("/message", StringComparison.Ordinal) && url.Query.Contains("token=", StringComparison.Ordinal) => WebhookFormat.Gotify,
-        _ => WebhookFormat.Json,
-    };
-
-    /// <summary>Takes a trailing <c>#down,recovered</c> off; returns the rest, or null when the list names unknown events.</summary>
-    private static string? SplitEvents(string text, out IReadOnlySet<string> events, out string error)
-    {
-        events = new HashSet<string>();
-        error = string.Empty;
-        var hash = text.LastIndexOf('#');
-        if (hash < 0)
-        {
-            return text;
-        }
-
-        var names = text[(hash + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var unknown = names.Where(n => !NotifyOptions.EventNames.Contains(n)).ToList();
-        if (names.Length == 0 || unknown.Count > 0)
-        {
-            error = $"'#{string.Join(',', unknown)}' names no event; events are {string.Join(", ", NotifyOptions.EventNames)}";
-            return null;
-        }
-
-        events = names.ToHashSet(StringComparer.Ordinal);
-        return text[..hash].TrimEnd();
-    }
-
-    private static string Redact(string address) => Uri.TryCreate(address, UriKind.Absolute, out var url) ? $"{url.Scheme}://{url.Authority}/…" : address;
 }

@@ -1,10 +1,89 @@
 using System.Net;
+using System.Net.Sockets;
+using Heartbeat.Server.Settings;
 
 namespace Heartbeat.Server.Security;
 
 /// <summary>Everything off by default, as the seed is open; each control is one option away.</summary>
 internal sealed record SecurityOptions
 {
+    // Declared before the settings that use it: static fields are set in order.
+    private static readonly ValueParser<int> Rate = ValueParsers.Int(0, 1_000_000, "a rate", " per second");
+
+    public static readonly IReadOnlyList<Setting<SecurityOptions>> Settings =
+    [
+        new ValueSetting<SecurityOptions, string>
+        {
+            Name = "token", Variable = "HEARTBEAT_TOKEN", ValueName = "token", IsSecret = true,
+            Help = "Every beat must carry this token (Authorization: Bearer, a \"token\" field, or ?token= on ping URLs)",
+            Parse = ValueParsers.Text,
+            Get = o => o.Token, Set = (o, token) => o with { Token = token },
+        },
+        new ValueSetting<SecurityOptions, string>
+        {
+            Name = "tokens", Variable = "HEARTBEAT_TOKENS_FILE", ValueName = "file",
+            Help = "File of 'host token' lines: a beat for a host must carry its token; reloaded when it changes",
+            Parse = ValueParsers.Text,
+            Get = o => o.TokensFile, Set = (o, file) => o with { TokensFile = file },
+        },
+        new ValueSetting<SecurityOptions, string>
+        {
+            Name = "read-token", Variable = "HEARTBEAT_READ_TOKEN", ValueName = "token", IsSecret = true,
+            Help = "Reading (status page, API, events, metrics) needs this token (or the admin token)",
+            Parse = ValueParsers.Text,
+            Get = o => o.ReadToken, Set = (o, token) => o with { ReadToken = token },
+        },
+        new ValueSetting<SecurityOptions, string>
+        {
+            Name = "admin-token", Variable = "HEARTBEAT_ADMIN_TOKEN", ValueName = "token", IsSecret = true,
+            Help = "Forgetting hosts and sending test notifications need this token",
+            Parse = ValueParsers.Text,
+            Get = o => o.AdminToken, Set = (o, token) => o with { AdminToken = token },
+        },
+        new ListSetting<SecurityOptions, IPNetwork>(',')
+        {
+            Name = "allow", Variable = "HEARTBEAT_ALLOW", ValueName = "cidr",
+            Help = "Only these source networks may send beats or read, repeatable (e.g. 192.168.0.0/16, 2001:db8::/32)",
+            Parse = TryParseNetwork,
+            Set = (o, networks) => o with { Allow = networks },
+        },
+        new ListSetting<SecurityOptions, IPNetwork>(',')
+        {
+            Name = "trust-proxy", Variable = "HEARTBEAT_TRUST_PROXY", ValueName = "cidr",
+            Help = "Believe X-Forwarded-For only from these proxies' networks, repeatable (never otherwise)",
+            Parse = TryParseNetwork,
+            Set = (o, networks) => o with { TrustProxy = networks },
+        },
+        new ValueSetting<SecurityOptions, int>
+        {
+            Name = "rate-limit", Variable = "HEARTBEAT_RATE_LIMIT", ValueName = "per-second",
+            Help = "Requests per second one source address may make, in bursts of 10x; 0 turns it off",
+            Parse = Rate,
+            Get = o => o.RequestsPerSecondPerAddress, Set = (o, rate) => o with { RequestsPerSecondPerAddress = rate },
+        },
+        new ValueSetting<SecurityOptions, int>
+        {
+            Name = "host-rate-limit", Variable = "HEARTBEAT_HOST_RATE_LIMIT", ValueName = "per-second",
+            Help = "Beats per second one host may send, in bursts of 10x; 0 turns it off",
+            Parse = Rate,
+            Get = o => o.BeatsPerSecondPerHost, Set = (o, rate) => o with { BeatsPerSecondPerHost = rate },
+        },
+        new ValueSetting<SecurityOptions, string>
+        {
+            Name = "tls-cert", Variable = "HEARTBEAT_TLS_CERT", ValueName = "file",
+            Help = "Serve HTTPS (and HTTP/2) with this PEM certificate (chain); needs --tls-key",
+            Parse = ValueParsers.Text,
+            Get = o => o.TlsCertificate, Set = (o, file) => o with { TlsCertificate = file },
+        },
+        new ValueSetting<SecurityOptions, string>
+        {
+            Name = "tls-key", Variable = "HEARTBEAT_TLS_KEY", ValueName = "file",
+            Help = "The PEM private key of --tls-cert",
+            Parse = ValueParsers.Text,
+            Get = o => o.TlsKey, Set = (o, file) => o with { TlsKey = file },
+        },
+    ];
+
     /// <summary>One token every beat must carry.</summary>
     public string? Token { get; init; }
 
@@ -32,4 +111,23 @@ internal sealed record SecurityOptions
     public string? TlsCertificate { get; init; }
 
     public string? TlsKey { get; init; }
+
+    /// <summary>A network in CIDR notation, or one address (a /32 or /128).</summary>
+    private static bool TryParseNetwork(string text, out IPNetwork network, out string error)
+    {
+        error = string.Empty;
+        if (IPNetwork.TryParse(text, out network))
+        {
+            return true;
+        }
+
+        if (IPAddress.TryParse(text, out var address))
+        {
+            network = new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
+            return true;
+        }
+
+        error = $"'{text}' is not a network (e.g. 192.168.0.0/16, 10.1.2.3, 2001:db8::/32)";
+        return false;
+    }
 }

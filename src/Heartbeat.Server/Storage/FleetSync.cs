@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Hosts;
-using Heartbeat.Server.Logging;
 using Heartbeat.Server.Notify;
-using Heartbeat.Server.Web;
 
 namespace Heartbeat.Server.Storage;
 
@@ -16,24 +14,20 @@ namespace Heartbeat.Server.Storage;
 /// alerts) exactly once however many servers sweep;</item>
 /// <item>reads what the other servers wrote, so that this one's page and API show the whole fleet.</item>
 /// </list>
-/// Events are logged by the server that decided them; alerts go into the shared outbox in the same transaction.
+/// Events go to the event sink of the server that decided them; alerts go into the shared outbox in the same transaction.
 /// </summary>
 internal sealed partial class FleetSync(
     PostgresHostStore store,
     FleetLedger ledger,
     HostRegistry registry,
-    HostEventFeed feed,
-    HeartbeatLog log,
+    HostTransitions transitions,
+    HostEventSink sink,
     Notifiers notifiers,
-    HostsOptions hostsOptions,
     StoreOptions options,
     TimeProvider time,
     ServerMetrics metrics,
-    ILogger<FleetSync> logger) : BackgroundService, IHostedLifecycleService
+    ILogger<FleetSync> logger) : BackgroundService, IHostedLifecycleService, IStoreWriter
 {
-    /// <summary>A sweep finding the fleet's last one longer ago than this knows every server stood still (or was down).</summary>
-    private static readonly TimeSpan PauseThreshold = TimeSpan.FromSeconds(5);
-
     private const int SweepLimit = 10_000;
 
     private readonly SemaphoreSlim _round = new(1, 1);
@@ -43,6 +37,8 @@ internal sealed partial class FleetSync(
     // One list for the server's lifetime: at thousands of beats a flush, a new one each time would land on the large-object heap.
     private readonly List<FleetChange> _changes = [];
     private ulong _cursor;
+
+    public Task FlushAsync(CancellationToken cancellationToken) => RoundAsync(sweep: false, cancellationToken);
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -68,7 +64,7 @@ internal sealed partial class FleetSync(
         await _round.WaitAsync(cancellationToken);
         try
         {
-            await FlushAsync(cancellationToken);
+            await ApplyQueuedAsync(cancellationToken);
             if (sweep)
             {
                 await SweepAsync(cancellationToken);
@@ -87,7 +83,7 @@ internal sealed partial class FleetSync(
         }
     }
 
-    private async Task FlushAsync(CancellationToken cancellationToken)
+    private async Task ApplyQueuedAsync(CancellationToken cancellationToken)
     {
         ledger.DrainInto(_changes);
         if (_changes.Count == 0)
@@ -96,68 +92,131 @@ internal sealed partial class FleetSync(
         }
 
         var started = Stopwatch.GetTimestamp();
-        var now = time.GetUtcNow();
-        await using var transaction = await store.BeginChangesAsync(
-            [.. _changes.OfType<FleetBeat>().Select(c => c.HostId).Distinct()],
+        var now = Now.FromWall(time.GetUtcNow());
+        HostChanges changes;
+        List<(FleetCommand Command, bool Known)> answers;
+        await using (var transaction = await store.BeginChangesAsync(
+            [.. _changes.Where(c => c is FleetBeat or FleetCommand { Kind: FleetCommandKind.Expect }).Select(c => c.HostId).Distinct()],
             [.. _changes.OfType<FleetCommand>().Select(c => c.HostId).Distinct()],
-            now,
-            cancellationToken);
-        var hosts = WorkingCopy(transaction.Hosts);
-        var answers = new List<(FleetCommand Command, bool Known)>();
-        foreach (var change in _changes)
+            now.Wall,
+            cancellationToken))
         {
-            switch (change)
-            {
-                case FleetBeat beat:
-                    hosts.Replay(beat.Heartbeat, beat.Peer, beat.At);
-                    break;
-                case FleetCommand command:
-                    answers.Add((command, command.Apply(hosts)));
-                    break;
-            }
+            (changes, answers) = Apply(transaction.Hosts, now);
+            await CommitAsync(transaction, changes, now, cancellationToken);
         }
 
-        await CommitAsync(transaction, hosts.DrainChanges(), now, cancellationToken);
         _changes.Clear();
         metrics.StoreFlushSeconds.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         foreach (var (command, known) in answers)
         {
             command.Done.TrySetResult(known);
         }
+
+        await sink.PublishStoredAsync(changes.Events);
+    }
+
+    /// <summary>This server's queued changes, in order, on the locked rows: the lone server's transitions, run on the fleet's hosts.</summary>
+    private (HostChanges Changes, List<(FleetCommand, bool)> Answers) Apply(IReadOnlyList<HostRecord> locked, Now now)
+    {
+        var hosts = locked.ToDictionary(h => h.Id, StringComparer.Ordinal);
+        foreach (var host in locked)
+        {
+            host.PlaceOnClock(now);
+        }
+
+        var changed = new Dictionary<string, HostRecord>(StringComparer.Ordinal);
+        var outcome = new HostOutcome();
+        var forgotten = new List<string>();
+        var answers = new List<(FleetCommand, bool)>();
+        foreach (var change in _changes)
+        {
+            if (change is FleetBeat beat)
+            {
+                // A host forgotten earlier in this round starts afresh.
+                var host = hosts.TryGetValue(beat.HostId, out var known) ? known : hosts[beat.HostId] = new HostRecord(beat.HostId);
+                if (!HostTransitions.CountIfOutrun(host, beat.At))
+                {
+                    transitions.Beat(host, beat.Heartbeat, beat.Peer, Now.FromWall(beat.At), outcome);
+                }
+
+                changed[host.Id] = host;
+            }
+            else if (change is FleetCommand command)
+            {
+                var known = hosts.TryGetValue(command.HostId, out var host);
+                answers.Add((command, command.Kind == FleetCommandKind.Expect ? known && HostTransitions.Expect(host!, now) : known));
+                if (host is null)
+                {
+                    continue;
+                }
+
+                switch (command.Kind)
+                {
+                    case FleetCommandKind.Configure or FleetCommandKind.Expect:
+                        HostTransitions.Configure(host, command.Settings!);
+                        break;
+                    case FleetCommandKind.Maintenance:
+                        transitions.SetMaintenance(host, command.Window, now, outcome);
+                        break;
+                    case FleetCommandKind.Start:
+                        HostTransitions.Start(host, command.Body, now);
+                        break;
+                    case FleetCommandKind.Log:
+                        HostTransitions.Log(host, command.Body!);
+                        break;
+                    case FleetCommandKind.Forget:
+                        hosts.Remove(host.Id);
+                        changed.Remove(host.Id);
+                        forgotten.Add(host.Id);
+                        continue;
+                }
+
+                changed[host.Id] = host;
+            }
+        }
+
+        return (new HostChanges([.. changed.Values.Select(h => WithDueTime(h, now))], outcome.Events, outcome.AddressChanges, forgotten), answers);
     }
 
     private async Task SweepAsync(CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
-        await using var transaction = await store.BeginSweepAsync(now, PauseThreshold, SweepLimit, cancellationToken);
-        if (transaction.Paused is { } paused)
+        var now = Now.FromWall(time.GetUtcNow());
+        HostChanges changes;
+        await using (var transaction = await store.BeginSweepAsync(now.Wall, Liveness.PauseThreshold, SweepLimit, cancellationToken))
         {
-            LogFleetPaused(logger, paused.TotalSeconds);
+            if (transaction.Paused is { } paused)
+            {
+                LogFleetPaused(logger, paused.TotalSeconds);
+            }
+
+            if (transaction.Hosts.Count == 0)
+            {
+                await transaction.Transaction.CommitAsync(cancellationToken);
+                return;
+            }
+
+            var outcome = new HostOutcome();
+            foreach (var host in transaction.Hosts)
+            {
+                host.PlaceOnClock(now);
+                if (host.State != HostState.Down && transitions.Deadline(host) <= now.Mono)
+                {
+                    transitions.Sweep(host, now, outcome);
+                }
+            }
+
+            changes = new HostChanges([.. transaction.Hosts.Select(h => WithDueTime(h, now))], outcome.Events, [], []);
+            await CommitAsync(transaction, changes, now, cancellationToken);
         }
 
-        if (transaction.Hosts.Count == 0)
-        {
-            await transaction.Transaction.CommitAsync(cancellationToken);
-            return;
-        }
-
-        var hosts = WorkingCopy(transaction.Hosts);
-        hosts.Sweep();
-        await CommitAsync(transaction, hosts.DrainChanges(), now, cancellationToken);
+        await sink.PublishStoredAsync(changes.Events);
     }
 
     private async Task ReadUpdatesAsync(CancellationToken cancellationToken)
     {
         var updates = await store.ReadUpdatesAsync(_cursor, cancellationToken);
-        registry.Adopt(updates.Hosts, updates.Forgotten);
-        foreach (var e in updates.Events)
-        {
-            if (_published.TryAdd(e.Id, time.GetUtcNow()))
-            {
-                feed.Publish(e);
-            }
-        }
-
+        registry.Mirror(updates.Hosts, updates.Forgotten);
+        sink.Show([.. updates.Events.Where(e => _published.TryAdd(e.Id, time.GetUtcNow()))]);
         _cursor = updates.Cursor;
         var forgetBefore = time.GetUtcNow() - TimeSpan.FromMinutes(5);
         foreach (var (id, at) in _published.Where(p => p.Value < forgetBefore).ToList())
@@ -166,31 +225,24 @@ internal sealed partial class FleetSync(
         }
     }
 
-    /// <summary>Writes what the working copy decided, then tells this server: its copy of the hosts, the log, the live feed.</summary>
-    private async Task CommitAsync(FleetTransaction transaction, HostChanges changes, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>Writes what this server decided, with the alerts of its events, then takes the result into its copy of the hosts.</summary>
+    private async Task CommitAsync(FleetTransaction transaction, HostChanges changes, Now now, CancellationToken cancellationToken)
     {
         var queued = 0;
-        var events = await transaction.CommitAsync(
+        await transaction.CommitAsync(
             changes,
             stored =>
             {
-                var notifications = notifiers.Route([.. stored.Where(e => !e.Silenced)], now);
+                var notifications = notifiers.Route(stored, released: [], now.Wall);
                 queued = notifications.Count;
                 return notifications;
             },
             cancellationToken);
 
-        registry.Adopt(changes.Hosts, changes.Forgotten);
-        foreach (var e in events)
+        registry.Mirror(changes.Hosts, changes.Forgotten);
+        foreach (var e in changes.Events)
         {
-            metrics.Events.WithLabels(ApiNames.Of(e.Kind)).Inc();
-            _published[e.Id] = now;
-            feed.Publish(e);
-        }
-
-        if (events.Count > 0)
-        {
-            await log.AppendAsync([.. events.Select(e => e.Summary)]);
+            _published[e.Id] = now.Wall;
         }
 
         if (queued > 0)
@@ -199,12 +251,11 @@ internal sealed partial class FleetSync(
         }
     }
 
-    /// <summary>A registry over the locked rows: the lone server's state machine, run on the fleet's hosts as they stand.</summary>
-    private HostRegistry WorkingCopy(IReadOnlyList<HostSnapshot> hosts)
+    /// <summary>The host as the store keeps it, with the moment a sweep must look at it next (none once it is down).</summary>
+    private HostRecord WithDueTime(HostRecord host, Now now)
     {
-        var copy = new HostRegistry(time, hostsOptions, new HostEventFeed());
-        copy.Restore(hosts, lastEventId: 0, afterRestart: false);
-        return copy;
+        host.DueAt = host.State == HostState.Down ? null : now.WallAt(transitions.Deadline(host));
+        return host;
     }
 
     [LoggerMessage(EventId = 310, Level = LogLevel.Error, Message = "Could not sync with the fleet store ({Changes} changes waiting); trying again on the next round")]

@@ -13,7 +13,14 @@ internal interface IHostStore : IAsyncDisposable
     const int HistoryPerHost = 100;
 
     /// <summary>Creates or migrates the schema, then returns every host and the newest event id.</summary>
-    Task<(IReadOnlyList<HostSnapshot> Hosts, long LastEventId)> LoadAsync(CancellationToken cancellationToken);
+    Task<(IReadOnlyList<HostRecord> Hosts, long LastEventId)> LoadAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes one batch in one transaction: hosts in their latest state, events (with the ids they carry), address
+    /// changes, forgotten hosts with their history, and the events' notifications; then keeps each host's history to
+    /// <see cref="HistoryPerHost"/>.
+    /// </summary>
+    Task WriteAsync(HostChanges changes, IReadOnlyList<PendingNotification> notifications, CancellationToken cancellationToken);
 
     /// <summary>Throws unless the store answers a trivial query.</summary>
     Task CheckAsync(CancellationToken cancellationToken);

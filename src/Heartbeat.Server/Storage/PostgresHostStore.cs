@@ -12,14 +12,6 @@ namespace Heartbeat.Server.Storage;
 /// </summary>
 internal sealed class PostgresHostStore : IHostStore
 {
-    private const int SchemaVersion = 1;
-
-    /// <summary>The advisory lock that serialises migrations when several servers start at once ("HBSCHEMA").</summary>
-    private const long MigrationLock = 0x4842_5343_4845_4D41;
-
-    /// <summary>What a fleet server needs of a host beyond what a lone one keeps: see <see cref="ReadHost"/>.</summary>
-    private const string HostColumns = $"{StoreRows.HostColumns}, pause_credit_ms, gaps";
-
     private readonly NpgsqlDataSource _db;
 
     /// <summary>How long a server may hold a notification it is delivering before another may try it: longer than any attempt.</summary>
@@ -47,11 +39,11 @@ internal sealed class PostgresHostStore : IHostStore
     /// <summary>The cursor of the snapshot <see cref="LoadAsync"/> read: <see cref="ReadUpdatesAsync"/> from it misses nothing written since.</summary>
     public ulong LoadCursor { get; private set; }
 
-    public async Task<(IReadOnlyList<HostSnapshot> Hosts, long LastEventId)> LoadAsync(CancellationToken cancellationToken)
+    public async Task<(IReadOnlyList<HostRecord> Hosts, long LastEventId)> LoadAsync(CancellationToken cancellationToken)
     {
         try
         {
-            await MigrateAsync(cancellationToken);
+            await PostgresSchema.MigrateAsync(_db, cancellationToken);
             await using var connection = await _db.OpenConnectionAsync(cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
             LoadCursor = await CursorAsync(connection, transaction, cancellationToken);
@@ -63,6 +55,14 @@ internal sealed class PostgresHostStore : IHostStore
         {
             throw new StoreUnavailableException($"cannot open the PostgreSQL store: {e.Message}", e);
         }
+    }
+
+    public async Task WriteAsync(HostChanges changes, IReadOnlyList<PendingNotification> notifications, CancellationToken cancellationToken)
+    {
+        await using var connection = await _db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await PostgresChanges.WriteAsync(connection, transaction, changes, notifications, _server, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
     }
 
     public async Task CheckAsync(CancellationToken cancellationToken)
@@ -196,7 +196,7 @@ internal sealed class PostgresHostStore : IHostStore
     public async Task EnqueueNotificationsAsync(IReadOnlyList<PendingNotification> notifications, CancellationToken cancellationToken)
     {
         await using var connection = await _db.OpenConnectionAsync(cancellationToken);
-        await InsertNotificationsAsync(connection, null, notifications, cancellationToken);
+        await PostgresChanges.InsertNotificationsAsync(connection, null, notifications, cancellationToken);
     }
 
     /// <summary>
@@ -264,42 +264,17 @@ internal sealed class PostgresHostStore : IHostStore
 
     public ValueTask DisposeAsync() => _db.DisposeAsync();
 
-    internal static async Task InsertNotificationsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<PendingNotification> notifications, CancellationToken cancellationToken)
-    {
-        if (notifications.Count == 0)
-        {
-            return;
-        }
-
-        await using var insert = new NpgsqlCommand("""
-            INSERT INTO outbox (target, payload, state, attempts, next_attempt_at, created_at, updated_at)
-            SELECT target, payload, 'pending', 0, at, at, at FROM unnest($1::text[], $2::text[], $3::bigint[]) AS n(target, payload, at)
-            """, connection, transaction);
-        insert.Parameters.Add(new() { Value = notifications.Select(n => n.Target).ToArray() });
-        insert.Parameters.Add(new() { Value = notifications.Select(n => n.Notification.ToJson()).ToArray() });
-        insert.Parameters.Add(new() { Value = notifications.Select(n => n.Notification.ServerTime.ToUnixTimeMilliseconds()).ToArray() });
-        await insert.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private static async Task<List<HostSnapshot>> ReadHostsAsync(
+    private static async Task<List<HostRecord>> ReadHostsAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, string where, object[] parameters, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand($"SELECT {HostColumns} FROM hosts WHERE {where}", connection, transaction);
+        await using var command = new NpgsqlCommand($"SELECT {HostColumns.Names} FROM hosts WHERE {where}", connection, transaction);
         foreach (var value in parameters)
         {
             command.Parameters.Add(new() { Value = value });
         }
 
-        return await StoreRows.ReadAllAsync(command, ReadHost, cancellationToken);
+        return await StoreRows.ReadAllAsync(command, reader => HostColumns.Read(reader), cancellationToken);
     }
-
-    /// <summary>A host with what another server needs to go on judging it: the pause credit and the gaps it learns its interval from.</summary>
-    private static HostSnapshot ReadHost(System.Data.Common.DbDataReader reader) => StoreRows.Host(reader) with
-    {
-        PauseCredit = TimeSpan.FromMilliseconds(reader.GetInt64(25)),
-        RecentGaps = reader.IsDBNull(26) ? [] : reader.GetFieldValue<float[]>(26),
-    };
 
     private static async Task<List<HostEvent>> ReadEventsWhereAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, string where, object[] parameters, CancellationToken cancellationToken)
@@ -312,112 +287,7 @@ internal sealed class PostgresHostStore : IHostStore
 
         return await StoreRows.ReadAllAsync(command, StoreRows.Event, cancellationToken);
     }
-
-    /// <summary>Creates or upgrades the schema, one server at a time: the others wait on the advisory lock, then find it done.</summary>
-    private async Task MigrateAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await _db.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({MigrationLock})", connection, transaction);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-        command.CommandText = """
-            CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
-            SELECT coalesce(max(version), 0) FROM schema_migrations;
-            """;
-        var version = (int)(await command.ExecuteScalarAsync(cancellationToken))!;
-        if (version > SchemaVersion)
-        {
-            throw new InvalidOperationException(
-                $"The database was written by a newer heartbeat-server (schema {version}; this one knows {SchemaVersion}). Upgrade the server.");
-        }
-
-        if (version < 1)
-        {
-            command.CommandText = """
-                CREATE TABLE hosts (
-                    id text PRIMARY KEY,
-                    reported_ip text,
-                    peer text NOT NULL,
-                    first_seen bigint NOT NULL,
-                    last_seen bigint NOT NULL,
-                    beats bigint NOT NULL,
-                    message text,
-                    client_status text NOT NULL,
-                    declared_interval_ms bigint,
-                    learned_interval_ms bigint,
-                    state text NOT NULL,
-                    state_since bigint NOT NULL,
-                    ip_changes int NOT NULL,
-                    declared_misses int,
-                    maintenance_until bigint,
-                    boot_id text,
-                    previous_boot_id text,
-                    duplicate_seen_at bigint,
-                    clock_skew_ms bigint,
-                    host_group text,
-                    started_at bigint,
-                    last_run_ms bigint,
-                    body_at bigint,
-                    body_kind text,
-                    body text,
-                    pause_credit_ms bigint NOT NULL DEFAULT 0,
-                    gaps real[],
-                    due_at bigint,
-                    written_by text,
-                    txid xid8 NOT NULL DEFAULT pg_current_xact_id()
-                );
-                CREATE INDEX hosts_due ON hosts (due_at) WHERE due_at IS NOT NULL;
-                CREATE INDEX hosts_txid ON hosts (txid);
-                CREATE TABLE events (
-                    id bigserial PRIMARY KEY,
-                    at bigint NOT NULL,
-                    host_id text NOT NULL,
-                    kind text NOT NULL,
-                    state text NOT NULL,
-                    ip text NOT NULL,
-                    previous_ip text,
-                    last_seen bigint NOT NULL,
-                    expected_interval_ms bigint NOT NULL,
-                    summary text NOT NULL,
-                    txid xid8 NOT NULL DEFAULT pg_current_xact_id()
-                );
-                CREATE INDEX events_by_host ON events (host_id, id);
-                CREATE INDEX events_txid ON events (txid);
-                CREATE TABLE address_changes (
-                    id bigserial PRIMARY KEY,
-                    at bigint NOT NULL,
-                    host_id text NOT NULL,
-                    kind text NOT NULL,
-                    previous text,
-                    current text
-                );
-                CREATE INDEX address_changes_by_host ON address_changes (host_id, id);
-                CREATE TABLE forgotten_hosts (id text NOT NULL, txid xid8 NOT NULL DEFAULT pg_current_xact_id());
-                CREATE INDEX forgotten_hosts_txid ON forgotten_hosts (txid);
-                CREATE TABLE outbox (
-                    id bigserial PRIMARY KEY,
-                    target text NOT NULL,
-                    payload text NOT NULL,
-                    state text NOT NULL,
-                    attempts int NOT NULL,
-                    next_attempt_at bigint NOT NULL,
-                    created_at bigint NOT NULL,
-                    updated_at bigint NOT NULL,
-                    last_error text,
-                    error_at bigint,
-                    lease_until bigint
-                );
-                CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
-                CREATE TABLE fleet (id int PRIMARY KEY, last_sweep_at bigint NOT NULL);
-                INSERT INTO fleet VALUES (1, 0);
-                INSERT INTO schema_migrations (version) VALUES (1);
-                """;
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-    }
 }
 
 /// <summary>What the other servers (and this one) wrote since a cursor.</summary>
-internal sealed record FleetUpdates(IReadOnlyList<HostSnapshot> Hosts, IReadOnlyList<HostEvent> Events, IReadOnlyList<string> Forgotten, ulong Cursor);
+internal sealed record FleetUpdates(IReadOnlyList<HostRecord> Hosts, IReadOnlyList<HostEvent> Events, IReadOnlyList<string> Forgotten, ulong Cursor);

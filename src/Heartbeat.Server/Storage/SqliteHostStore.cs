@@ -1,3 +1,4 @@
+using System.Globalization;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Notify;
 using Microsoft.Data.Sqlite;
@@ -10,7 +11,12 @@ namespace Heartbeat.Server.Storage;
 /// </summary>
 internal sealed class SqliteHostStore : IHostStore
 {
-    private const int SchemaVersion = 4;
+    /// <summary>Inserts a host, or updates every column of one already stored.</summary>
+    private static readonly string UpsertHost = $"""
+        INSERT INTO hosts ({HostColumns.Names})
+        VALUES ({string.Join(", ", HostColumns.All.Select((_, i) => $"${i}"))})
+        ON CONFLICT (id) DO UPDATE SET {string.Join(", ", HostColumns.All.Skip(1).Select(c => $"{c.Name} = excluded.{c.Name}"))}
+        """;
 
     private readonly string _connectionString;
     private readonly string? _path;
@@ -36,7 +42,7 @@ internal sealed class SqliteHostStore : IHostStore
         Cache = SqliteCacheMode.Shared,
     }.ToString(), path: null);
 
-    public async Task<(IReadOnlyList<HostSnapshot> Hosts, long LastEventId)> LoadAsync(CancellationToken cancellationToken)
+    public async Task<(IReadOnlyList<HostRecord> Hosts, long LastEventId)> LoadAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -46,7 +52,7 @@ internal sealed class SqliteHostStore : IHostStore
             }
 
             await _anchor.OpenAsync(cancellationToken);
-            await MigrateAsync(cancellationToken);
+            await SqliteSchema.MigrateAsync(_anchor, cancellationToken);
         }
         catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
@@ -54,8 +60,8 @@ internal sealed class SqliteHostStore : IHostStore
         }
 
         await using var command = _anchor.CreateCommand();
-        command.CommandText = $"SELECT {StoreRows.HostColumns} FROM hosts";
-        var hosts = await StoreRows.ReadAllAsync(command, StoreRows.Host, cancellationToken);
+        command.CommandText = $"SELECT {HostColumns.Names} FROM hosts";
+        var hosts = await StoreRows.ReadAllAsync(command, reader => HostColumns.Read(reader), cancellationToken);
 
         command.CommandText = "SELECT coalesce(max(id), 0) FROM events";
         var lastEventId = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
@@ -70,90 +76,57 @@ internal sealed class SqliteHostStore : IHostStore
         await command.ExecuteScalarAsync(cancellationToken);
     }
 
-    /// <summary>Writes one batch of changes in one transaction.</summary>
-    public async Task WriteAsync(HostChanges changes, CancellationToken cancellationToken)
+    public async Task WriteAsync(HostChanges changes, IReadOnlyList<PendingNotification> notifications, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
 
-        await using (var insertEvent = connection.CreateCommand())
+        await using (var insert = Prepare(connection, """
+            INSERT INTO events (id, at, host_id, kind, state, ip, previous_ip, last_seen, expected_interval_ms, summary)
+            VALUES ($0, $1, $2, $3, $4, $5, $6, $7, $8, $9)
+            """, 10))
         {
-            insertEvent.CommandText = """
-                INSERT INTO events (id, at, host_id, kind, state, ip, previous_ip, last_seen, expected_interval_ms, summary)
-                VALUES ($id, $at, $host, $kind, $state, $ip, $previous, $lastSeen, $expected, $summary)
-                """;
             foreach (var e in changes.Events)
             {
-                Bind(insertEvent, ("$id", e.Id), ("$at", ToMilliseconds(e.At)), ("$host", e.HostId), ("$kind", e.Kind.ToString()),
-                    ("$state", e.State.ToString()), ("$ip", e.Ip), ("$previous", e.PreviousIp), ("$lastSeen", ToMilliseconds(e.LastSeen)),
-                    ("$expected", (long)e.ExpectedInterval.TotalMilliseconds), ("$summary", e.Summary));
-                await insertEvent.ExecuteNonQueryAsync(cancellationToken);
+                await ExecuteAsync(insert, cancellationToken, e.Id, ToMilliseconds(e.At), e.HostId, e.Kind.ToString(), e.State.ToString(), e.Ip,
+                    e.PreviousIp, ToMilliseconds(e.LastSeen), (long)e.ExpectedInterval.TotalMilliseconds, e.Summary);
             }
         }
 
-        await using (var insertChange = connection.CreateCommand())
+        await using (var insert = Prepare(connection, "INSERT INTO address_changes (at, host_id, kind, previous, current) VALUES ($0, $1, $2, $3, $4)", 5))
         {
-            insertChange.CommandText = "INSERT INTO address_changes (at, host_id, kind, previous, current) VALUES ($at, $host, $kind, $previous, $current)";
             foreach (var change in changes.AddressChanges)
             {
-                Bind(insertChange, ("$at", ToMilliseconds(change.At)), ("$host", change.HostId), ("$kind", change.Kind.ToString()),
-                    ("$previous", change.Previous), ("$current", change.Current));
-                await insertChange.ExecuteNonQueryAsync(cancellationToken);
+                await ExecuteAsync(insert, cancellationToken, ToMilliseconds(change.At), change.HostId, change.Kind.ToString(), change.Previous, change.Current);
             }
         }
 
-        await using (var forget = connection.CreateCommand())
+        await using (var forget = Prepare(connection, """
+            DELETE FROM hosts WHERE id = $0;
+            DELETE FROM events WHERE host_id = $0;
+            DELETE FROM address_changes WHERE host_id = $0;
+            """, 1))
         {
-            forget.CommandText = """
-                DELETE FROM hosts WHERE id = $host;
-                DELETE FROM events WHERE host_id = $host;
-                DELETE FROM address_changes WHERE host_id = $host;
-                """;
             foreach (var id in changes.Forgotten)
             {
-                Bind(forget, ("$host", id));
-                await forget.ExecuteNonQueryAsync(cancellationToken);
+                await ExecuteAsync(forget, cancellationToken, id);
             }
         }
 
-        await using (var upsert = connection.CreateCommand())
+        await using (var upsert = Prepare(connection, UpsertHost, HostColumns.All.Count))
         {
-            upsert.CommandText = """
-                INSERT INTO hosts (id, reported_ip, peer, first_seen, last_seen, beats, message, client_status,
-                                   declared_interval_ms, learned_interval_ms, state, state_since, ip_changes, declared_misses,
-                                   maintenance_until, boot_id, previous_boot_id, duplicate_seen_at, clock_skew_ms, host_group,
-                                   started_at, last_run_ms, body_at, body_kind, body)
-                VALUES ($id, $reportedIp, $peer, $firstSeen, $lastSeen, $beats, $message, $clientStatus,
-                        $declared, $learned, $state, $stateSince, $ipChanges, $misses,
-                        $maintenanceUntil, $bootId, $previousBootId, $duplicateSeenAt, $skew, $group,
-                        $startedAt, $lastRun, $bodyAt, $bodyKind, $body)
-                ON CONFLICT (id) DO UPDATE SET
-                    reported_ip = excluded.reported_ip, peer = excluded.peer, last_seen = excluded.last_seen,
-                    beats = excluded.beats, message = excluded.message, client_status = excluded.client_status,
-                    declared_interval_ms = excluded.declared_interval_ms, learned_interval_ms = excluded.learned_interval_ms,
-                    state = excluded.state, state_since = excluded.state_since, ip_changes = excluded.ip_changes,
-                    declared_misses = excluded.declared_misses, maintenance_until = excluded.maintenance_until,
-                    boot_id = excluded.boot_id, previous_boot_id = excluded.previous_boot_id, duplicate_seen_at = excluded.duplicate_seen_at,
-                    clock_skew_ms = excluded.clock_skew_ms, host_group = excluded.host_group, started_at = excluded.started_at,
-                    last_run_ms = excluded.last_run_ms, body_at = excluded.body_at, body_kind = excluded.body_kind, body = excluded.body
-                """;
             foreach (var host in changes.Hosts)
             {
-                Bind(upsert, ("$id", host.Id), ("$reportedIp", host.ReportedIp), ("$peer", host.Peer),
-                    ("$firstSeen", ToMilliseconds(host.FirstSeen)), ("$lastSeen", ToMilliseconds(host.LastSeen)), ("$beats", host.Beats),
-                    ("$message", host.Message), ("$clientStatus", host.ClientStatus.ToString()),
-                    ("$declared", (long?)host.DeclaredInterval?.TotalMilliseconds), ("$learned", (long?)host.LearnedInterval?.TotalMilliseconds),
-                    ("$state", host.State.ToString()), ("$stateSince", ToMilliseconds(host.StateSince)), ("$ipChanges", host.IpChanges),
-                    ("$misses", host.DeclaredMisses), ("$maintenanceUntil", OptionalMilliseconds(host.MaintenanceUntil)),
-                    ("$bootId", host.BootId), ("$previousBootId", host.PreviousBootId), ("$duplicateSeenAt", OptionalMilliseconds(host.DuplicateSeenAt)),
-                    ("$skew", (long?)host.ClockSkew?.TotalMilliseconds), ("$group", host.Group), ("$startedAt", OptionalMilliseconds(host.StartedAt)),
-                    ("$lastRun", (long?)host.LastRunTime?.TotalMilliseconds), ("$bodyAt", OptionalMilliseconds(host.LastBody?.At)),
-                    ("$bodyKind", host.LastBody?.Kind), ("$body", host.LastBody?.Text));
+                for (var i = 0; i < HostColumns.All.Count; i++)
+                {
+                    upsert.Parameters[i].Value = HostColumns.All[i].Get(host) ?? DBNull.Value;
+                }
+
                 await upsert.ExecuteNonQueryAsync(cancellationToken);
             }
         }
 
-        await InsertNotificationsAsync(connection, changes.Notifications, cancellationToken);
+        await InsertNotificationsAsync(connection, notifications, cancellationToken);
         await PruneAsync(connection, changes, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
@@ -277,123 +250,6 @@ internal sealed class SqliteHostStore : IHostStore
         return connection;
     }
 
-    private async Task MigrateAsync(CancellationToken cancellationToken)
-    {
-        await using var command = _anchor.CreateCommand();
-        // NORMAL is durable in WAL mode except against power loss; the heartbeat log is the durable record.
-        command.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL";
-        await command.ExecuteNonQueryAsync(cancellationToken);
-        command.CommandText = "PRAGMA user_version";
-        var version = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
-        if (version > SchemaVersion)
-        {
-            throw new InvalidOperationException(
-                $"The database was written by a newer heartbeat-server (schema {version}; this one knows {SchemaVersion}). Upgrade the server or point --data elsewhere.");
-        }
-
-        if (version < 1)
-        {
-            command.CommandText = """
-                BEGIN;
-                CREATE TABLE hosts (
-                    id TEXT PRIMARY KEY,
-                    reported_ip TEXT,
-                    peer TEXT NOT NULL,
-                    first_seen INTEGER NOT NULL,
-                    last_seen INTEGER NOT NULL,
-                    beats INTEGER NOT NULL,
-                    message TEXT,
-                    client_status TEXT NOT NULL,
-                    declared_interval_ms INTEGER,
-                    learned_interval_ms INTEGER,
-                    state TEXT NOT NULL,
-                    state_since INTEGER NOT NULL,
-                    ip_changes INTEGER NOT NULL
-                ) WITHOUT ROWID;
-                CREATE TABLE events (
-                    id INTEGER PRIMARY KEY,
-                    at INTEGER NOT NULL,
-                    host_id TEXT NOT NULL,
-                    kind TEXT NOT NULL,
-                    state TEXT NOT NULL,
-                    ip TEXT NOT NULL,
-                    previous_ip TEXT,
-                    last_seen INTEGER NOT NULL,
-                    expected_interval_ms INTEGER NOT NULL,
-                    summary TEXT NOT NULL
-                );
-                CREATE INDEX events_by_host ON events (host_id, id);
-                CREATE TABLE address_changes (
-                    id INTEGER PRIMARY KEY,
-                    at INTEGER NOT NULL,
-                    host_id TEXT NOT NULL,
-                    kind TEXT NOT NULL,
-                    previous TEXT,
-                    current TEXT
-                );
-                CREATE INDEX address_changes_by_host ON address_changes (host_id, id);
-                PRAGMA user_version = 1;
-                COMMIT;
-                """;
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        if (version < 2)
-        {
-            command.CommandText = """
-                BEGIN;
-                CREATE TABLE outbox (
-                    id INTEGER PRIMARY KEY,
-                    target TEXT NOT NULL,
-                    payload TEXT NOT NULL,
-                    state TEXT NOT NULL,
-                    attempts INTEGER NOT NULL,
-                    next_attempt_at INTEGER NOT NULL,
-                    created_at INTEGER NOT NULL,
-                    updated_at INTEGER NOT NULL,
-                    last_error TEXT,
-                    error_at INTEGER
-                );
-                CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
-                PRAGMA user_version = 2;
-                COMMIT;
-                """;
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        if (version < 3)
-        {
-            command.CommandText = """
-                BEGIN;
-                ALTER TABLE hosts ADD COLUMN declared_misses INTEGER;
-                PRAGMA user_version = 3;
-                COMMIT;
-                """;
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        if (version < 4)
-        {
-            command.CommandText = """
-                BEGIN;
-                ALTER TABLE hosts ADD COLUMN maintenance_until INTEGER;
-                ALTER TABLE hosts ADD COLUMN boot_id TEXT;
-                ALTER TABLE hosts ADD COLUMN previous_boot_id TEXT;
-                ALTER TABLE hosts ADD COLUMN duplicate_seen_at INTEGER;
-                ALTER TABLE hosts ADD COLUMN clock_skew_ms INTEGER;
-                ALTER TABLE hosts ADD COLUMN host_group TEXT;
-                ALTER TABLE hosts ADD COLUMN started_at INTEGER;
-                ALTER TABLE hosts ADD COLUMN last_run_ms INTEGER;
-                ALTER TABLE hosts ADD COLUMN body_at INTEGER;
-                ALTER TABLE hosts ADD COLUMN body_kind TEXT;
-                ALTER TABLE hosts ADD COLUMN body TEXT;
-                PRAGMA user_version = 4;
-                COMMIT;
-                """;
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-    }
-
     /// <summary>Keeps the newest <see cref="IHostStore.HistoryPerHost"/> events and address changes of each host that got new ones.</summary>
     private static async Task PruneAsync(SqliteConnection connection, HostChanges changes, CancellationToken cancellationToken)
     {
@@ -422,6 +278,26 @@ internal sealed class SqliteHostStore : IHostStore
 
     private static long ToMilliseconds(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 
-    private static long? OptionalMilliseconds(DateTimeOffset? time) => time?.ToUnixTimeMilliseconds();
+    /// <summary>A command with parameters $0…$n-1, created once and run for many rows with new values.</summary>
+    private static SqliteCommand Prepare(SqliteConnection connection, string sql, int parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        for (var i = 0; i < parameters; i++)
+        {
+            command.Parameters.Add(new SqliteParameter(string.Create(CultureInfo.InvariantCulture, $"${i}"), null));
+        }
 
+        return command;
+    }
+
+    private static Task<int> ExecuteAsync(SqliteCommand command, CancellationToken cancellationToken, params ReadOnlySpan<object?> values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            command.Parameters[i].Value = values[i] ?? DBNull.Value;
+        }
+
+        return command.ExecuteNonQueryAsync(cancellationToken);
+    }
 }

@@ -2,42 +2,37 @@ using System.Diagnostics;
 using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Notify;
-using Heartbeat.Server.Web;
 
 namespace Heartbeat.Server.Storage;
 
 /// <summary>
-/// Write-behind from the registry to the store: every flush interval, everything that changed goes out
-/// in one transaction, each host once, together with the notifications its events call for. A failed write is kept and retried with the next batch; the last
-/// flush runs after the web server has drained, so nothing it acknowledged is left in memory.
+/// Write-behind from a lone server's registry to its store: every flush interval, everything that changed goes out in
+/// one transaction, each host once, together with the notifications its events call for. A failed write is kept and
+/// retried with the next batch; the last flush runs after the web server has drained, so nothing it acknowledged is
+/// left in memory.
 /// </summary>
 internal sealed partial class StoreFlusher(
-    HostRegistry registry, SqliteHostStore store, Notifiers notifiers, StoreOptions options, TimeProvider time, ServerMetrics metrics, ILogger<StoreFlusher> logger)
-    : BackgroundService, IHostedLifecycleService
+    ChangeQueue queue, IHostStore store, Notifiers notifiers, StoreOptions options, TimeProvider time, ServerMetrics metrics, ILogger<StoreFlusher> logger)
+    : BackgroundService, IHostedLifecycleService, IStoreWriter
 {
     private readonly SemaphoreSlim _flushing = new(1, 1);
-    private HostChanges? _unwritten;
+    private (HostChanges Changes, IReadOnlyList<PendingNotification> Notifications)? _unwritten;
 
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
         await _flushing.WaitAsync(cancellationToken);
         try
         {
-            var changes = registry.DrainChanges();
-            foreach (var e in changes.Events)
+            var changes = queue.Drain();
+
+            // Routed once, when drained: a batch written on a later try must not count towards a host's flapping twice.
+            var notifications = notifiers.Route(changes.Events, changes.Released, time.GetUtcNow());
+            if (_unwritten is var (earlier, earlierNotifications))
             {
-                metrics.Events.WithLabels(ApiNames.Of(e.Kind)).Inc();
+                (changes, notifications) = (Merge(earlier, changes), [.. earlierNotifications, .. notifications]);
             }
 
-            // Silenced (maintenance) and held (site outage) events alert nobody now; held ones may come back as released.
-            IReadOnlyList<HostEvent> alerting = [.. changes.Released, .. changes.Events.Where(e => !e.Silenced && !e.Held)];
-            changes = changes with { Notifications = notifiers.Route(alerting, time.GetUtcNow()) };
-            if (_unwritten is { } earlier)
-            {
-                changes = Merge(earlier, changes);
-            }
-
-            if (changes.IsEmpty)
+            if (changes.IsEmpty && notifications.Count == 0)
             {
                 return;
             }
@@ -45,10 +40,10 @@ internal sealed partial class StoreFlusher(
             try
             {
                 var started = Stopwatch.GetTimestamp();
-                await store.WriteAsync(changes, cancellationToken);
+                await store.WriteAsync(changes, notifications, cancellationToken);
                 metrics.StoreFlushSeconds.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
                 _unwritten = null;
-                if (changes.Notifications.Count > 0)
+                if (notifications.Count > 0)
                 {
                     notifiers.Queued();
                 }
@@ -57,7 +52,7 @@ internal sealed partial class StoreFlusher(
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                _unwritten = changes;
+                _unwritten = (changes, notifications);
                 LogFlushFailed(logger, changes.Hosts.Count, changes.Events.Count, e);
             }
         }
@@ -97,10 +92,7 @@ internal sealed partial class StoreFlusher(
             [.. hosts.Values],
             [.. earlier.Events, .. later.Events],
             [.. earlier.AddressChanges, .. later.AddressChanges],
-            [.. earlier.Forgotten, .. later.Forgotten])
-        {
-            Notifications = [.. earlier.Notifications, .. later.Notifications],
-        };
+            [.. earlier.Forgotten, .. later.Forgotten]);
     }
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Error, Message = "Could not write {Hosts} hosts and {Events} events to the store; keeping them for the next try")]

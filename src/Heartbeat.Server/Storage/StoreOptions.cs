@@ -1,3 +1,5 @@
+using Heartbeat.Server.Settings;
+
 namespace Heartbeat.Server.Storage;
 
 internal enum StoreKind
@@ -9,6 +11,31 @@ internal enum StoreKind
 
 internal sealed record StoreOptions
 {
+    public static readonly IReadOnlyList<Setting<StoreOptions>> Settings =
+    [
+        new ValueSetting<StoreOptions, string>
+        {
+            Name = "data", Variable = "HEARTBEAT_DATA", ValueName = "path",
+            Help = "SQLite file that keeps hosts, their history and events across restarts",
+            Parse = ValueParsers.Path("SQLite file path"),
+            Get = o => o.Path, Set = (o, path) => o with { Path = path },
+        },
+        new ValueSetting<StoreOptions, StoreKind>
+        {
+            Name = "store", Variable = "HEARTBEAT_STORE", ValueName = "sqlite|memory|postgres",
+            Help = "'sqlite' keeps state in the --data file; 'memory' forgets it at exit; 'postgres' shares it with other servers in the --postgres database",
+            Parse = ValueParsers.OneOf<StoreKind>("a store"), Format = ValueParsers.Name,
+            Get = o => o.Kind, Set = (o, kind) => o with { Kind = kind },
+        },
+        new ValueSetting<StoreOptions, string>
+        {
+            Name = "postgres", Variable = "HEARTBEAT_POSTGRES", ValueName = "connection", IsSecret = true,
+            Help = "The PostgreSQL connection string of --store postgres, e.g. \"Host=db;Database=heartbeat;Username=heartbeat;Password=…\"",
+            Parse = ValueParsers.Text,
+            Get = o => o.Postgres, Set = (o, connection) => o with { Postgres = connection },
+        },
+    ];
+
     public StoreKind Kind { get; init; } = StoreKind.Sqlite;
 
     /// <summary>The SQLite file; see <see cref="DefaultPath"/>.</summary>

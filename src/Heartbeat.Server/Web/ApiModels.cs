@@ -30,16 +30,64 @@ internal sealed record HostView(
     bool ClockOff,
     DateTimeOffset? StartedAt,
     double? LastRunSeconds,
-    PingBodyView? LastBody)
+    IReadOnlyList<HostNote> Notes,
+    LivenessView Liveness,
+    PingBodyView? LastBody);
+
+/// <summary>
+/// How the host is judged, and where each number comes from: "schedule" or "configured" (an admin set it), "declared"
+/// (the host said so), "learned" (from the gaps between its beats), or "default" (the server's).
+/// </summary>
+internal sealed record LivenessView(
+    double IntervalSeconds,
+    string IntervalSource,
+    double GraceSeconds,
+    string GraceSource,
+    int Misses,
+    string MissesSource,
+    string? Schedule,
+    string? TimeZone,
+    double? ConfiguredIntervalSeconds,
+    double? DeclaredIntervalSeconds,
+    double? LearnedIntervalSeconds,
+    int LearnedFromGaps)
+{
+    public static LivenessView Of(HostRecord host, HostsOptions options)
+    {
+        var (interval, source) = Hosts.Liveness.Expected(host, options);
+        return new(
+            interval.TotalSeconds,
+            Name(source),
+            Hosts.Liveness.Grace(host, interval).TotalSeconds,
+            host.ConfiguredGrace is null ? "default" : "configured",
+            Hosts.Liveness.Misses(host, options),
+            host.ConfiguredMisses is not null ? "configured" : host.DeclaredMisses is not null ? "declared" : "default",
+            host.Schedule,
+            host.TimeZone,
+            host.ConfiguredInterval?.TotalSeconds,
+            host.DeclaredInterval?.TotalSeconds,
+            host.LearnedInterval?.TotalSeconds,
+            host.Gaps.Count);
+    }
+
+    public static string Name(IntervalSource source) => source.ToString().ToLowerInvariant();
+}
+
+/// <summary>Makes <see cref="HostView"/>s of hosts as they stand now.</summary>
+internal sealed class HostViews(HostsOptions options, TimeProvider time)
 {
     /// <summary>The host; <paramref name="withBody"/> adds its last ping body (up to 10,000 bytes), left out of lists.</summary>
-    public static HostView From(HostSnapshot host, bool withBody = false) => new(
-        host.Id, ApiNames.Of(host.State), host.Ip, host.ReportedIp, host.Peer, host.FirstSeen, host.LastSeen, host.StateSince,
-        host.Beats, host.ExpectedInterval.TotalSeconds, host.IntervalSource.ToString().ToLowerInvariant(),
-        host.ClientStatus.ToString().ToLowerInvariant(), host.Message, host.IpChanges, host.DeclaredMisses,
-        host.MaintenanceUntil, host.Site, host.BootId, host.DuplicateSeenAt, host.ClockSkew?.TotalSeconds, host.ClockOff,
-        host.StartedAt, host.LastRunTime?.TotalSeconds,
-        withBody && host.LastBody is { } body ? new PingBodyView(body.At, body.Kind, body.Text) : null);
+    public HostView From(HostRecord host, bool withBody = false)
+    {
+        var liveness = LivenessView.Of(host, options);
+        return new(
+            host.Id, ApiNames.Of(host.State), host.Ip, host.ReportedIp, host.Peer, host.FirstSeen, host.LastSeen, host.StateSince,
+            host.Beats, liveness.IntervalSeconds, liveness.IntervalSource,
+            host.ClientStatus.ToString().ToLowerInvariant(), host.Message, host.IpChanges, host.DeclaredMisses,
+            host.MaintenanceUntil, host.Site, host.BootId, host.DuplicateSeenAt, host.ClockSkew?.TotalSeconds, host.ClockOff(options.ClockSkewWarning),
+            host.StartedAt, host.LastRunTime?.TotalSeconds, HostNotes.Of(host, time.GetUtcNow(), time.LocalTimeZone, options), liveness,
+            withBody && host.LastBody is { } body ? new PingBodyView(body.At, body.Kind, body.Text) : null);
+    }
 }
 
 internal sealed record PingBodyView(DateTimeOffset At, string Kind, string Text);
@@ -79,38 +127,6 @@ internal sealed record ServerView(string Version, DateTimeOffset StartedAt, doub
 internal sealed record StatusView(ServerView Server, HostPage Hosts, IReadOnlyList<EventView> RecentEvents, IReadOnlyList<NotifierView> Notifiers);
 
 /// <summary>The names states and events have in JSON, on the page and in the query string.</summary>
-internal static class ApiNames
-{
-    public static string Of(HostState state) => state switch
-    {
-        HostState.Up => "up",
-        HostState.Late => "late",
-        HostState.Down => "down",
-        HostState.Failing => "failing",
-        HostState.Maintenance => "maintenance",
-        _ => throw new ArgumentOutOfRangeException(nameof(state)),
-    };
-
-    public static string Of(HostEventKind kind) => kind switch
-    {
-        HostEventKind.New => "new",
-        HostEventKind.Down => "down",
-        HostEventKind.Recovered => "recovered",
-        HostEventKind.IpChanged => "ip-changed",
-        HostEventKind.Failing => "failing",
-        HostEventKind.Maintenance => "maintenance",
-        HostEventKind.Rebooted => "rebooted",
-        HostEventKind.DuplicateIdentity => "duplicate-identity",
-        HostEventKind.ClockSkew => "clock-skew",
-        HostEventKind.SiteDown => "site-down",
-        HostEventKind.SiteRecovered => "site-recovered",
-        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
-    };
-
-    public static HostState? ParseState(string? name) =>
-        Enum.GetValues<HostState>().Cast<HostState?>().FirstOrDefault(s => Of(s!.Value) == name);
-}
-
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(HostView))]
 [JsonSerializable(typeof(HostPage))]

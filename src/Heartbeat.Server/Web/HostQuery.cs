@@ -8,7 +8,7 @@ internal static class HostQuery
     public const int DefaultLimit = 500;
     public const int MaxLimit = 5000;
 
-    public static HostPage Run(HostRegistry registry, HostState? state, string? search, int offset, int limit)
+    public static HostPage Run(HostRegistry registry, HostViews views, HostState? state, string? search, int offset, int limit)
     {
         var all = registry.List();
         var counts = Enum.GetValues<HostState>().ToDictionary(ApiNames.Of, s => all.Count(h => h.State == s));
@@ -21,7 +21,7 @@ internal static class HostQuery
             .OrderBy(h => Rank(h.State))
             .ThenBy(h => h.Id, StringComparer.Ordinal)
             .ToList();
-        var page = matching.Skip(offset).Take(limit).Select(h => HostView.From(h)).ToList();
+        var page = matching.Skip(offset).Take(limit).Select(h => views.From(h)).ToList();
         return new HostPage(matching.Count, offset, limit, counts, page);
     }
 

@@ -6,7 +6,6 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Heartbeat.Protocol;
 using Heartbeat.Server.Hosts;
-using Heartbeat.Server.Logging;
 using Heartbeat.Server.Security;
 using Heartbeat.Server.Storage;
 using Microsoft.AspNetCore.Http.Features;
@@ -31,7 +30,7 @@ internal static class HostsEndpoints
         return app;
     }
 
-    private static Results<Ok<HostPage>, ProblemHttpResult> ListHosts(HostRegistry registry, string? state, string? q, int? offset, int? limit)
+    private static Results<Ok<HostPage>, ProblemHttpResult> ListHosts(HostRegistry registry, HostViews views, string? state, string? q, int? offset, int? limit)
     {
         var parsedState = ApiNames.ParseState(state);
         if (state is not null && parsedState is null)
@@ -44,19 +43,22 @@ internal static class HostsEndpoints
             return BadQuery($"'offset' must be 0 or more and 'limit' between 1 and {HostQuery.MaxLimit}.");
         }
 
-        return TypedResults.Ok(HostQuery.Run(registry, parsedState, q, offset ?? 0, limit ?? HostQuery.DefaultLimit));
+        return TypedResults.Ok(HostQuery.Run(registry, views, parsedState, q, offset ?? 0, limit ?? HostQuery.DefaultLimit));
     }
 
-    private static Results<Ok<HostView>, ProblemHttpResult> GetHost(HostRegistry registry, string id) =>
-        registry.Find(id) is { } host ? TypedResults.Ok(HostView.From(host, withBody: true)) : NoSuchHost(id);
+    private static Results<Ok<HostView>, ProblemHttpResult> GetHost(HostRegistry registry, HostViews views, string id) =>
+        registry.Find(id) is { } host ? TypedResults.Ok(views.From(host, withBody: true)) : NoSuchHost(id);
 
     private static async Task<Results<Ok<HostHistory>, ProblemHttpResult>> GetHistoryAsync(
-        HostRegistry registry, IHostStore store, string id, CancellationToken cancellationToken)
+        HostRegistry registry, IHostStore store, IStoreWriter writer, string id, CancellationToken cancellationToken)
     {
         if (registry.Find(id) is null)
         {
             return NoSuchHost(id);
         }
+
+        // What was acknowledged before this request is in the history it reads.
+        await writer.FlushAsync(cancellationToken);
 
         var addresses = await store.ReadAddressHistoryAsync(id, IHostStore.HistoryPerHost, cancellationToken);
         var events = await store.ReadEventsAsync(id, afterId: 0, IHostStore.HistoryPerHost, cancellationToken);
@@ -71,7 +73,7 @@ internal static class HostsEndpoints
 
     /// <summary>Pauses a host's alerts <c>?for=30m</c> (1 s to 30 days); if it is silent when the window ends, it is down then.</summary>
     private static async Task<Results<Ok<HostView>, ProblemHttpResult>> StartMaintenance(
-        IHostLedger ledger, HostRegistry registry, HeartbeatLog log, string id, [FromQuery(Name = "for")] string? window)
+        IHostLedger ledger, HostRegistry registry, HostViews views, string id, [FromQuery(Name = "for")] string? window)
     {
         if (window is null || !Durations.TryParse(window, out var duration)
             || duration < TimeSpan.FromSeconds(1) || duration > TimeSpan.FromSeconds(HeartbeatRules.MaxMaintenanceSeconds))
@@ -79,27 +81,15 @@ internal static class HostsEndpoints
             return BadQuery("'for' must be a duration from 1s to 30d, such as ?for=30m or ?for=2h.");
         }
 
-        return await SetMaintenanceAsync(ledger, registry, log, id, duration);
+        return await SetMaintenanceAsync(ledger, registry, views, id, duration);
     }
 
-    private static Task<Results<Ok<HostView>, ProblemHttpResult>> EndMaintenance(IHostLedger ledger, HostRegistry registry, HeartbeatLog log, string id) =>
-        SetMaintenanceAsync(ledger, registry, log, id, TimeSpan.Zero);
+    private static Task<Results<Ok<HostView>, ProblemHttpResult>> EndMaintenance(IHostLedger ledger, HostRegistry registry, HostViews views, string id) =>
+        SetMaintenanceAsync(ledger, registry, views, id, TimeSpan.Zero);
 
     private static async Task<Results<Ok<HostView>, ProblemHttpResult>> SetMaintenanceAsync(
-        IHostLedger ledger, HostRegistry registry, HeartbeatLog log, string id, TimeSpan window)
-    {
-        if (await ledger.SetMaintenanceAsync(id, window) is not { } events)
-        {
-            return NoSuchHost(id);
-        }
-
-        if (events.Count > 0)
-        {
-            await log.AppendAsync([.. events.Select(e => e.Summary)]);
-        }
-
-        return GetHost(registry, id);
-    }
+        IHostLedger ledger, HostRegistry registry, HostViews views, string id, TimeSpan window) =>
+        await ledger.SetMaintenanceAsync(id, window) ? GetHost(registry, views, id) : NoSuchHost(id);
 
     /// <summary>
     /// Server-Sent Events, one per host event. <c>?since=ID</c> (or the Last-Event-ID header an EventSource

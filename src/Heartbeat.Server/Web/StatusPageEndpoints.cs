@@ -23,9 +23,9 @@ internal static class StatusPageEndpoints
     {
         // HEAD is answered by the same handler: Kestrel sends the headers (Content-Length included) and drops the body.
         app.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], async (
-            HttpRequest request, ServerStatus status, HostRegistry registry, HostEventFeed feed, Notifiers notifiers, IHostStore store, TimeProvider time, string? q) =>
+            HttpRequest request, ServerStatus status, HostRegistry registry, HostViews views, HostEventFeed feed, Notifiers notifiers, IHostStore store, TimeProvider time, string? q) =>
         {
-            var hosts = HostQuery.Run(registry, state: null, q, offset: 0, HostQuery.DefaultLimit);
+            var hosts = HostQuery.Run(registry, views, state: null, q, offset: 0, HostQuery.DefaultLimit);
             var recent = feed.Recent(20).Select(EventView.From).ToList();
             var view = new StatusView(ServerView.From(status), hosts, recent, await NotifierEndpoints.ReadAsync(notifiers, store, request.HttpContext.RequestAborted));
             if (request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)))
@@ -101,7 +101,7 @@ internal static class StatusPageEndpoints
         foreach (var host in hosts.Hosts)
         {
             page.Append(CultureInfo.InvariantCulture, $"""
-                <tr data-host="{Html.Encode(host.Id)}"><td class="host">{Html.Encode(host.Id)}</td><td class="state state-{host.State}">{host.State}</td><td>{Html.Encode(host.Ip)}</td><td class="muted">{Html.Encode(host.Peer)}</td><td data-last-seen="{host.LastSeen.UtcDateTime:O}" title="{Local(host.LastSeen, time)}">{Durations.Format(now - host.LastSeen)} ago</td><td class="muted">{Durations.Format(TimeSpan.FromSeconds(host.IntervalSeconds))} ({host.IntervalSource})</td><td>{host.IpChanges}</td><td class="notes">{RenderNotes(host, now, time)}</td></tr>
+                <tr data-host="{Html.Encode(host.Id)}"><td class="host">{Html.Encode(host.Id)}</td><td class="state state-{host.State}">{host.State}</td><td>{Html.Encode(host.Ip)}</td><td class="muted">{Html.Encode(host.Peer)}</td><td data-last-seen="{host.LastSeen.UtcDateTime:O}" title="{Local(host.LastSeen, time)}">{Durations.Format(now - host.LastSeen)} ago</td><td class="muted">{Durations.Format(TimeSpan.FromSeconds(host.IntervalSeconds))} ({host.IntervalSource})</td><td>{host.IpChanges}</td><td class="notes">{RenderNotes(host)}</td></tr>
 
                 """);
         }
@@ -131,43 +131,8 @@ internal static class StatusPageEndpoints
         return page.ToString();
     }
 
-    /// <summary>What else is worth knowing of a host; status.js renders the same notes.</summary>
-    private static string RenderNotes(HostView host, DateTimeOffset now, TimeProvider time)
-    {
-        var notes = new StringBuilder();
-        void Note(string text, string kind) => notes.Append(CultureInfo.InvariantCulture, $"<span class=\"note note-{kind}\">{Html.Encode(text)}</span>");
-        if (host.MaintenanceUntil is { } until && until > now)
-        {
-            Note($"maintenance until {Local(until, time)}", "maintenance");
-        }
+    private static string RenderNotes(HostView host) =>
+        string.Concat(host.Notes.Select(n => $"<span class=\"note note-{n.Kind}\">{Html.Encode(n.Text)}</span>"));
 
-        if (host.ClockOff && host.ClockSkewSeconds is { } skew)
-        {
-            Note($"clock {(skew > 0 ? "+" : "-")}{Durations.Format(TimeSpan.FromSeconds(skew))}", "warn");
-        }
-
-        if (host.DuplicateIdentitySeenAt is { } seen && now - seen < TimeSpan.FromDays(1))
-        {
-            Note("duplicate identity", "warn");
-        }
-
-        if (host.StartedAt is { } started)
-        {
-            Note($"running for {Durations.Format(now - started)}", "info");
-        }
-        else if (host.LastRunSeconds is { } run)
-        {
-            Note($"last run {Durations.Format(TimeSpan.FromSeconds(run))}", "info");
-        }
-
-        if (host.Site is { } site)
-        {
-            Note($"site {site}", "info");
-        }
-
-        return notes.ToString();
-    }
-
-    private static string Local(DateTimeOffset at, TimeProvider time) =>
-        TimeZoneInfo.ConvertTime(at, time.LocalTimeZone).ToString("yyyy-MM-dd HH:mm:ss zzz", CultureInfo.InvariantCulture);
+    private static string Local(DateTimeOffset at, TimeProvider time) => HostNotes.LocalTime(at, time.LocalTimeZone);
 }

@@ -50,7 +50,7 @@ public sealed class FleetCrashTests(PostgresFixture postgres)
         Assert.InRange(lastAcknowledged - host.GetProperty("lastSeen").GetDateTimeOffset(), TimeSpan.Zero, TimeSpan.FromSeconds(2));
         Assert.Equal([1L], await PostgresFixture.QueryAsync<long>(database, "SELECT count(*) FROM events WHERE kind = 'Down' AND host_id = 'survivor'"));
         await Eventually.TrueAsync(
-            () => PostgresFixture.QueryAsync<long>(database, "SELECT count(*) FROM outbox WHERE state <> 'delivered'").GetAwaiter().GetResult()[0] == 0,
+            async () => (await PostgresFixture.QueryAsync<long>(database, "SELECT count(*) FROM outbox WHERE state <> 'delivered'"))[0] == 0,
             "every alert delivered");
         Assert.Single(receiver.Requests, r => r.Body.Contains("Host down - survivor", StringComparison.Ordinal));
         b.Terminate();

@@ -1,5 +1,6 @@
 using System.Net;
 using Heartbeat.Server.Hosting;
+using Heartbeat.Server.Notify;
 using Heartbeat.Server.Storage;
 using Heartbeat.Server.Tests.Infrastructure;
 
@@ -23,8 +24,8 @@ public sealed class FleetTests(PostgresFixture postgres)
         foreach (var node in new[] { a, b })
         {
             await Eventually.TrueAsync(
-                () => node.FindHostAsync("db").GetAwaiter().GetResult() is { } db && db.GetProperty("ip").GetString() == "10.0.0.4"
-                    && node.FindHostAsync("web1").GetAwaiter().GetResult() is not null && node.FindHostAsync("web2").GetAwaiter().GetResult() is not null,
+                async () => await node.FindHostAsync("db") is { } db && db.GetProperty("ip").GetString() == "10.0.0.4"
+                    && await node.FindHostAsync("web1") is not null && await node.FindHostAsync("web2") is not null,
                 "all three hosts, db with its latest IP, on both servers");
         }
 
@@ -41,7 +42,7 @@ public sealed class FleetTests(PostgresFixture postgres)
         var database = await postgres.CreateDatabaseAsync();
         await using var receiver = await WebhookReceiver.StartAsync();
         // Flapping summaries off: this test wants every down and recovery alerted, one by one.
-        Func<ServerOptions, ServerOptions> alerting = o => o with { Notify = o.Notify with { Webhooks = [$"{receiver.Url}#down,recovered"], FlapThreshold = 1000 } };
+        Func<ServerOptions, ServerOptions> alerting = o => o with { Notify = o.Notify with { Webhooks = [WebhookSpec.Parse($"{receiver.Url}#down,recovered")], FlapThreshold = 1000 } };
         await using var a = await StartNodeAsync(database, alerting);
         await using var b = await StartNodeAsync(database, alerting);
 
@@ -56,12 +57,12 @@ public sealed class FleetTests(PostgresFixture postgres)
 
             var downs = round * Hosts;
             await Eventually.TrueAsync(
-                () => PostgresFixture.QueryAsync<long>(database, "SELECT count(*) FROM events WHERE kind = 'Down'").GetAwaiter().GetResult()[0] >= downs,
+                async () => (await PostgresFixture.QueryAsync<long>(database, "SELECT count(*) FROM events WHERE kind = 'Down'"))[0] >= downs,
                 $"{downs} downs", TimeSpan.FromSeconds(30));
         }
 
         await Eventually.TrueAsync(
-            () => PostgresFixture.QueryAsync<long>(database, "SELECT count(*) FROM outbox WHERE state <> 'delivered'").GetAwaiter().GetResult()[0] == 0,
+            async () => (await PostgresFixture.QueryAsync<long>(database, "SELECT count(*) FROM outbox WHERE state <> 'delivered'"))[0] == 0,
             "every alert delivered", TimeSpan.FromSeconds(30));
         var events = await PostgresFixture.QueryAsync<string>(database, "SELECT kind FROM events WHERE kind IN ('Down', 'Recovered')");
         Assert.Equal((Hosts * Rounds, Hosts * (Rounds - 1)), (events.Count(k => k == "Down"), events.Count(k => k == "Recovered")));
@@ -78,7 +79,7 @@ public sealed class FleetTests(PostgresFixture postgres)
         var database = await postgres.CreateDatabaseAsync();
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.HoldNext(1);
-        Func<ServerOptions, ServerOptions> alerting = o => o with { Notify = o.Notify with { Webhooks = [$"{receiver.Url}#down"], AttemptTimeout = TimeSpan.FromSeconds(3) } };
+        Func<ServerOptions, ServerOptions> alerting = o => o with { Notify = o.Notify with { Webhooks = [WebhookSpec.Parse($"{receiver.Url}#down")], AttemptTimeout = TimeSpan.FromSeconds(3) } };
         var a = await StartNodeAsync(database, alerting);
         await a.BeatAsync("""{"host": "orphan", "interval": 1}""");
         await receiver.WaitForAsync(r => r.Body.Contains("Host down - orphan", StringComparison.Ordinal), "server A's attempt, held unanswered");
@@ -91,7 +92,7 @@ public sealed class FleetTests(PostgresFixture postgres)
         Assert.Equal(receiver.Requests[0].Headers["Idempotency-Key"], delivered.Headers["Idempotency-Key"]);
         Assert.Equal([1L], await PostgresFixture.QueryAsync<long>(database, "SELECT count(*) FROM events WHERE kind = 'Down'"));
         await Eventually.TrueAsync(
-            () => PostgresFixture.QueryAsync<string>(database, "SELECT state FROM outbox").GetAwaiter().GetResult() is ["delivered"],
+            async () => await PostgresFixture.QueryAsync<string>(database, "SELECT state FROM outbox") is ["delivered"],
             "the alert delivered, once, in the outbox");
     }
 
@@ -100,7 +101,7 @@ public sealed class FleetTests(PostgresFixture postgres)
     {
         var database = await postgres.CreateDatabaseAsync();
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var node = await StartNodeAsync(database, o => o with { Notify = o.Notify with { Webhooks = [receiver.Url.ToString()] } });
+        await using var node = await StartNodeAsync(database, o => o with { Notify = o.Notify with { Webhooks = [WebhookSpec.Parse(receiver.Url.ToString())] } });
         var own = (await node.GetJsonAsync("/api/v1/notifiers"))[0].GetProperty("key").GetString()!;
 
         // Two alerts queued by other servers: one for a target only they have, then one for this server's.
@@ -126,7 +127,7 @@ public sealed class FleetTests(PostgresFixture postgres)
         var database = await own.CreateDatabaseAsync();
         await using var node = await StartNodeAsync(database);
         await node.BeatAsync("""{"host": "steady"}""");
-        await Eventually.TrueAsync(() => Beats(database, "steady") == 1, "the first beat in the store");
+        await Eventually.TrueAsync(async () => await BeatsAsync(database, "steady") == 1, "the first beat in the store");
 
         await own.StopAsync();
         for (var beat = 0; beat < 5; beat++)
@@ -141,9 +142,9 @@ public sealed class FleetTests(PostgresFixture postgres)
         }
 
         await own.StartAgainAsync();
-        await Eventually.TrueAsync(() => Beats(database, "steady") == 6 && Beats(database, "newcomer") == 1, "the beats taken while it was away, in the store", TimeSpan.FromSeconds(30));
+        await Eventually.TrueAsync(async () => await BeatsAsync(database, "steady") == 6 && await BeatsAsync(database, "newcomer") == 1, "the beats taken while it was away, in the store", TimeSpan.FromSeconds(30));
         Assert.Equal(7, node.HeartbeatMessages().Length);
-        await Eventually.TrueAsync(() => node.FindHostAsync("newcomer").GetAwaiter().GetResult() is not null, "the newcomer on the server's page");
+        await Eventually.TrueAsync(async () => await node.FindHostAsync("newcomer") is not null, "the newcomer on the server's page");
     }
 
     [Fact]
@@ -154,7 +155,7 @@ public sealed class FleetTests(PostgresFixture postgres)
         var nodes = await Task.WhenAll(StartNodeAsync(database), StartNodeAsync(database), StartNodeAsync(database));
         try
         {
-            Assert.Equal([1], await PostgresFixture.QueryAsync<int>(database, "SELECT version FROM schema_migrations"));
+            Assert.Equal([PostgresSchema.Version], await PostgresFixture.QueryAsync<int>(database, "SELECT version FROM schema_migrations"));
             foreach (var node in nodes)
             {
                 using var health = await node.Client.GetAsync("/healthz", TestContext.Current.CancellationToken);
@@ -170,11 +171,11 @@ public sealed class FleetTests(PostgresFixture postgres)
         }
     }
 
-    private static long Beats(string database, string host)
+    private static async Task<long> BeatsAsync(string database, string host)
     {
         try
         {
-            return PostgresFixture.QueryAsync<long>(database, $"SELECT coalesce(sum(beats), 0) FROM hosts WHERE id = '{host}'").GetAwaiter().GetResult()[0];
+            return (await PostgresFixture.QueryAsync<long>(database, $"SELECT coalesce(sum(beats), 0) FROM hosts WHERE id = '{host}'"))[0];
         }
         catch (Npgsql.NpgsqlException)
         {

@@ -14,7 +14,7 @@ internal static class Alerts
     {
         await receiver.WaitForAsync(r => Summary(r).StartsWith(summaryStart, StringComparison.Ordinal), $"the alert '{summaryStart}…'");
         await Eventually.TrueAsync(
-            () => server.GetJsonAsync("/api/v1/notifiers").GetAwaiter().GetResult().EnumerateArray().All(n => n.GetProperty("pending").GetInt32() == 0),
+            async () => (await server.GetJsonAsync("/api/v1/notifiers")).EnumerateArray().All(n => n.GetProperty("pending").GetInt32() == 0),
             "an empty outbox");
         return [.. receiver.Requests.Select(Summary).Order(StringComparer.Ordinal)];
     }

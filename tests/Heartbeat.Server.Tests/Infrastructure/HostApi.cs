@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Heartbeat.Server.Tests.Infrastructure;
 
@@ -71,5 +72,18 @@ internal static class HostApi
     {
         var json = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         return JsonDocument.Parse(json).RootElement.Clone();
+    }
+
+    /// <summary>
+    /// Advances the clock and waits until a sweep has judged every host as of then: a canary that declares a one-second
+    /// interval beats just before, and is down once a sweep after the advance has run.
+    /// </summary>
+    public static async Task SweptAsync(this InProcessServer server, FakeTimeProvider time, TimeSpan? advance = null)
+    {
+        var by = advance ?? TimeSpan.FromSeconds(2);
+        Assert.True(by >= TimeSpan.FromSeconds(2), "the canary needs two seconds to go down");
+        await server.BeatAsync("""{"host": "canary", "interval": 1}""");
+        time.Advance(by);
+        await server.WaitForStateAsync("canary", "down");
     }
 }

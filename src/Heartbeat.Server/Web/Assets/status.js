@@ -44,22 +44,15 @@
     tr.append(seen, cell(`${duration(host.intervalSeconds)} (${host.intervalSource})`, "muted"), cell(String(host.ipChanges)), notes(host));
     return tr;
   }
-  // The same notes the server renders (StatusPageEndpoints.RenderNotes).
+  // The server words the notes (HostNotes); the page only shows them.
   function notes(host) {
     const td = cell("", "notes");
-    const note = (text, kind) => {
+    for (const note of host.notes) {
       const span = document.createElement("span");
-      span.className = `note note-${kind}`;
-      span.textContent = text;
+      span.className = `note note-${note.kind}`;
+      span.textContent = note.text;
       td.append(span);
-    };
-    const now = Date.now();
-    if (host.maintenanceUntil && Date.parse(host.maintenanceUntil) > now) note(`maintenance until ${local(host.maintenanceUntil)}`, "maintenance");
-    if (host.clockOff && host.clockSkewSeconds !== null) note(`clock ${host.clockSkewSeconds > 0 ? "+" : "-"}${duration(Math.abs(host.clockSkewSeconds))}`, "warn");
-    if (host.duplicateIdentitySeenAt && now - Date.parse(host.duplicateIdentitySeenAt) < 86400000) note("duplicate identity", "warn");
-    if (host.startedAt) note(`running for ${duration((now - Date.parse(host.startedAt)) / 1000)}`, "info");
-    else if (host.lastRunSeconds !== null) note(`last run ${duration(host.lastRunSeconds)}`, "info");
-    if (host.site) note(`site ${host.site}`, "info");
+    }
     return td;
   }
   function render(status) {

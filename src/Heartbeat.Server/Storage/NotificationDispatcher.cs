@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using Heartbeat.Server.Diagnostics;
-using Heartbeat.Server.Storage;
+using Heartbeat.Server.Notify;
 
-namespace Heartbeat.Server.Notify;
+namespace Heartbeat.Server.Storage;
 
 /// <summary>
 /// Delivers the outbox: each due notification to its target, a few at a time per target, each attempt

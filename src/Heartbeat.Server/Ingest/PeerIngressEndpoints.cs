@@ -1,9 +1,9 @@
 using Heartbeat.Protocol;
-using Heartbeat.Server.Ingest;
+using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace Heartbeat.Server.Web;
+namespace Heartbeat.Server.Ingest;
 
 /// <summary>
 /// Beats in the shapes other monitors' clients send, so that machines can move here without touching them:

@@ -3,11 +3,10 @@ using System.Globalization;
 using System.Text;
 using Heartbeat.Protocol;
 using Heartbeat.Server.Hosts;
-using Heartbeat.Server.Ingest;
 using Heartbeat.Server.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace Heartbeat.Server.Web;
+namespace Heartbeat.Server.Ingest;
 
 /// <summary>
 /// Cron-style ping URLs for jobs and scripts that cannot send JSON, shaped like Healthchecks.io's so its clients

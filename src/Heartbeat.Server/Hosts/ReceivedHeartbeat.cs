@@ -1,4 +1,4 @@
-namespace Heartbeat.Server.Ingest;
+namespace Heartbeat.Server.Hosts;
 
 internal enum HeartbeatStatus
 {
@@ -38,6 +38,3 @@ internal sealed record ReceivedHeartbeat(
 
     public static readonly ReceivedHeartbeat Empty = new();
 }
-
-/// <summary>Why a body was refused, in words for the sender; <paramref name="Field"/> names the culprit when there is one.</summary>
-internal sealed record HeartbeatError(string Detail, string? Field = null);

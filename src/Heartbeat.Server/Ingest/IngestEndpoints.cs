@@ -3,11 +3,10 @@ using Heartbeat.Protocol;
 using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Hosts;
-using Heartbeat.Server.Ingest;
 using Heartbeat.Server.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace Heartbeat.Server.Web;
+namespace Heartbeat.Server.Ingest;
 
 internal static class IngestEndpoints
 {

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Heartbeat.Server.Hosting;
+namespace Heartbeat.Server.Settings;
 
 /// <summary>Sizes as sysadmins write them: 65536, 64k, 64KiB, 100M, 1GiB (binary multiples).</summary>
 internal static class ByteSize
@@ -36,5 +36,12 @@ internal static class ByteSize
 
         bytes = number * factor;
         return true;
+    }
+
+    /// <summary>In the largest unit that holds it whole: 100 MiB, 64 KiB, 1500 B; what <see cref="TryParse"/> reads back.</summary>
+    public static string Format(long bytes)
+    {
+        var (suffix, factor) = Units[..3].Reverse().FirstOrDefault(u => bytes != 0 && bytes % u.Factor == 0, ("B", 1));
+        return string.Create(CultureInfo.InvariantCulture, $"{bytes / factor} {suffix}");
     }
 }

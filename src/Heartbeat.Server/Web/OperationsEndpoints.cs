@@ -1,17 +1,17 @@
 using System.Globalization;
+using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
 using Heartbeat.Server.Security;
 using Heartbeat.Server.Storage;
-using Heartbeat.Server.Web;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Prometheus;
 
-namespace Heartbeat.Server.Diagnostics;
+namespace Heartbeat.Server.Web;
 
 /// <summary>GET /metrics for Prometheus, and GET /healthz for load balancers and systemd watchdogs.</summary>
-internal static class Operations
+internal static class OperationsEndpoints
 {
     public static IServiceCollection AddOperations(this IServiceCollection services)
     {
@@ -24,18 +24,20 @@ internal static class Operations
 
     public static IEndpointRouteBuilder MapOperations(this IEndpointRouteBuilder app)
     {
-        var metrics = app.ServiceProvider.GetRequiredService<ServerMetrics>();
-        var registry = app.ServiceProvider.GetRequiredService<HostRegistry>();
-        var store = app.ServiceProvider.GetRequiredService<IHostStore>();
+        var services = app.ServiceProvider;
+        var metrics = services.GetRequiredService<ServerMetrics>();
         metrics.Registry.AddBeforeCollectCallback(async cancellationToken =>
         {
+            // Resolved at the first scrape, not while the app is built: the registry needs the log, opened at start-up.
+            var registry = services.GetRequiredService<HostRegistry>();
+            var store = services.GetRequiredService<IHostStore>();
             foreach (var (state, count) in registry.CountByState())
             {
                 metrics.Hosts.WithLabels(ApiNames.Of(state)).Set(count);
             }
 
             metrics.NotificationsWaiting.Set((await store.ReadNotifierStatsAsync(cancellationToken)).Sum(s => s.Pending));
-            var status = app.ServiceProvider.GetRequiredService<HeartbeatLog>().Status;
+            var status = services.GetRequiredService<HeartbeatLog>().Status;
             metrics.LogWritable.Set(status.Writable ? 1 : 0);
             metrics.LogLastWrite.Set(status.LastWrite?.ToUnixTimeMilliseconds() / 1000.0 ?? 0);
         });

@@ -1,0 +1,100 @@
+using System.Collections.Concurrent;
+
+namespace Heartbeat.Server.Hosts;
+
+/// <summary>
+/// Write-behind: what the store has yet to receive, drained by the store flusher every flush interval. Each host is
+/// queued once however often it changes, and drained in its latest state.
+/// </summary>
+internal sealed class ChangeQueue(HostTransitions transitions, HostClock clock)
+{
+    private readonly ConcurrentQueue<TrackedHost> _hosts = new();
+    private readonly ConcurrentQueue<HostEvent> _events = new();
+    private readonly ConcurrentQueue<AddressChange> _addressChanges = new();
+    private readonly ConcurrentQueue<string> _forgotten = new();
+    private readonly ConcurrentQueue<HostEvent> _released = new();
+
+    /// <summary>The host changed; the caller holds its lock.</summary>
+    public void HostChanged(TrackedHost host)
+    {
+        if (!host.Dirty)
+        {
+            host.Dirty = true;
+            _hosts.Enqueue(host);
+        }
+    }
+
+    public void AddressesChanged(List<AddressChange> changes)
+    {
+        foreach (var change in changes)
+        {
+            _addressChanges.Enqueue(change);
+        }
+    }
+
+    public void EventPublished(HostEvent e) => _events.Enqueue(e);
+
+    public void Forgotten(string id) => _forgotten.Enqueue(id);
+
+    /// <summary>Held alerts that a site review let go: stored already, they go to the notifiers now.</summary>
+    public void Released(IReadOnlyList<HostEvent> events)
+    {
+        foreach (var e in events)
+        {
+            _released.Enqueue(e);
+        }
+    }
+
+    /// <summary>Everything that changed since the last call, each host once in its latest state.</summary>
+    public HostChanges Drain()
+    {
+        // Released alerts first: they belong to events stored earlier than any drained below.
+        var released = DrainQueue(_released);
+        var forgotten = DrainQueue(_forgotten);
+        var events = DrainQueue(_events);
+        var addressChanges = DrainQueue(_addressChanges);
+        var hosts = new List<HostRecord>();
+        var now = clock.Read();
+        while (_hosts.TryDequeue(out var host))
+        {
+            lock (host)
+            {
+                host.Dirty = false;
+                if (host.Live)
+                {
+                    var stored = host.Record.Copy();
+                    stored.DueAt = stored.State == HostState.Down ? null : now.WallAt(transitions.Deadline(stored));
+                    hosts.Add(stored);
+                }
+            }
+        }
+
+        return new HostChanges(hosts, events, addressChanges, forgotten) { Released = released };
+    }
+
+    private static List<T> DrainQueue<T>(ConcurrentQueue<T> queue)
+    {
+        var items = new List<T>();
+        while (queue.TryDequeue(out var item))
+        {
+            items.Add(item);
+        }
+
+        return items;
+    }
+}
+
+/// <summary>What the store has to write: hosts in their latest state, new events and address changes, and forgotten hosts.</summary>
+internal sealed record HostChanges(
+    IReadOnlyList<HostRecord> Hosts,
+    IReadOnlyList<HostEvent> Events,
+    IReadOnlyList<AddressChange> AddressChanges,
+    IReadOnlyList<string> Forgotten)
+{
+    public static readonly HostChanges None = new([], [], [], []);
+
+    /// <summary>Events stored earlier whose held alerts are now to go out (see <see cref="SiteOutages"/>).</summary>
+    public IReadOnlyList<HostEvent> Released { get; init; } = [];
+
+    public bool IsEmpty => Hosts.Count == 0 && Events.Count == 0 && AddressChanges.Count == 0 && Forgotten.Count == 0;
+}

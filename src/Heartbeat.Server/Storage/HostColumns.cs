@@ -1,0 +1,110 @@
+using System.Data.Common;
+using System.Globalization;
+using Heartbeat.Server.Hosts;
+
+namespace Heartbeat.Server.Storage;
+
+internal enum ColumnKind
+{
+    /// <summary>TEXT in SQLite, text in PostgreSQL; a string.</summary>
+    Text,
+
+    /// <summary>INTEGER in SQLite, bigint in PostgreSQL; a long. Times are UTC Unix milliseconds, durations milliseconds.</summary>
+    Integer,
+}
+
+/// <summary>One column of the hosts table: how a host's field is stored, and how it is read back.</summary>
+internal sealed record HostColumn(string Name, ColumnKind Kind, bool Required, Func<HostRecord, object?> Get, Action<HostRecord, object?> Set)
+{
+    public string SqliteType => (Kind == ColumnKind.Text ? "TEXT" : "INTEGER") + (Required ? " NOT NULL" : string.Empty);
+
+    public string PostgresType => Kind == ColumnKind.Text ? "text" : "bigint";
+}
+
+/// <summary>
+/// The hosts table, once for both stores: each store builds its schema, its writes and its reads from this list, so a
+/// field added to <see cref="HostRecord"/> is stored by adding one line here. The id comes first.
+/// </summary>
+internal static class HostColumns
+{
+    public static readonly IReadOnlyList<HostColumn> All =
+    [
+        new("id", ColumnKind.Text, true, h => h.Id, (_, _) => { }),
+        Text("reported_ip", h => h.ReportedIp, (h, v) => h.ReportedIp = v),
+        Text("peer", h => h.Peer, (h, v) => h.Peer = v!, required: true),
+        Time("first_seen", h => h.FirstSeen, (h, v) => h.FirstSeen = v),
+        Time("last_seen", h => h.LastSeen, (h, v) => h.LastSeen = v),
+        Number("beats", h => h.Beats, (h, v) => h.Beats = v ?? 0, required: true),
+        Text("message", h => h.Message, (h, v) => h.Message = v),
+        Text("client_status", h => h.ClientStatus.ToString(), (h, v) => h.ClientStatus = Enum.Parse<HeartbeatStatus>(v!), required: true),
+        Duration("declared_interval_ms", h => h.DeclaredInterval, (h, v) => h.DeclaredInterval = v),
+        Duration("learned_interval_ms", h => h.LearnedInterval, (h, v) => h.LearnedInterval = v),
+        Text("state", h => h.State.ToString(), (h, v) => h.State = Enum.Parse<HostState>(v!), required: true),
+        Time("state_since", h => h.StateSince, (h, v) => h.StateSince = v),
+        Number("ip_changes", h => h.IpChanges, (h, v) => h.IpChanges = (int)(v ?? 0), required: true),
+        Number("declared_misses", h => h.DeclaredMisses, (h, v) => h.DeclaredMisses = (int?)v),
+        Duration("configured_interval_ms", h => h.ConfiguredInterval, (h, v) => h.ConfiguredInterval = v),
+        Duration("configured_grace_ms", h => h.ConfiguredGrace, (h, v) => h.ConfiguredGrace = v),
+        Number("configured_misses", h => h.ConfiguredMisses, (h, v) => h.ConfiguredMisses = (int?)v),
+        Text("schedule", h => h.Schedule, (h, v) => h.Schedule = v),
+        Text("time_zone", h => h.TimeZone, (h, v) => h.TimeZone = v),
+        OptionalTime("maintenance_until", h => h.MaintenanceUntil, (h, v) => h.MaintenanceUntil = v),
+        Text("boot_id", h => h.BootId, (h, v) => h.BootId = v),
+        Text("previous_boot_id", h => h.PreviousBootId, (h, v) => h.PreviousBootId = v),
+        OptionalTime("duplicate_seen_at", h => h.DuplicateSeenAt, (h, v) => h.DuplicateSeenAt = v),
+        Duration("clock_skew_ms", h => h.ClockSkew, (h, v) => h.ClockSkew = v),
+        Text("host_group", h => h.Group, (h, v) => h.Group = v),
+        OptionalTime("started_at", h => h.StartedAt, (h, v) => h.StartedAt = v),
+        Duration("last_run_ms", h => h.LastRunTime, (h, v) => h.LastRunTime = v),
+
+        // A ping body is three columns; its time comes first and makes it exist.
+        OptionalTime("body_at", h => h.LastBody?.At, (h, v) => h.LastBody = v is { } at ? new PingBody(at, string.Empty, string.Empty) : null),
+        Text("body_kind", h => h.LastBody?.Kind, (h, v) => h.LastBody = h.LastBody is { } body ? body with { Kind = v ?? string.Empty } : null),
+        Text("body", h => h.LastBody?.Text, (h, v) => h.LastBody = h.LastBody is { } body ? body with { Text = v ?? string.Empty } : null),
+
+        // What another server (a fleet's) needs to go on judging the host: the pause credit, the gaps it learns from, its next deadline.
+        Duration("pause_credit_ms", h => h.PauseCredit, (h, v) => h.PauseCredit = v ?? TimeSpan.Zero),
+        Text("gaps", h => FormatGaps(h.Gaps.Samples()), (h, v) => h.Gaps = IntervalEstimator.Of(ParseGaps(v))),
+        OptionalTime("due_at", h => h.DueAt, (h, v) => h.DueAt = v),
+    ];
+
+    /// <summary>Every column's name, comma-separated, in order: for SELECT and INSERT lists.</summary>
+    public static readonly string Names = string.Join(", ", All.Select(c => c.Name));
+
+    /// <summary>Reads a host whose columns the query selected in <see cref="Names"/> order, from ordinal <paramref name="first"/> on.</summary>
+    public static HostRecord Read(DbDataReader reader, int first = 0)
+    {
+        var host = new HostRecord(reader.GetString(first));
+        for (var i = 1; i < All.Count; i++)
+        {
+            var ordinal = first + i;
+            object? value = reader.IsDBNull(ordinal) ? null : All[i].Kind == ColumnKind.Text ? reader.GetString(ordinal) : reader.GetInt64(ordinal);
+            All[i].Set(host, value);
+        }
+
+        return host;
+    }
+
+    public static DateTimeOffset ToTime(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+
+    private static HostColumn Text(string name, Func<HostRecord, string?> get, Action<HostRecord, string?> set, bool required = false) =>
+        new(name, ColumnKind.Text, required, get, (h, v) => set(h, (string?)v));
+
+    private static HostColumn Number(string name, Func<HostRecord, long?> get, Action<HostRecord, long?> set, bool required = false) =>
+        new(name, ColumnKind.Integer, required, h => get(h), (h, v) => set(h, (long?)v));
+
+    private static HostColumn Time(string name, Func<HostRecord, DateTimeOffset> get, Action<HostRecord, DateTimeOffset> set) =>
+        new(name, ColumnKind.Integer, true, h => get(h).ToUnixTimeMilliseconds(), (h, v) => set(h, ToTime((long)v!)));
+
+    private static HostColumn OptionalTime(string name, Func<HostRecord, DateTimeOffset?> get, Action<HostRecord, DateTimeOffset?> set) =>
+        new(name, ColumnKind.Integer, false, h => get(h)?.ToUnixTimeMilliseconds(), (h, v) => set(h, v is long ms ? ToTime(ms) : null));
+
+    private static HostColumn Duration(string name, Func<HostRecord, TimeSpan?> get, Action<HostRecord, TimeSpan?> set) =>
+        new(name, ColumnKind.Integer, false, h => (long?)get(h)?.TotalMilliseconds, (h, v) => set(h, v is long ms ? TimeSpan.FromMilliseconds(ms) : null));
+
+    private static string? FormatGaps(float[] gaps) =>
+        gaps.Length == 0 ? null : string.Join(',', gaps.Select(g => g.ToString("R", CultureInfo.InvariantCulture)));
+
+    private static float[] ParseGaps(string? text) =>
+        string.IsNullOrEmpty(text) ? [] : [.. text.Split(',').Select(g => float.Parse(g, CultureInfo.InvariantCulture))];
+}

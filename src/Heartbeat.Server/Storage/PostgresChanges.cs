@@ -1,0 +1,176 @@
+using Heartbeat.Server.Hosts;
+using Heartbeat.Server.Notify;
+using Npgsql;
+
+namespace Heartbeat.Server.Storage;
+
+/// <summary>
+/// Writes a batch of changes to PostgreSQL inside a transaction the caller holds: the same statements whether the
+/// store writes a batch of its own or a fleet round writes back what it decided for the rows it locked. Each kind of row
+/// goes in one statement over arrays (unnest), whatever the batch's size.
+/// </summary>
+internal static class PostgresChanges
+{
+    /// <summary>Inserts a host, or updates every column of one already stored, and says which server wrote it.</summary>
+    private static readonly string UpsertHosts = $"""
+        INSERT INTO hosts ({HostColumns.Names}, written_by, txid)
+        SELECT *, $1, pg_current_xact_id() FROM unnest({string.Join(", ", HostColumns.All.Select((c, i) => $"${i + 2}::{c.PostgresType}[]"))})
+        ON CONFLICT (id) DO UPDATE SET {string.Join(", ", HostColumns.All.Skip(1).Append(null).Select(c => c is null
+            ? "written_by = excluded.written_by, txid = excluded.txid"
+            : $"{c.Name} = excluded.{c.Name}"))}
+        """;
+
+    public static async Task WriteAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        HostChanges changes,
+        IReadOnlyList<PendingNotification> notifications,
+        string server,
+        CancellationToken cancellationToken)
+    {
+        await InsertEventsAsync(connection, transaction, changes.Events, cancellationToken);
+        await UpsertHostsAsync(connection, transaction, changes.Hosts, server, cancellationToken);
+        await InsertAddressChangesAsync(connection, transaction, changes.AddressChanges, cancellationToken);
+        await ForgetAsync(connection, transaction, changes.Forgotten, cancellationToken);
+        await InsertNotificationsAsync(connection, transaction, notifications, cancellationToken);
+        await PruneAsync(connection, transaction, [.. changes.Events.Select(e => e.HostId).Concat(changes.AddressChanges.Select(c => c.HostId)).Distinct()], cancellationToken);
+    }
+
+    /// <summary>Ids for <paramref name="count"/> new events from the database's sequence, in order: unique across servers.</summary>
+    public static async Task<List<long>> ReserveEventIdsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int count, CancellationToken cancellationToken)
+    {
+        await using var next = new NpgsqlCommand("SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1) ORDER BY 1", connection, transaction);
+        next.Parameters.Add(new() { Value = count });
+        return await StoreRows.ReadAllAsync(next, reader => reader.GetInt64(0), cancellationToken);
+    }
+
+    public static async Task InsertNotificationsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<PendingNotification> notifications, CancellationToken cancellationToken)
+    {
+        if (notifications.Count == 0)
+        {
+            return;
+        }
+
+        await using var insert = new NpgsqlCommand("""
+            INSERT INTO outbox (target, payload, state, attempts, next_attempt_at, created_at, updated_at)
+            SELECT target, payload, 'pending', 0, at, at, at FROM unnest($1::text[], $2::text[], $3::bigint[]) AS n(target, payload, at)
+            """, connection, transaction);
+        Add(insert, notifications.Select(n => n.Target));
+        Add(insert, notifications.Select(n => n.Notification.ToJson()));
+        Add(insert, notifications.Select(n => n.Notification.ServerTime.ToUnixTimeMilliseconds()));
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task InsertEventsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<HostEvent> events, CancellationToken cancellationToken)
+    {
+        if (events.Count == 0)
+        {
+            return;
+        }
+
+        await using var insert = new NpgsqlCommand("""
+            INSERT INTO events (id, at, host_id, kind, state, ip, previous_ip, last_seen, expected_interval_ms, summary)
+            SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[])
+            """, connection, transaction);
+        Add(insert, events.Select(e => e.Id));
+        Add(insert, events.Select(e => e.At.ToUnixTimeMilliseconds()));
+        Add(insert, events.Select(e => e.HostId));
+        Add(insert, events.Select(e => e.Kind.ToString()));
+        Add(insert, events.Select(e => e.State.ToString()));
+        Add(insert, events.Select(e => e.Ip));
+        Add(insert, events.Select(e => e.PreviousIp));
+        Add(insert, events.Select(e => e.LastSeen.ToUnixTimeMilliseconds()));
+        Add(insert, events.Select(e => (long)e.ExpectedInterval.TotalMilliseconds));
+        Add(insert, events.Select(e => e.Summary));
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task UpsertHostsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<HostRecord> hosts, string server, CancellationToken cancellationToken)
+    {
+        if (hosts.Count == 0)
+        {
+            return;
+        }
+
+        await using var upsert = new NpgsqlCommand(UpsertHosts, connection, transaction);
+        upsert.Parameters.Add(new NpgsqlParameter { Value = server });
+        foreach (var column in HostColumns.All)
+        {
+            upsert.Parameters.Add(new NpgsqlParameter
+            {
+                Value = column.Kind == ColumnKind.Text
+                    ? hosts.Select(h => (string?)column.Get(h)).ToArray()
+                    : hosts.Select(h => (long?)column.Get(h)).ToArray(),
+            });
+        }
+
+        await upsert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task InsertAddressChangesAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<AddressChange> changes, CancellationToken cancellationToken)
+    {
+        if (changes.Count == 0)
+        {
+            return;
+        }
+
+        await using var insert = new NpgsqlCommand("""
+            INSERT INTO address_changes (at, host_id, kind, previous, current)
+            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])
+            """, connection, transaction);
+        Add(insert, changes.Select(c => c.At.ToUnixTimeMilliseconds()));
+        Add(insert, changes.Select(c => c.HostId));
+        Add(insert, changes.Select(c => c.Kind.ToString()));
+        Add(insert, changes.Select(c => c.Previous));
+        Add(insert, changes.Select(c => c.Current));
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static Task ForgetAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<string> forgotten, CancellationToken cancellationToken) =>
+        forgotten.Count == 0 ? Task.CompletedTask : ExecuteEachAsync(
+            connection,
+            transaction,
+            [
+                "DELETE FROM hosts WHERE id = ANY($1)",
+                "DELETE FROM events WHERE host_id = ANY($1)",
+                "DELETE FROM address_changes WHERE host_id = ANY($1)",
+                "INSERT INTO forgotten_hosts (id) SELECT unnest($1::text[])",
+            ],
+            [.. forgotten],
+            cancellationToken);
+
+    /// <summary>Keeps the newest <see cref="IHostStore.HistoryPerHost"/> events and address changes of each host that got new ones.</summary>
+    private static Task PruneAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string[] hostIds, CancellationToken cancellationToken) =>
+        hostIds.Length == 0 ? Task.CompletedTask : ExecuteEachAsync(
+            connection,
+            transaction,
+            [
+                $"""
+                DELETE FROM events e USING unnest($1::text[]) AS h(id)
+                WHERE e.host_id = h.id AND e.id <= (SELECT id FROM events WHERE host_id = h.id ORDER BY id DESC OFFSET {IHostStore.HistoryPerHost} LIMIT 1)
+                """,
+                $"""
+                DELETE FROM address_changes a USING unnest($1::text[]) AS h(id)
+                WHERE a.host_id = h.id AND a.id <= (SELECT id FROM address_changes WHERE host_id = h.id ORDER BY id DESC OFFSET {IHostStore.HistoryPerHost} LIMIT 1)
+                """,
+            ],
+            hostIds,
+            cancellationToken);
+
+    /// <summary>Runs each statement with the host ids as $1 (a command with positional parameters holds one statement).</summary>
+    private static async Task ExecuteEachAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string[] statements, string[] hostIds, CancellationToken cancellationToken)
+    {
+        foreach (var sql in statements)
+        {
+            await using var command = new NpgsqlCommand(sql, connection, transaction);
+            command.Parameters.Add(new NpgsqlParameter { Value = hostIds });
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    private static void Add<T>(NpgsqlCommand command, IEnumerable<T> values) => command.Parameters.Add(new NpgsqlParameter { Value = values.ToArray() });
+}

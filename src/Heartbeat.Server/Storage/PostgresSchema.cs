@@ -1,0 +1,123 @@
+using Npgsql;
+
+namespace Heartbeat.Server.Storage;
+
+/// <summary>
+/// The fleet store's tables, created or upgraded one server at a time: the others wait on an advisory lock, then find
+/// the work done. The hosts table follows <see cref="HostColumns"/>, plus who wrote each row and in which transaction.
+/// </summary>
+internal static class PostgresSchema
+{
+    /// <summary>2: the hosts table as <see cref="HostColumns"/> has it (gaps as text, every integer bigint); 3: configured settings.</summary>
+    public const int Version = 3;
+
+    /// <summary>The advisory lock that serialises migrations when several servers start at once ("HBSCHEMA").</summary>
+    private const long MigrationLock = 0x4842_5343_4845_4D41;
+
+    private static readonly string Tables = $"""
+        CREATE TABLE hosts (
+            {string.Join(",\n    ", HostColumns.All.Select(c => $"{c.Name} {c.PostgresType}{(c.Required ? " NOT NULL" : string.Empty)}"))},
+            written_by text,
+            txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+            PRIMARY KEY (id)
+        );
+        CREATE INDEX hosts_due ON hosts (due_at) WHERE due_at IS NOT NULL;
+        CREATE INDEX hosts_txid ON hosts (txid);
+        CREATE TABLE events (
+            id bigserial PRIMARY KEY,
+            at bigint NOT NULL,
+            host_id text NOT NULL,
+            kind text NOT NULL,
+            state text NOT NULL,
+            ip text NOT NULL,
+            previous_ip text,
+            last_seen bigint NOT NULL,
+            expected_interval_ms bigint NOT NULL,
+            summary text NOT NULL,
+            txid xid8 NOT NULL DEFAULT pg_current_xact_id()
+        );
+        CREATE INDEX events_by_host ON events (host_id, id);
+        CREATE INDEX events_txid ON events (txid);
+        CREATE TABLE address_changes (
+            id bigserial PRIMARY KEY,
+            at bigint NOT NULL,
+            host_id text NOT NULL,
+            kind text NOT NULL,
+            previous text,
+            current text
+        );
+        CREATE INDEX address_changes_by_host ON address_changes (host_id, id);
+        CREATE TABLE forgotten_hosts (id text NOT NULL, txid xid8 NOT NULL DEFAULT pg_current_xact_id());
+        CREATE INDEX forgotten_hosts_txid ON forgotten_hosts (txid);
+        CREATE TABLE outbox (
+            id bigserial PRIMARY KEY,
+            target text NOT NULL,
+            payload text NOT NULL,
+            state text NOT NULL,
+            attempts int NOT NULL,
+            next_attempt_at bigint NOT NULL,
+            created_at bigint NOT NULL,
+            updated_at bigint NOT NULL,
+            last_error text,
+            error_at bigint,
+            lease_until bigint
+        );
+        CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
+        CREATE TABLE fleet (id int PRIMARY KEY, last_sweep_at bigint NOT NULL);
+        INSERT INTO fleet VALUES (1, 0);
+        """;
+
+    public static async Task MigrateAsync(NpgsqlDataSource db, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({MigrationLock})", connection, transaction);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        command.CommandText = """
+            CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+            SELECT coalesce(max(version), 0) FROM schema_migrations;
+            """;
+        var version = (int)(await command.ExecuteScalarAsync(cancellationToken))!;
+        if (version > Version)
+        {
+            throw new InvalidOperationException(
+                $"The database was written by a newer heartbeat-server (schema {version}; this one knows {Version}). Upgrade the server.");
+        }
+
+        if (version == 0)
+        {
+            command.CommandText = Tables;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        else if (version == 1)
+        {
+            command.CommandText = """
+                ALTER TABLE hosts
+                    ALTER COLUMN gaps TYPE text USING array_to_string(gaps, ','),
+                    ALTER COLUMN ip_changes TYPE bigint,
+                    ALTER COLUMN declared_misses TYPE bigint
+                """;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (version is > 0 and < Version)
+        {
+            // Columns added since: all optional, so rows written before them have nothing to say.
+            command.CommandText = "SELECT column_name::text FROM information_schema.columns WHERE table_name = 'hosts' AND table_schema = current_schema()";
+            var existing = await StoreRows.ReadAllAsync(command, reader => reader.GetString(0), cancellationToken);
+            foreach (var column in HostColumns.All.Where(c => !existing.Contains(c.Name)))
+            {
+                command.CommandText = $"ALTER TABLE hosts ADD COLUMN {column.Name} {column.PostgresType}";
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
+        if (version < Version)
+        {
+            command.CommandText = $"INSERT INTO schema_migrations (version) VALUES ({Version})";
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,94 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace Heartbeat.Server.Storage;
+
+/// <summary>
+/// The SQLite store's tables, created or brought up to date at start-up in one transaction. The hosts table follows
+/// <see cref="HostColumns"/>: an older file gains the columns it lacks. The version lives in PRAGMA user_version.
+/// </summary>
+internal static class SqliteSchema
+{
+    /// <summary>5: hosts keep their pause credit, learned gaps and next deadline; 6: settings an admin configured.</summary>
+    public const int Version = 6;
+
+    private static readonly string Tables = $"""
+        CREATE TABLE IF NOT EXISTS hosts (
+            {string.Join(",\n    ", HostColumns.All.Select(c => $"{c.Name} {c.SqliteType}"))},
+            PRIMARY KEY (id)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS events (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            host_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            state TEXT NOT NULL,
+            ip TEXT NOT NULL,
+            previous_ip TEXT,
+            last_seen INTEGER NOT NULL,
+            expected_interval_ms INTEGER NOT NULL,
+            summary TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS events_by_host ON events (host_id, id);
+        CREATE TABLE IF NOT EXISTS address_changes (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            host_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            previous TEXT,
+            current TEXT
+        );
+        CREATE INDEX IF NOT EXISTS address_changes_by_host ON address_changes (host_id, id);
+        CREATE TABLE IF NOT EXISTS outbox (
+            id INTEGER PRIMARY KEY,
+            target TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            last_error TEXT,
+            error_at INTEGER
+        );
+        CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_at);
+        """;
+
+    public static async Task MigrateAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        // NORMAL is durable in WAL mode except against power loss; the heartbeat log is the durable record.
+        command.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL";
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        command.CommandText = "PRAGMA user_version";
+        var version = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        if (version > Version)
+        {
+            throw new InvalidOperationException(
+                $"The database was written by a newer heartbeat-server (schema {version}; this one knows {Version}). Upgrade the server or point --data elsewhere.");
+        }
+
+        if (version == Version)
+        {
+            return;
+        }
+
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        command.Transaction = transaction;
+        command.CommandText = Tables;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+
+        command.CommandText = "SELECT name FROM pragma_table_info('hosts')";
+        var existing = await StoreRows.ReadAllAsync(command, reader => reader.GetString(0), cancellationToken);
+        foreach (var column in HostColumns.All.Where(c => !existing.Contains(c.Name)))
+        {
+            // Columns added after the first schema are all optional: rows written before them have nothing to say.
+            command.CommandText = $"ALTER TABLE hosts ADD COLUMN {column.Name} {(column.Kind == ColumnKind.Text ? "TEXT" : "INTEGER")}";
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        command.CommandText = $"PRAGMA user_version = {Version}";
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+}

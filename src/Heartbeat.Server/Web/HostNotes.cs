@@ -1,0 +1,52 @@
+using System.Globalization;
+using Heartbeat.Protocol;
+using Heartbeat.Server.Hosts;
+
+namespace Heartbeat.Server.Web;
+
+/// <summary>A short remark on a host for the page: its text, and a kind the page styles it by (maintenance, warn, info).</summary>
+internal sealed record HostNote(string Text, string Kind);
+
+/// <summary>What else is worth knowing of a host, worded once: the page renders these as they come, on the server and live.</summary>
+internal static class HostNotes
+{
+    private static readonly TimeSpan DuplicateShownFor = TimeSpan.FromDays(1);
+
+    public static IReadOnlyList<HostNote> Of(HostRecord host, DateTimeOffset now, TimeZoneInfo zone, HostsOptions options)
+    {
+        var notes = new List<HostNote>(0);
+        if (host.MaintenanceUntil is { } until && until > now)
+        {
+            notes.Add(new($"maintenance until {LocalTime(until, zone)}", "maintenance"));
+        }
+
+        if (host.ClockOff(options.ClockSkewWarning) && host.ClockSkew is { } skew)
+        {
+            notes.Add(new($"clock {(skew > TimeSpan.Zero ? "+" : "-")}{Durations.Format(skew.Duration())}", "warn"));
+        }
+
+        if (host.DuplicateSeenAt is { } seen && now - seen < DuplicateShownFor)
+        {
+            notes.Add(new("duplicate identity", "warn"));
+        }
+
+        if (host.StartedAt is { } started)
+        {
+            notes.Add(new($"running for {Durations.Format(now - started)}", "info"));
+        }
+        else if (host.LastRunTime is { } run)
+        {
+            notes.Add(new($"last run {Durations.Format(run)}", "info"));
+        }
+
+        if (host.Site is { } site)
+        {
+            notes.Add(new($"site {site}", "info"));
+        }
+
+        return notes;
+    }
+
+    public static string LocalTime(DateTimeOffset at, TimeZoneInfo zone) =>
+        TimeZoneInfo.ConvertTime(at, zone).ToString("yyyy-MM-dd HH:mm:ss zzz", CultureInfo.InvariantCulture);
+}
