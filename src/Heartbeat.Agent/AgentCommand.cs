@@ -41,7 +41,7 @@ internal static class AgentCommand
         {
             Description = "The name this machine reports (default: its hostname)",
             DefaultValueFactory = _ => Environment.MachineName.ToLowerInvariant(),
-            Validators = { r => { if (!HeartbeatRules.IsValidHost(r.GetValueOrDefault<string>() ?? string.Empty)) { r.AddError($"--host: must be 1-{HeartbeatRules.MaxHostLength} letters, digits, '.', '-', '_' or ':'"); } } },
+            Validators = { r => { if (!HeartbeatRules.IsValidHost(r.GetValueOrDefault<string>() ?? string.Empty)) { r.AddError($"--host: must be {HeartbeatRules.HostRule}"); } } },
         };
         var every = new Option<TimeSpan>("--every")
         {

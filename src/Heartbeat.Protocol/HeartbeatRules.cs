@@ -33,9 +33,16 @@ public static class HeartbeatRules
         + "\u0090\u0091\u0092\u0093\u0094\u0095\u0096\u0097\u0098\u0099\u009A\u009B\u009C\u009D\u009E\u009F"
         + "\u2028\u2029\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069");
 
-    /// <summary>1–253 letters, digits, '.', '-', '_' or ':'.</summary>
+    /// <summary>What <see cref="IsValidHost"/> takes, in words for an error message.</summary>
+    public static string HostRule { get; } = $"1-{MaxHostLength} letters, digits, '.', '-', '_' or ':', and not '.' or '..'";
+
+    /// <summary>
+    /// 1–253 letters, digits, '.', '-', '_' or ':', except "." and "..": those are dot segments, which every URL
+    /// parser (RFC 3986 §5.2.4, and Kestrel's even when percent-encoded) removes, so no /api/v1/hosts/{host} could
+    /// ever reach such a host. Every other name of the alphabet survives a URL path unchanged.
+    /// </summary>
     public static bool IsValidHost(ReadOnlySpan<char> host) =>
-        host.Length is > 0 and <= MaxHostLength && !host.ContainsAnyExcept(HostAlphabet);
+        host.Length is > 0 and <= MaxHostLength && !host.ContainsAnyExcept(HostAlphabet) && host is not ("." or "..");
 
     /// <summary>True when the text holds a character that must never reach a log line or a page.</summary>
     public static bool HasUnsafeCharacters(ReadOnlySpan<char> text) => text.ContainsAny(UnsafeInText);

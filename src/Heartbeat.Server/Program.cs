@@ -90,6 +90,7 @@ internal partial class Program
         app.UseAllowList(options.Security);
         app.UseRateLimiter();
         app.UseSecurityHeaders();
+        app.RefuseDotSegmentHosts();
 
         app.MapIngest();
         app.MapPings();

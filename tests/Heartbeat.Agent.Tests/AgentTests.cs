@@ -118,6 +118,17 @@ public sealed partial class AgentTests : IDisposable
         Assert.Contains("--every: '0s' is not an interval", agent.StandardError, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(".")]
+    [InlineData("..")]
+    public async Task AHostNameNoUrlCanCarryIsRefusedBeforeAnythingIsSent(string name)
+    {
+        using var agent = await RunAgentAsync("send", "localhost:7777", "--host", name);
+
+        Assert.Equal(2, agent.ExitCode);
+        Assert.Contains("--host: must be 1-253 letters, digits, '.', '-', '_' or ':', and not '.' or '..'", agent.StandardError, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task RunBeatsEveryIntervalUntilSigtermAndThenExitsCleanly()
     {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Heartbeat.Server.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Heartbeat.Server.Tests;
 
@@ -72,6 +73,30 @@ public sealed class LiveViewTests
         Assert.Equal(1, status.GetProperty("server").GetProperty("heartbeatsReceived").GetInt64());
         Assert.Equal("web1", status.GetProperty("hosts").GetProperty("hosts")[0].GetProperty("id").GetString());
         Assert.Equal("new", status.GetProperty("recentEvents")[0].GetProperty("kind").GetString());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task StartedAndUptimeCountFromTheServersStartNotFromTheFirstPageView(bool asJson)
+    {
+        var start = new DateTimeOffset(2026, 2, 8, 11, 30, 0, TimeSpan.Zero);
+        var time = new FakeTimeProvider(start);
+        await using var server = await InProcessServer.StartAsync(time: time);
+
+        time.Advance(TimeSpan.FromHours(1));
+
+        if (asJson)
+        {
+            var view = (await server.GetStatusJsonAsync()).GetProperty("server");
+            Assert.Equal((start, 3600.0), (view.GetProperty("startedAt").GetDateTimeOffset(), view.GetProperty("uptimeSeconds").GetDouble()));
+        }
+        else
+        {
+            var html = await server.Client.GetStringAsync("/", TestContext.Current.CancellationToken);
+            Assert.Contains("<dt>Started</dt><dd><time datetime=\"2026-02-08T11:30:00.0000000Z\">2026-02-08 11:30:00 +00:00</time></dd>", html, StringComparison.Ordinal);
+            Assert.Contains("<dt>Uptime</dt><dd id=\"uptime\">1h 0m</dd>", html, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -70,6 +70,8 @@ internal static partial class ServerRunner
 
         await app.StartAsync(cancellationToken);
 
+        // The page's "Started" and "Uptime" count from here, the moment of the start line, not from its first view.
+        app.Services.GetRequiredService<ServerStatus>();
         var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
         var port = new Uri(addresses.First()).Port;
         await log.AppendAsync(LogLines.ServerStarted(port));

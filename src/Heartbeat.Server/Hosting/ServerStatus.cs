@@ -9,6 +9,7 @@ internal sealed class ServerStatus(TimeProvider time, ServerMetrics metrics)
     public static string Version { get; } =
         typeof(ServerStatus).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
+    /// <summary>When the server started: it is resolved at start (see <see cref="ServerRunner.StartAsync"/>).</summary>
     public DateTimeOffset StartedAt { get; } = time.GetUtcNow();
 
     public TimeSpan Uptime => time.GetUtcNow() - StartedAt;

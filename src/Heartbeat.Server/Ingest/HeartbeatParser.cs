@@ -337,7 +337,7 @@ internal static class HeartbeatParser
     private static HeartbeatError? ValidateHost(string? host) =>
         host is null || HeartbeatRules.IsValidHost(host)
             ? null
-            : new HeartbeatError($"'host' must be 1-{HeartbeatRules.MaxHostLength} letters, digits, '.', '-', '_' or ':'.", "host");
+            : new HeartbeatError($"'host' must be {HeartbeatRules.HostRule}.", "host");
 
     private static HeartbeatError? ValidateStatus(string? status) =>
         status is null or "up" or "fail" ? null : new HeartbeatError("'status' must be \"up\" or \"fail\".", "status");
