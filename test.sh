@@ -18,6 +18,17 @@ if [ ! -x /usr/bin/chromium ] && ! install_package chromium "the browser tests";
   exit 1
 fi
 
+# The rotation tests run Debian's logrotate on the shipped deploy/logrotate config; the webhook tests a receiver in
+# Python's http.server.
+if [ ! -x /usr/sbin/logrotate ] && ! install_package logrotate "the log rotation tests"; then
+  echo "The log rotation tests need logrotate at /usr/sbin/logrotate: sudo apt-get install logrotate" >&2
+  exit 1
+fi
+if ! command -v python3 >/dev/null && ! install_package python3 "the webhook tests"; then
+  echo "The webhook tests need python3: sudo apt-get install python3" >&2
+  exit 1
+fi
+
 # The fleet tests run against a real PostgreSQL: HEARTBEAT_TEST_POSTGRES names one, else they start a throwaway
 # server from Debian's binaries.
 if [ -z "${HEARTBEAT_TEST_POSTGRES:-}" ] && ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \

@@ -73,11 +73,11 @@ internal partial class Program
         }
 
         builder.Services.AddSingleton(options.Notify);
-        builder.Services.AddHttpClient(nameof(Notifiers));
+        builder.Services.AddWebhookClient();
         builder.Services.AddSingleton<Notifiers>();
         builder.Services.AddHostedService<NotificationDispatcher>();
 
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemResponses();
         builder.Services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ProtocolJsonContext.Default);

@@ -208,7 +208,7 @@ public sealed class NotificationTests
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 2, 8, 11, 30, 0, TimeSpan.Zero));
         await using var receiver = await WebhookReceiver.StartAsync();
         await using var server = await InProcessServer.StartAsync(
-            o => InProcessServer.WithoutRateLimits(o) with { Notify = o.Notify with { Webhooks = [receiver.Url.ToString()] } }, time);
+            o => InProcessServer.WithoutRateLimits(o) with { Notify = o.Notify with { Webhooks = [WebhookSpec.Parse(receiver.Url.ToString())] } }, time);
 
         for (var i = 1; i <= 50; i++)
         {
@@ -239,7 +239,7 @@ public sealed class NotificationTests
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 2, 8, 11, 30, 0, TimeSpan.Zero));
         await using var receiver = await WebhookReceiver.StartAsync();
         await using var server = await InProcessServer.StartAsync(
-            o => InProcessServer.WithoutRateLimits(o) with { Notify = o.Notify with { Webhooks = [$"{receiver.Url}#ip-changed"] } }, time);
+            o => InProcessServer.WithoutRateLimits(o) with { Notify = o.Notify with { Webhooks = [WebhookSpec.Parse($"{receiver.Url}#ip-changed")] } }, time);
 
         for (var i = 1; i <= 8; i++)
         {

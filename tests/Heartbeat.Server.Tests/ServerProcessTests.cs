@@ -142,6 +142,7 @@ public sealed class ServerProcessTests
 
         Assert.Equal(1, await server.WaitForExitAsync(ExitDeadline));
         Assert.Equal($"heartbeat-server: port {port} is already in use by another program (see: lsof -i :{port}).", server.StandardError.Trim());
+        Assert.Equal(string.Empty, server.StandardOutput);
     }
 
     [Fact]
@@ -155,6 +156,7 @@ public sealed class ServerProcessTests
         Assert.Equal(1, await server.WaitForExitAsync(ExitDeadline));
         var error = Assert.Single(server.StandardError.Trim().Split('\n'));
         Assert.StartsWith($"heartbeat-server: cannot open the heartbeat log '{log}'", error, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, server.StandardOutput);
     }
 
     [Theory]

@@ -24,6 +24,8 @@ public sealed partial class ChildProcess : IDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    public int Id => _process.Id;
+
     /// <summary>Starts a program that the test project's build put beside the tests (heartbeat-server, heartbeat).</summary>
     public static ChildProcess Start(string program, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null)
     {
@@ -63,6 +65,9 @@ public sealed partial class ChildProcess : IDisposable
 
     /// <summary>SIGTERM, as systemd and kill send it.</summary>
     public void Terminate() => Assert.Equal(0, SendSignal(_process.Id, 15));
+
+    /// <summary>SIGHUP, as logrotate's postrotate sends it.</summary>
+    public void Hangup() => Assert.Equal(0, SendSignal(_process.Id, 1));
 
     /// <summary>SIGSTOP: the process stands still, as in a long GC or disk pause or a suspended VM.</summary>
     public void Pause() => Assert.Equal(0, SendSignal(_process.Id, 19));

@@ -20,6 +20,10 @@ internal sealed class ServerMetrics
         LogBatches = metrics.CreateCounter("heartbeat_log_batches_total", "Writes to the heartbeat log (each holds one or more lines).");
         LogWriteSeconds = metrics.CreateHistogram("heartbeat_log_write_seconds", "Time to write (and with --fsync, sync) one batch of log lines.",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.00005, 2, 16) });
+        LogWriteErrors = metrics.CreateCounter("heartbeat_log_write_errors_total", "Batches of log lines that could not be written (their beats were refused with 503).");
+        LogReopens = metrics.CreateCounter("heartbeat_log_reopens_total", "Times the heartbeat log was reopened, by why: signal (SIGHUP), moved (gone from its path).", "reason");
+        LogWritable = metrics.CreateGauge("heartbeat_log_writable", "1 while the heartbeat log takes lines, 0 after a failed write until one succeeds.");
+        LogLastWrite = metrics.CreateGauge("heartbeat_log_last_write_timestamp_seconds", "When a batch was last written to the heartbeat log, in Unix seconds (0: not yet).");
         StoreFlushSeconds = metrics.CreateHistogram("heartbeat_store_flush_seconds", "Time to write one batch of changes to the store.",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0005, 2, 14) });
     }
@@ -41,6 +45,14 @@ internal sealed class ServerMetrics
     public Counter LogBatches { get; }
 
     public Histogram LogWriteSeconds { get; }
+
+    public Counter LogWriteErrors { get; }
+
+    public Counter LogReopens { get; }
+
+    public Gauge LogWritable { get; }
+
+    public Gauge LogLastWrite { get; }
 
     public Histogram StoreFlushSeconds { get; }
 

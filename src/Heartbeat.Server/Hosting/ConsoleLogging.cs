@@ -15,6 +15,10 @@ internal static class ConsoleLogging
         .AddFilter("Microsoft", LogLevel.Warning)
         // HttpClient logs every request with its full URL, and webhook URLs carry tokens: never log them.
         .AddFilter("System.Net.Http.HttpClient", LogLevel.None)
-        // A failed start is reported as one clear line by ServerRunner, not as a stack trace.
-        ;
+        // What fails says so itself, once (the log writer, the store flusher); /healthz polled every few seconds
+        // must not repeat it as an error each time.
+        .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.Critical)
+        // A failed start is reported as one clear line by ServerRunner, not as a stack trace ("Hosting failed
+        // to start" is an error); a background service that crashes still shows, as the critical line that follows.
+        .AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
 }

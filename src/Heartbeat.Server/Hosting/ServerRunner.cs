@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
 using Heartbeat.Server.Security;
@@ -19,6 +20,16 @@ internal static partial class ServerRunner
     public static async Task<int> RunAsync(ServerOptions options, CancellationToken cancellationToken)
     {
         await using var app = Program.BuildApp(options, TimeProvider.System);
+
+        // logrotate's postrotate sends SIGHUP: the log is reopened at its path, and the server keeps running
+        // (SIGHUP's default would end it). One that comes before the log is open has nothing to reopen.
+        HeartbeatLog? log = null;
+        using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, signal =>
+        {
+            signal.Cancel = true;
+            Volatile.Read(ref log)?.Reopen();
+        });
+
         try
         {
             await StartAsync(app, cancellationToken);
@@ -26,8 +37,12 @@ internal static partial class ServerRunner
         catch (Exception e) when (Describe(e, options) is { } reason)
         {
             await Console.Error.WriteLineAsync($"{ServerCommand.Name}: {reason}");
+            // Stopped, not just disposed: background services cancelled without a stop would be reported as crashed.
+            await app.StopAsync(CancellationToken.None);
             return StartFailed;
         }
+
+        Volatile.Write(ref log, app.Services.GetRequiredService<HeartbeatLog>());
 
         // Returns on SIGTERM or SIGINT, after Kestrel has finished the requests in flight;
         // disposing the app then writes out the last batch of the heartbeat log.

@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using Heartbeat.Protocol;
 using Heartbeat.Server.Hosts;
 
@@ -46,6 +47,13 @@ internal static class HeartbeatParser
             heartbeat = ReceivedHeartbeat.Empty;
             error = null;
             return true;
+        }
+
+        // Utf8JsonReader checks the encoding only of the strings it decodes; a skipped unknown field would let anything through.
+        if (!IsValidUtf8(body))
+        {
+            error = new HeartbeatError("The body is not valid UTF-8.");
+            return false;
         }
 
         var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 32 });
@@ -125,6 +133,26 @@ internal static class HeartbeatParser
         }
 
         return true;
+    }
+
+    private static bool IsValidUtf8(in ReadOnlySequence<byte> body)
+    {
+        if (body.IsSingleSegment)
+        {
+            return Utf8.IsValid(body.FirstSpan);
+        }
+
+        // A character may straddle two segments: check a copy (the body is within --max-body).
+        var copy = ArrayPool<byte>.Shared.Rent((int)body.Length);
+        try
+        {
+            body.CopyTo(copy);
+            return Utf8.IsValid(copy.AsSpan(0, (int)body.Length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(copy);
+        }
     }
 
     private static HeartbeatError? ReadObject(ref Utf8JsonReader reader, out ReceivedHeartbeat? heartbeat, out string? token)
@@ -249,7 +277,8 @@ internal static class HeartbeatParser
         }
         catch (InvalidOperationException)
         {
-            return new HeartbeatError($"'{field}' is not valid UTF-8.", field);
+            // The bytes are UTF-8 by now; this is an escaped lone surrogate such as "\udc00".
+            return new HeartbeatError($"'{field}' is not valid Unicode text.", field);
         }
 
         return HeartbeatRules.HasUnsafeCharacters(value)

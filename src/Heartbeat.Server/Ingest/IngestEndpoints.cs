@@ -30,6 +30,7 @@ internal static class IngestEndpoints
                 {
                     StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden => "unauthorized",
                     StatusCodes.Status413PayloadTooLarge => "too_large",
+                    StatusCodes.Status408RequestTimeout => "too_slow",
                     StatusCodes.Status429TooManyRequests => "rate_limited",
                     StatusCodes.Status503ServiceUnavailable => "log_unavailable",
                     _ => "invalid",
@@ -53,9 +54,12 @@ internal static class IngestEndpoints
         {
             body = await ReadWholeBodyAsync(reader, options.MaxBodyBytes, cancellationToken);
         }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        catch (BadHttpRequestException e)
         {
-            return BodyTooLarge(options.MaxBodyBytes);
+            // Kestrel could not read the body: too large, broken chunked framing, or sent too slowly (408).
+            return e.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? BodyTooLarge(options.MaxBodyBytes)
+                : TypedResults.Problem(title: "Unreadable heartbeat", detail: e.Message, statusCode: e.StatusCode);
         }
 
         ReceivedHeartbeat? heartbeat;

@@ -10,11 +10,18 @@ namespace Heartbeat.Server.Logging;
 /// The seed-format heartbeat log, with group commit: callers queue lines and await the write of the
 /// batch that holds them, while one writer thread turns each batch into a single write(2) (and, with
 /// --fsync, one fsync). A returned task means the line is in the operating system's hands, so a
-/// kill -9 right after loses nothing; lines never tear or interleave because only the writer writes.
+/// kill -9 right after loses nothing; lines never tear or interleave because only the writer writes,
+/// and a batch that cannot be written whole is taken back and refused as a whole.
+/// The writer also follows the file: SIGHUP reopens it, and a log moved, replaced or deleted behind
+/// its back (logrotate, rm) is noticed within a second and reopened at its path.
 /// </summary>
 internal sealed partial class HeartbeatLog : IAsyncDisposable
 {
     private static readonly TimeSpan RotationRetryDelay = TimeSpan.FromMinutes(1);
+
+    // Looking for the file at its path costs two stat calls; once a second keeps that off the hot path
+    // while a batch after an idle spell is checked before it is written.
+    private const long CheckIntervalMilliseconds = 1000;
 
     private readonly HeartbeatLogOptions _options;
     private readonly TimeProvider _time;
@@ -29,12 +36,20 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
     private List<string> _pending = [];
     private TaskCompletionSource _pendingWritten = NewBatchCompletion();
     private bool _writerSignalled;
+    private bool _reopenRequested;
+    private bool _checkRequested;
     private bool _closing;
 
     // Owned by the writer thread after construction.
-    private Stream _stream;
+    private LogFile _file;
     private long _length;
+    private long _nextCheck;
     private DateTimeOffset _nextRotationAttempt = DateTimeOffset.MinValue;
+
+    // Written by the writer, read by the health check and /metrics.
+    private long _lastWriteUtcTicks;
+    private volatile LogError? _lastError;
+    private volatile bool _failing;
 
     public HeartbeatLog(HeartbeatLogOptions options, TimeProvider time, ServerMetrics metrics, ILogger<HeartbeatLog> logger)
     {
@@ -42,15 +57,19 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
         _metrics = metrics;
         _time = time;
         _logger = logger;
-        _stream = options.IsStandardOutput ? Console.OpenStandardOutput() : OpenFile(options.Path);
-        _length = _stream.CanSeek ? _stream.Length : 0;
+        _file = options.IsStandardOutput ? LogFile.StandardOutput() : LogFile.Open(options.Path);
+        _length = _file.Length;
+        _nextCheck = Environment.TickCount64 + CheckIntervalMilliseconds;
         new Thread(WriteBatches) { IsBackground = true, Name = "heartbeat-log" }.Start();
     }
 
     public string Path => _options.Path;
 
-    /// <summary>Whether the latest batch could not be written (the health check reports it).</summary>
-    public bool LastWriteFailed { get; private set; }
+    /// <summary>How writing goes: what the health check and /metrics report.</summary>
+    public LogStatus Status => new(
+        !_failing,
+        Volatile.Read(ref _lastWriteUtcTicks) is var ticks and > 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null,
+        _lastError);
 
     /// <summary>
     /// Queues lines, kept together and in order; the task completes once they are written, or faults
@@ -62,6 +81,31 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
         {
             ObjectDisposedException.ThrowIf(_closing, this);
             _pending.AddRange(messages);
+            SignalWriter();
+            return _pendingWritten.Task;
+        }
+    }
+
+    /// <summary>Closes the file and opens the path again (logrotate's postrotate sends SIGHUP for this).</summary>
+    public void Reopen()
+    {
+        lock (_gate)
+        {
+            _reopenRequested = !_closing;
+            SignalWriter();
+        }
+    }
+
+    /// <summary>
+    /// Makes sure the log can be written now, for the health check: the file is looked for at its path
+    /// (and reopened there), and a log that failed is tried again. Faults as a failed batch does.
+    /// </summary>
+    public Task CheckAsync()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_closing, this);
+            _checkRequested = true;
             SignalWriter();
             return _pendingWritten.Task;
         }
@@ -81,10 +125,6 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
 
     private static TaskCompletionSource NewBatchCompletion() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private static FileStream OpenFile(string path) =>
-        // No user-space buffer: each write goes straight to the kernel, which is what "acknowledged" promises.
-        new(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
-
     private void SignalWriter()
     {
         if (!_writerSignalled)
@@ -102,7 +142,7 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
             _batchReady.Wait();
             List<string> batch;
             TaskCompletionSource written;
-            bool closing;
+            bool reopen, check, closing;
             lock (_gate)
             {
                 batch = _pending;
@@ -110,18 +150,34 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
                 written = _pendingWritten;
                 _pendingWritten = NewBatchCompletion();
                 _writerSignalled = false;
-                closing = _closing;
+                (reopen, check, closing) = (_reopenRequested, _checkRequested, _closing);
+                (_reopenRequested, _checkRequested) = (false, false);
+            }
+
+            if (reopen)
+            {
+                ReopenOnSignal();
             }
 
             try
             {
+                if (batch.Count > 0 || check)
+                {
+                    // After a failure every batch looks again: one acknowledged into a file that is gone would be lost.
+                    FollowPath(force: check || _failing);
+                }
+
                 if (batch.Count > 0)
                 {
                     var started = Stopwatch.GetTimestamp();
                     Write(batch);
                     _metrics.LogBatches.Inc();
                     _metrics.LogWriteSeconds.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
-                    LastWriteFailed = false;
+                    Succeeded();
+                }
+                else if (check && _failing)
+                {
+                    Probe();
                 }
 
                 written.SetResult();
@@ -130,8 +186,7 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                LastWriteFailed = true;
-                LogWriteFailed(_logger, _options.Path, e);
+                Failed(e);
                 written.SetException(new HeartbeatLogException(e));
             }
 
@@ -143,7 +198,7 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
             }
         }
 
-        _stream.Dispose();
+        _file.Dispose();
         _writerStopped.SetResult();
     }
 
@@ -160,12 +215,105 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
         }
 
         RotateIfDue(_buffer.WrittenCount);
-        _stream.Write(_buffer.WrittenSpan);
+        _file.Append(_buffer.WrittenSpan, _options.Fsync);
         _length += _buffer.WrittenCount;
-        if (_options.Fsync && _stream is FileStream file)
+    }
+
+    /// <summary>
+    /// Reopens the path if the file there is no longer the one held (moved, replaced, deleted), at most once
+    /// a second unless forced. Also learns the length anew, which copytruncate may have cut to nothing.
+    /// </summary>
+    private void FollowPath(bool force)
+    {
+        var now = Environment.TickCount64;
+        if (_options.IsStandardOutput || (!force && now < _nextCheck))
         {
-            file.Flush(flushToDisk: true);
+            return;
         }
+
+        _nextCheck = now + CheckIntervalMilliseconds;
+        if (!_file.IsAt(_options.Path))
+        {
+            // Opened before the old one is let go: if the path cannot be opened, this batch fails and is refused
+            // rather than written to a file nobody will find.
+            var reopened = LogFile.Open(_options.Path);
+            _file.Dispose();
+            _file = reopened;
+            _metrics.LogReopens.WithLabels("moved").Inc();
+            LogReopenedMissing(_logger, _options.Path);
+        }
+
+        _length = _file.Length;
+    }
+
+    private void ReopenOnSignal()
+    {
+        if (_options.IsStandardOutput)
+        {
+            return;
+        }
+
+        try
+        {
+            var reopened = LogFile.Open(_options.Path);
+            _file.Dispose();
+            _file = reopened;
+            _length = _file.Length;
+            _nextCheck = Environment.TickCount64 + CheckIntervalMilliseconds;
+            _metrics.LogReopens.WithLabels("signal").Inc();
+            LogReopened(_logger, _options.Path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The file held stays in use; the next check decides whether it is still the one at the path.
+            LogReopenFailed(_logger, _options.Path, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// While failing with nothing to write: is there room again? Then beats may be taken again. Without this a
+    /// load balancer that stops sending beats to a server whose /healthz says 503 would never see it recover.
+    /// </summary>
+    private void Probe()
+    {
+        try
+        {
+            if (!_options.IsStandardOutput)
+            {
+                LogFile.EnsureRoom(_options.Path, _buffer.WrittenCount);
+            }
+        }
+        catch (IOException)
+        {
+            return; // still full: the error of the last write stands
+        }
+
+        _failing = false;
+        LogRecovered(_logger, _options.Path);
+    }
+
+    private void Succeeded()
+    {
+        Volatile.Write(ref _lastWriteUtcTicks, _time.GetUtcNow().UtcTicks);
+        if (_failing)
+        {
+            _failing = false;
+            LogRecovered(_logger, _options.Path);
+        }
+    }
+
+    private void Failed(Exception e)
+    {
+        _metrics.LogWriteErrors.Inc();
+        var error = e.Message;
+        // Once per spell of failures (and when the reason changes): a full disk must not also flood the console.
+        if (!_failing || _lastError?.Message != error)
+        {
+            LogWriteFailed(_logger, _options.Path, error);
+        }
+
+        _lastError = new LogError(error, _time.GetUtcNow());
+        _failing = true;
     }
 
     private void RotateIfDue(int incomingBytes)
@@ -179,7 +327,6 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
             return;
         }
 
-        _stream.Dispose();
         try
         {
             ShiftRotatedFiles();
@@ -190,10 +337,14 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
             // Keep appending to the current file rather than lose lines; try again a little later.
             _nextRotationAttempt = _time.GetUtcNow() + RotationRetryDelay;
             LogRotationFailed(_logger, _options.Path, e);
+            return;
         }
 
-        _stream = OpenFile(_options.Path);
-        _length = _stream.Length;
+        // The file held moved with its name; if the new one cannot be opened, this batch is refused and the next reopens.
+        var fresh = LogFile.Open(_options.Path);
+        _file.Dispose();
+        _file = fresh;
+        _length = _file.Length;
     }
 
     private void ShiftRotatedFiles()
@@ -219,14 +370,26 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
         string Rotated(int generation) => string.Create(CultureInfo.InvariantCulture, $"{path}.{generation}");
     }
 
-    [LoggerMessage(EventId = 100, Level = LogLevel.Error, Message = "Could not write to the heartbeat log {Path}; the beats of this batch were refused")]
-    private static partial void LogWriteFailed(ILogger logger, string path, Exception exception);
+    [LoggerMessage(EventId = 100, Level = LogLevel.Error, Message = "Could not write to the heartbeat log {Path} ({Error}); beats are refused with 503 until it can be written")]
+    private static partial void LogWriteFailed(ILogger logger, string path, string error);
 
     [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Rotated the heartbeat log {Path}, keeping {Keep} old files")]
     private static partial void LogRotated(ILogger logger, string path, int keep);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "Could not rotate the heartbeat log {Path}; still appending to it and retrying in a minute")]
     private static partial void LogRotationFailed(ILogger logger, string path, Exception exception);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Reopened the heartbeat log {Path} on SIGHUP")]
+    private static partial void LogReopened(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "The heartbeat log {Path} was moved or deleted; reopened it at its path")]
+    private static partial void LogReopenedMissing(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "Could not reopen the heartbeat log {Path} on SIGHUP ({Error}); still writing to the file already open")]
+    private static partial void LogReopenFailed(ILogger logger, string path, string error);
+
+    [LoggerMessage(EventId = 106, Level = LogLevel.Information, Message = "The heartbeat log {Path} can be written again")]
+    private static partial void LogRecovered(ILogger logger, string path);
 }
 
 /// <summary>The heartbeat log could not take a line; the beat was not recorded and must be refused.</summary>

@@ -95,7 +95,7 @@ internal sealed partial class NotificationDispatcher(
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested && e is NotificationFailedException or HttpRequestException or OperationCanceledException or IOException)
             {
-                var error = e is OperationCanceledException ? "timed out" : e.Message;
+                var error = Describe(e);
                 var parked = entry.Attempts + 1 >= options.MaxAttempts;
                 await RecordAsync(entry, delivered: false, parked, error);
                 LogDeliveryFailed(logger, entry.Notification.EventId, target.DisplayName, entry.Attempts + 1, parked ? "parked" : "will retry", error);
@@ -128,6 +128,26 @@ internal sealed partial class NotificationDispatcher(
         var next = delivered || parked ? (DateTimeOffset?)null : now + Backoff(attempts);
         metrics.Notifications.WithLabels(delivered ? "delivered" : parked ? "parked" : "failed").Inc();
         return store.RecordDeliveryAsync(new DeliveryOutcome(entry.Id, delivered, attempts, now, next, error), CancellationToken.None);
+    }
+
+    /// <summary>
+    /// What went wrong, in the words of the layer that knows: HttpClient's own message ("An error occurred while
+    /// sending the request.") says nothing, the socket's ("Connection refused", "Connection reset by peer") does.
+    /// </summary>
+    internal static string Describe(Exception e)
+    {
+        if (e is OperationCanceledException)
+        {
+            return "timed out";
+        }
+
+        var cause = e;
+        while (e is HttpRequestException && cause.InnerException is { } inner)
+        {
+            cause = inner;
+        }
+
+        return cause.Message;
     }
 
     /// <summary>RetryBase × 2^(attempts-1), capped, times a random 0.8–1.2 so retries from many failures spread out.</summary>

@@ -1,8 +1,10 @@
+using System.Globalization;
 using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
 using Heartbeat.Server.Security;
 using Heartbeat.Server.Storage;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Prometheus;
 
@@ -35,18 +37,44 @@ internal static class OperationsEndpoints
             }
 
             metrics.NotificationsWaiting.Set((await store.ReadNotifierStatsAsync(cancellationToken)).Sum(s => s.Pending));
+            var status = services.GetRequiredService<HeartbeatLog>().Status;
+            metrics.LogWritable.Set(status.Writable ? 1 : 0);
+            metrics.LogLastWrite.Set(status.LastWrite?.ToUnixTimeMilliseconds() / 1000.0 ?? 0);
         });
         app.MapMetrics("/metrics", metrics.Registry).WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head])).RequireAuthorization(Access.Read);
-        app.MapHealthChecks("/healthz").WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head])).ServesAnyHost();
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = HealthReportJson.WriteAsync })
+            .WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head])).ServesAnyHost();
         return app;
     }
 
+    /// <summary>Asks the writer to find its file and, after a failure, whether there is room again: a deleted log is recreated here.</summary>
     private sealed class LogHealthCheck(HeartbeatLog log) : IHealthCheck
     {
-        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-            Task.FromResult(log.LastWriteFailed
-                ? HealthCheckResult.Unhealthy("The last write to the heartbeat log failed.")
-                : HealthCheckResult.Healthy());
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                await log.CheckAsync().WaitAsync(cancellationToken);
+            }
+            catch (HeartbeatLogException)
+            {
+                // Recorded in the status read below.
+            }
+
+            var status = log.Status;
+            var data = new Dictionary<string, object>
+            {
+                ["path"] = log.Path,
+                ["lastWrite"] = Format(status.LastWrite),
+                ["lastError"] = status.LastError?.Message ?? string.Empty,
+                ["lastErrorAt"] = Format(status.LastError?.At),
+            };
+            return status.Writable
+                ? HealthCheckResult.Healthy("The heartbeat log takes lines.", data)
+                : HealthCheckResult.Unhealthy($"The heartbeat log cannot be written: {status.LastError?.Message}", data: data);
+        }
+
+        private static string Format(DateTimeOffset? time) => time?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture) ?? string.Empty;
     }
 
     private sealed class StoreHealthCheck(IHostStore store) : IHealthCheck
