@@ -3,13 +3,11 @@ using System.Net.Sockets;
 
 namespace Heartbeat.Agent;
 
-/// <summary>Finds the IP this machine reports.</summary>
+// Finds the IP this machine reports.
 internal static class AddressDiscovery
 {
-    /// <summary>
-    /// The address of the interface that routes to the server: a UDP socket's local end after connect().
-    /// Connecting a UDP socket only picks a route; no packet is sent.
-    /// </summary>
+    // The address of the interface that routes to the server: a UDP socket's local end after connect().
+    // Connecting a UDP socket only picks a route; no packet is sent.
     public static async Task<IPAddress> RouteToAsync(Uri server, CancellationToken cancellationToken)
     {
         var addresses = IPAddress.TryParse(server.IdnHost, out var literal)
@@ -23,7 +21,7 @@ internal static class AddressDiscovery
         return local.IsIPv4MappedToIPv6 ? local.MapToIPv4() : local;
     }
 
-    /// <summary>The public address as a plain-text echo service the user names (e.g. https://ifconfig.me/ip) sees it.</summary>
+    // The public address as a plain-text echo service the user names (e.g. https://ifconfig.me/ip) sees it.
     public static async Task<IPAddress> FromEchoServiceAsync(HttpClient http, Uri echo, CancellationToken cancellationToken)
     {
         var text = (await http.GetStringAsync(echo, cancellationToken)).Trim();

@@ -5,12 +5,12 @@ using Heartbeat.Protocol;
 
 namespace Heartbeat.Agent;
 
-/// <summary>The command line: <c>heartbeat send|run|maintenance|install|uninstall</c>.</summary>
+// The command line: heartbeat send|run|maintenance|install|uninstall.
 internal static class AgentCommand
 {
     public const string Name = "heartbeat";
 
-    /// <summary>Exit code for a command line that cannot be used.</summary>
+    // Exit code for a command line that cannot be used.
     public const int UsageError = 2;
 
     public static async Task<int> InvokeAsync(string[] args)
@@ -178,7 +178,7 @@ internal static class AgentCommand
         };
     }
 
-    /// <summary>One beat; exit 0 when the server took it, else 1 with the reason on stderr.</summary>
+    // One beat; exit 0 when the server took it, else 1 with the reason on stderr.
     private static async Task<int> SendOnceAsync(BeatSettings settings, CancellationToken cancellationToken)
     {
         using var http = NewHttpClient();
@@ -194,7 +194,7 @@ internal static class AgentCommand
 
     private static HttpClient NewHttpClient() => new() { Timeout = TimeSpan.FromSeconds(15) };
 
-    /// <summary>How to start this very program again: the single-file binary, or 'dotnet heartbeat.dll' when run through the SDK.</summary>
+    // How to start this very program again: the single-file binary, or 'dotnet heartbeat.dll' when run through the SDK.
     private static string[] SelfCommand()
     {
         var process = Environment.ProcessPath ?? Path.Combine(AppContext.BaseDirectory, Name);

@@ -1,10 +1,8 @@
 namespace Heartbeat.Agent;
 
-/// <summary>
-/// Beats forever, one at a time: every interval (±10% jitter, so a fleet started together spreads out),
-/// or, while the server cannot be reached, with exponential backoff capped at the interval. An outage is
-/// reported once when it starts and once when it ends, not at every try.
-/// </summary>
+// Beats forever, one at a time: every interval (±10% jitter, so a fleet started together spreads out),
+// or, while the server cannot be reached, with exponential backoff capped at the interval. An outage is
+// reported once when it starts and once when it ends, not at every try.
 internal sealed class BeatLoop(BeatSender sender, TimeSpan every, TextWriter errors, TimeProvider time)
 {
     private static readonly TimeSpan FirstRetry = TimeSpan.FromSeconds(1);

@@ -5,7 +5,7 @@ using Heartbeat.Protocol;
 
 namespace Heartbeat.Agent;
 
-/// <summary>What one beat says about this machine.</summary>
+// What one beat says about this machine.
 internal sealed record BeatSettings(
     Uri Server,
     string Host,
@@ -19,10 +19,10 @@ internal sealed record BeatSettings(
     string? Group = null,
     TimeSpan? Maintenance = null);
 
-/// <summary>Sends beats: the IP found afresh each time (it is what changes), the rest as configured.</summary>
+// Sends beats: the IP found afresh each time (it is what changes), the rest as configured.
 internal sealed class BeatSender(HttpClient http, BeatSettings settings)
 {
-    /// <summary>Null when the server answered 200; otherwise why not, in one line.</summary>
+    // Null when the server answered 200; otherwise why not, in one line.
     public async Task<string?> SendAsync(CancellationToken cancellationToken)
     {
         try
@@ -53,7 +53,7 @@ internal sealed class BeatSender(HttpClient http, BeatSettings settings)
         }
     }
 
-    /// <summary>The server's problem+json detail when it sent one, else the status line.</summary>
+    // The server's problem+json detail when it sent one, else the status line.
     private static async Task<string> DescribeAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var status = $"{(int)response.StatusCode} {response.ReasonPhrase}";

@@ -2,7 +2,7 @@ using Heartbeat.Protocol;
 
 namespace Heartbeat.Agent;
 
-/// <summary>What identifies this boot of the machine: the server reports a change as a reboot, and two that alternate as two machines under one name.</summary>
+// What identifies this boot of the machine: the server reports a change as a reboot, and two that alternate as two machines under one name.
 internal static class BootIdentity
 {
     private const string LinuxBootId = "/proc/sys/kernel/random/boot_id";

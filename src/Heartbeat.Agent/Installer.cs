@@ -9,20 +9,18 @@ internal enum InitSystem
     Launchd,
 }
 
-/// <summary>A file to write and the commands to run, so that a dry run can show exactly what an install would do.</summary>
+// A file to write and the commands to run, so that a dry run can show exactly what an install would do.
 internal sealed record InstallPlan(IReadOnlyList<PlannedFile> Files, IReadOnlyList<string[]> Commands, IReadOnlyList<string> Removals);
 
-/// <param name="Path">Where the file goes.</param>
-/// <param name="Content">What it holds.</param>
-/// <param name="Shown">What a dry run prints: the content with any token masked.</param>
-/// <param name="Private">Readable by its owner only (mode 0600), as it holds a token.</param>
+// Path: Where the file goes.
+// Content: What it holds.
+// Shown: What a dry run prints: the content with any token masked.
+// Private: Readable by its owner only (mode 0600), as it holds a token.
 internal sealed record PlannedFile(string Path, string Content, string Shown, bool Private);
 
-/// <summary>
-/// Installs the agent to start at boot: a systemd service on Linux (a system service with DynamicUser=yes
-/// as root, a user service otherwise), a launchd agent on macOS (a daemon as root). A token goes into a
-/// file only its owner can read, not onto the command line, which every user sees in ps.
-/// </summary>
+// Installs the agent to start at boot: a systemd service on Linux (a system service with DynamicUser=yes
+// as root, a user service otherwise), a launchd agent on macOS (a daemon as root). A token goes into a
+// file only its owner can read, not onto the command line, which every user sees in ps.
 internal static class Installer
 {
     public const string ServiceName = "heartbeat-agent";
@@ -51,7 +49,7 @@ internal static class Installer
         return new InstallPlan([], [[.. systemctl, "disable", "--now", $"{ServiceName}.service"], [.. systemctl, "daemon-reload"]], [unit, environment]);
     }
 
-    /// <summary>Writes the files and runs the commands, or with <paramref name="dryRun"/> only says what it would do.</summary>
+    // Writes the files and runs the commands, or with dryRun only says what it would do.
     public static async Task<int> ApplyAsync(InstallPlan plan, bool dryRun, TextWriter output, CancellationToken cancellationToken)
     {
         foreach (var file in plan.Files)

@@ -1,6 +1,6 @@
 namespace Heartbeat.Agent;
 
-/// <summary>Where beats go: "host:port" as the seed's installer takes it, or a full http(s) URL.</summary>
+// Where beats go: "host:port" as the seed's installer takes it, or a full http(s) URL.
 internal static class ServerAddress
 {
     public static bool TryParse(string text, out Uri server, out string error)

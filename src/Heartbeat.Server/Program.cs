@@ -13,7 +13,7 @@ return await ServerCommand.InvokeAsync(args, ServerRunner.RunAsync);
 
 internal partial class Program
 {
-    /// <summary>The whole server at a glance: what it is made of and which endpoints it serves.</summary>
+    // The whole server at a glance: what it is made of and which endpoints it serves.
     public static WebApplication BuildApp(ServerOptions options, TimeProvider time)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = ServerCommand.Name });

@@ -3,10 +3,8 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Heartbeat.Server.Diagnostics;
 
-/// <summary>
-/// The body of /healthz: the overall status, then each check's status, description and data, so that a 503
-/// says what is wrong (the log's last error, say) and a 200 says when the log was last written.
-/// </summary>
+// The body of /healthz: the overall status, then each check's status, description and data, so that a 503
+// says what is wrong (the log's last error, say) and a 200 says when the log was last written.
 internal static class HealthReportJson
 {
     public static async Task WriteAsync(HttpContext context, HealthReport report)

@@ -2,10 +2,8 @@ using Prometheus;
 
 namespace Heartbeat.Server.Diagnostics;
 
-/// <summary>
-/// The Prometheus metrics at GET /metrics. One registry per server instance (not prometheus-net's global
-/// one), so that servers in one process, as in the tests, each count their own.
-/// </summary>
+// The Prometheus metrics at GET /metrics. One registry per server instance (not prometheus-net's global
+// one), so that servers in one process, as in the tests, each count their own.
 internal sealed class ServerMetrics
 {
     public ServerMetrics()

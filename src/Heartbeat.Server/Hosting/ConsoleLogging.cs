@@ -2,10 +2,8 @@ namespace Heartbeat.Server.Hosting;
 
 internal static class ConsoleLogging
 {
-    /// <summary>
-    /// Diagnostics (not heartbeats) go to the console, one line each, so journald and docker logs read well.
-    /// The framework's start-up chatter is left out; the server says where it listens itself.
-    /// </summary>
+    // Diagnostics (not heartbeats) go to the console, one line each, so journald and docker logs read well.
+    // The framework's start-up chatter is left out; the server says where it listens itself.
     public static ILoggingBuilder UseServerConsole(this ILoggingBuilder logging) => logging
         .AddSimpleConsole(console =>
         {

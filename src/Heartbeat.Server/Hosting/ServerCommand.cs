@@ -5,16 +5,14 @@ using Heartbeat.Server.Storage;
 
 namespace Heartbeat.Server.Hosting;
 
-/// <summary>
-/// The command line: <c>heartbeat-server [port] [options]</c>, one option per setting of <see cref="ServerOptions.Settings"/>.
-/// Every option can also come from its HEARTBEAT_* environment variable (handy under systemd); the command line wins
-/// over the environment, and what neither gives keeps the options record's default.
-/// </summary>
+// The command line: heartbeat-server [port] [options], one option per setting of Settings.
+// Every option can also come from its HEARTBEAT_* environment variable (handy under systemd); the command line wins
+// over the environment, and what neither gives keeps the options record's default.
 internal static class ServerCommand
 {
     public const string Name = "heartbeat-server";
 
-    /// <summary>Exit code for a command line or environment that cannot be used.</summary>
+    // Exit code for a command line or environment that cannot be used.
     public const int UsageError = 2;
 
     public static async Task<int> InvokeAsync(string[] args, Func<ServerOptions, CancellationToken, Task<int>> run)
@@ -58,19 +56,15 @@ internal static class ServerCommand
         return command;
     }
 
-    /// <summary>
-    /// Settings that cannot go together. Checked once every value is known: a parser validator sees only the command
-    /// line, not the environment variables that stand in for what it leaves out.
-    /// </summary>
+    // Settings that cannot go together. Checked once every value is known: a parser validator sees only the command
+    // line, not the environment variables that stand in for what it leaves out.
     private static string? Contradiction(ServerOptions options) =>
         (options.Security.TlsCertificate is null) != (options.Security.TlsKey is null) ? "--tls-cert and --tls-key go together: give both, or neither."
         : options.Store.Kind == StoreKind.Postgres && options.Store.Postgres is null ? "--store postgres needs a connection string: --postgres CONNECTION, HEARTBEAT_POSTGRES or HEARTBEAT_POSTGRES_FILE."
         : null;
 
-    /// <summary>
-    /// Puts a setting on the command line, and returns how to get its value once parsed: the command line's, else the
-    /// environment's, else null (the record's default stands). A bad value from either is a parse error naming where it came from.
-    /// </summary>
+    // Puts a setting on the command line, and returns how to get its value once parsed: the command line's, else the
+    // environment's, else null (the record's default stands). A bad value from either is a parse error naming where it came from.
     private static Func<ParseResult, object?> Add(RootCommand command, Setting<ServerOptions> setting)
     {
         var description = Describe(setting);
@@ -142,10 +136,8 @@ internal static class ServerCommand
         return new Fallback(value, value is null || setting.IsSecret ? string.Empty : text);
     }
 
-    /// <summary>
-    /// A secret from a file: the one HEARTBEAT_X_FILE names (the containers' convention), else the systemd credential named
-    /// like the option (LoadCredential=admin-token:/path puts it in $CREDENTIALS_DIRECTORY).
-    /// </summary>
+    // A secret from a file: the one HEARTBEAT_X_FILE names (the containers' convention), else the systemd credential named
+    // like the option (LoadCredential=admin-token:/path puts it in $CREDENTIALS_DIRECTORY).
     private static string? SecretFile(ArgumentResult result, Setting<ServerOptions> setting)
     {
         var variable = setting.Variable + "_FILE";
@@ -190,10 +182,8 @@ internal static class ServerCommand
         return null;
     }
 
-    /// <summary>
-    /// What stands for a setting the command line leaves out: its environment variable's value, or null for the record's
-    /// default. Help shows <see cref="Text"/> as the default, so it reads as people write it (60s, 100 MiB), and never a secret.
-    /// </summary>
+    // What stands for a setting the command line leaves out: its environment variable's value, or null for the record's
+    // default. Help shows Text as the default, so it reads as people write it (60s, 100 MiB), and never a secret.
     private sealed record Fallback(object? Value, string Text)
     {
         public static object? Unwrap(object? value) => value is Fallback fallback ? fallback.Value : value;

@@ -8,10 +8,10 @@ using Heartbeat.Server.Storage;
 
 namespace Heartbeat.Server.Hosting;
 
-/// <summary>Everything the server is told at start, already parsed and validated.</summary>
+// Everything the server is told at start, already parsed and validated.
 internal sealed record ServerOptions
 {
-    /// <summary>Every setting of the server, its own and those of its parts, in the order help lists them.</summary>
+    // Every setting of the server, its own and those of its parts, in the order help lists them.
     public static readonly IReadOnlyList<Setting<ServerOptions>> Settings =
     [
         new ValueSetting<ServerOptions, int>
@@ -42,10 +42,10 @@ internal sealed record ServerOptions
         .. Part(SecurityOptions.Settings, o => o.Security, (o, security) => o with { Security = security }),
     ];
 
-    /// <summary>The seed's port.</summary>
+    // The seed's port.
     public int Port { get; init; } = 7777;
 
-    /// <summary>Addresses to listen on; empty means every interface, IPv4 and IPv6, as the seed does.</summary>
+    // Addresses to listen on; empty means every interface, IPv4 and IPv6, as the seed does.
     public IReadOnlyList<string> Bind { get; init; } = [];
 
     // The seed's default body limit is none at all; 64 KiB is far above any real heartbeat (a few hundred bytes).

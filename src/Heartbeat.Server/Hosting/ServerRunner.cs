@@ -11,10 +11,10 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace Heartbeat.Server.Hosting;
 
-/// <summary>Runs the server from start-up to a clean stop, turning start-up failures into one clear line.</summary>
+// Runs the server from start-up to a clean stop, turning start-up failures into one clear line.
 internal static partial class ServerRunner
 {
-    /// <summary>Exit code for a server that could not start (port taken, log not writable, …).</summary>
+    // Exit code for a server that could not start (port taken, log not writable, …).
     public const int StartFailed = 1;
 
     public static async Task<int> RunAsync(ServerOptions options, CancellationToken cancellationToken)
@@ -50,7 +50,7 @@ internal static partial class ServerRunner
         return 0;
     }
 
-    /// <summary>Opens the log, starts listening, and writes the seed's start line with the port actually bound.</summary>
+    // Opens the log, starts listening, and writes the seed's start line with the port actually bound.
     public static async Task<int> StartAsync(WebApplication app, CancellationToken cancellationToken)
     {
         // Log, tokens and store are opened, and the hosts restored, before any port is taken.

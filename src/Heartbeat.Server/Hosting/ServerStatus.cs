@@ -3,13 +3,13 @@ using Heartbeat.Server.Diagnostics;
 
 namespace Heartbeat.Server.Hosting;
 
-/// <summary>What the status page says about the server itself.</summary>
+// What the status page says about the server itself.
 internal sealed class ServerStatus(TimeProvider time, ServerMetrics metrics)
 {
     public static string Version { get; } =
         typeof(ServerStatus).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
-    /// <summary>When the server started: it is resolved at start (see <see cref="ServerRunner.StartAsync"/>).</summary>
+    // When the server started: it is resolved at start (see StartAsync).
     public DateTimeOffset StartedAt { get; } = time.GetUtcNow();
 
     public TimeSpan Uptime => time.GetUtcNow() - StartedAt;

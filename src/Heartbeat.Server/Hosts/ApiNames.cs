@@ -1,6 +1,6 @@
 namespace Heartbeat.Server.Hosts;
 
-/// <summary>How states and event kinds are named outside the server: in the API, metrics, webhooks and filters.</summary>
+// How states and event kinds are named outside the server: in the API, metrics, webhooks and filters.
 internal static class ApiNames
 {
     public static string Of(HostState state) => state switch

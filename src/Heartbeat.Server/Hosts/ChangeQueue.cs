@@ -2,10 +2,8 @@ using System.Collections.Concurrent;
 
 namespace Heartbeat.Server.Hosts;
 
-/// <summary>
-/// Write-behind: what the store has yet to receive, drained by the store flusher every flush interval. Each host is
-/// queued once however often it changes, and drained in its latest state.
-/// </summary>
+// Write-behind: what the store has yet to receive, drained by the store flusher every flush interval. Each host is
+// queued once however often it changes, and drained in its latest state.
 internal sealed class ChangeQueue(HostTransitions transitions, HostClock clock)
 {
     private readonly ConcurrentQueue<TrackedHost> _hosts = new();
@@ -14,7 +12,7 @@ internal sealed class ChangeQueue(HostTransitions transitions, HostClock clock)
     private readonly ConcurrentQueue<string> _forgotten = new();
     private readonly ConcurrentQueue<HostEvent> _released = new();
 
-    /// <summary>The host changed; the caller holds its lock.</summary>
+    // The host changed; the caller holds its lock.
     public void HostChanged(TrackedHost host)
     {
         if (!host.Dirty)
@@ -36,7 +34,7 @@ internal sealed class ChangeQueue(HostTransitions transitions, HostClock clock)
 
     public void Forgotten(string id) => _forgotten.Enqueue(id);
 
-    /// <summary>Held alerts that a site review let go: stored already, they go to the notifiers now.</summary>
+    // Held alerts that a site review let go: stored already, they go to the notifiers now.
     public void Released(IReadOnlyList<HostEvent> events)
     {
         foreach (var e in events)
@@ -45,7 +43,7 @@ internal sealed class ChangeQueue(HostTransitions transitions, HostClock clock)
         }
     }
 
-    /// <summary>Everything that changed since the last call, each host once in its latest state.</summary>
+    // Everything that changed since the last call, each host once in its latest state.
     public HostChanges Drain()
     {
         // Released alerts first: they belong to events stored earlier than any drained below.
@@ -84,7 +82,7 @@ internal sealed class ChangeQueue(HostTransitions transitions, HostClock clock)
     }
 }
 
-/// <summary>What the store has to write: hosts in their latest state, new events and address changes, and forgotten hosts.</summary>
+// What the store has to write: hosts in their latest state, new events and address changes, and forgotten hosts.
 internal sealed record HostChanges(
     IReadOnlyList<HostRecord> Hosts,
     IReadOnlyList<HostEvent> Events,
@@ -93,7 +91,7 @@ internal sealed record HostChanges(
 {
     public static readonly HostChanges None = new([], [], [], []);
 
-    /// <summary>Events stored earlier whose held alerts are now to go out (see <see cref="SiteOutages"/>).</summary>
+    // Events stored earlier whose held alerts are now to go out (see SiteOutages).
     public IReadOnlyList<HostEvent> Released { get; init; } = [];
 
     public bool IsEmpty => Hosts.Count == 0 && Events.Count == 0 && AddressChanges.Count == 0 && Forgotten.Count == 0;

@@ -1,16 +1,14 @@
 namespace Heartbeat.Server.Hosts;
 
-/// <summary>
-/// Hosts by the monotonic moment the sweeper must look at them next. A beat leaves the queue alone: it only moves the host's
-/// deadline, and the sweeper re-queues a host whose deadline moved when its old entry comes up. So a regular beat costs
-/// no queue operation and the sweeper O(log n) per host per interval, never a scan of all hosts.
-/// </summary>
+// Hosts by the monotonic moment the sweeper must look at them next. A beat leaves the queue alone: it only moves the host's
+// deadline, and the sweeper re-queues a host whose deadline moved when its old entry comes up. So a regular beat costs
+// no queue operation and the sweeper O(log n) per host per interval, never a scan of all hosts.
 internal sealed class DeadlineQueue
 {
     private readonly PriorityQueue<TrackedHost, TimeSpan> _queue = new();
     private readonly Lock _gate = new();
 
-    /// <summary>Queues the host for <paramref name="due"/>; the caller holds the host's lock.</summary>
+    // Queues the host for due; the caller holds the host's lock.
     public void Schedule(TrackedHost host, TimeSpan due)
     {
         host.ScheduledAt = due;
@@ -20,7 +18,7 @@ internal sealed class DeadlineQueue
         }
     }
 
-    /// <summary>Takes the next entry due by <paramref name="now"/>, if any.</summary>
+    // Takes the next entry due by now, if any.
     public (TrackedHost Host, TimeSpan Due)? NextDue(TimeSpan now)
     {
         lock (_gate)

@@ -2,10 +2,8 @@ using System.Threading.Channels;
 
 namespace Heartbeat.Server.Hosts;
 
-/// <summary>
-/// Live events for whoever listens (the status page's event stream), plus the most recent ones so a
-/// reconnecting listener can catch up. A slow listener loses its oldest unread events, never slows a beat.
-/// </summary>
+// Live events for whoever listens (the status page's event stream), plus the most recent ones so a
+// reconnecting listener can catch up. A slow listener loses its oldest unread events, never slows a beat.
 internal sealed class HostEventFeed
 {
     private const int RecentCapacity = 1000;
@@ -32,7 +30,7 @@ internal sealed class HostEventFeed
         }
     }
 
-    /// <summary>The retained events after <paramref name="afterId"/>, and a reader of every later one.</summary>
+    // The retained events after afterId, and a reader of every later one.
     public (IReadOnlyList<HostEvent> Backlog, ChannelReader<HostEvent> Live, IDisposable Subscription) Subscribe(long afterId)
     {
         var channel = Channel.CreateBounded<HostEvent>(new BoundedChannelOptions(ListenerCapacity)

@@ -3,27 +3,25 @@ using Heartbeat.Server.Logging;
 
 namespace Heartbeat.Server.Hosts;
 
-/// <summary>
-/// Where every host event goes, once, whatever caused it (a beat, a sweep, an admin action, a fleet round): it is
-/// numbered, counted, shown to live listeners, queued for the store (which routes its alerts to the outbox in the same
-/// transaction), and written to the heartbeat log. Numbering, the live feed and the log's queue follow one order, so
-/// a listener that resumes after event N misses nothing, and the log reads in event order.
-/// </summary>
+// Where every host event goes, once, whatever caused it (a beat, a sweep, an admin action, a fleet round): it is
+// numbered, counted, shown to live listeners, queued for the store (which routes its alerts to the outbox in the same
+// transaction), and written to the heartbeat log. Numbering, the live feed and the log's queue follow one order, so
+// a listener that resumes after event N misses nothing, and the log reads in event order.
 internal sealed class HostEventSink(HostEventFeed feed, ChangeQueue store, HeartbeatLog log, ServerMetrics metrics)
 {
     private readonly Lock _order = new();
     private long _lastId;
 
-    /// <summary>Numbers new events after the newest one the store kept.</summary>
+    // Numbers new events after the newest one the store kept.
     public void ContinueAfter(long lastEventId) => _lastId = lastEventId;
 
-    /// <summary>Publishes new events; the task completes once their lines are in the log, or faults with <see cref="HeartbeatLogException"/>.</summary>
+    // Publishes new events; the task completes once their lines are in the log, or faults with HeartbeatLogException.
     public Task PublishAsync(IReadOnlyList<HostEvent> events) => Publish(events, numbered: false);
 
-    /// <summary>Publishes events a fleet's store has already numbered and stored (with their alerts).</summary>
+    // Publishes events a fleet's store has already numbered and stored (with their alerts).
     public Task PublishStoredAsync(IReadOnlyList<HostEvent> events) => Publish(events, numbered: true);
 
-    /// <summary>Events another server of the fleet decided (and logged): shown to this server's live listeners too.</summary>
+    // Events another server of the fleet decided (and logged): shown to this server's live listeners too.
     public void Show(IReadOnlyList<HostEvent> events)
     {
         lock (_order)

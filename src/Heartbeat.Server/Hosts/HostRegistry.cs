@@ -4,12 +4,10 @@ using Heartbeat.Server.Logging;
 
 namespace Heartbeat.Server.Hosts;
 
-/// <summary>
-/// Every known host of a lone server. A beat changes its host in O(1) under that host's lock, through the one state
-/// machine (<see cref="HostTransitions"/>); deadlines wait in a <see cref="DeadlineQueue"/> that only the sweeper
-/// works through; what changed goes to the <see cref="ChangeQueue"/> for the store, and every event to the
-/// <see cref="HostEventSink"/>. A fleet server keeps here only a copy of the shared store, for its page and API.
-/// </summary>
+// Every known host of a lone server. A beat changes its host in O(1) under that host's lock, through the one state
+// machine (HostTransitions); deadlines wait in a DeadlineQueue that only the sweeper
+// works through; what changed goes to the ChangeQueue for the store, and every event to the
+// HostEventSink. A fleet server keeps here only a copy of the shared store, for its page and API.
 internal sealed class HostRegistry(HostClock clock, HostTransitions transitions, ChangeQueue changes, HostEventSink sink) : IHostLedger
 {
     private readonly ConcurrentDictionary<string, TrackedHost> _hosts = new(StringComparer.Ordinal);
@@ -19,13 +17,11 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
 
     public int Count => _hosts.Count;
 
-    /// <summary>The identity rule of PRODUCT.md: the host's name, else its reported IP, else its peer address.</summary>
+    // The identity rule of PRODUCT.md: the host's name, else its reported IP, else its peer address.
     public static string IdentityOf(ReceivedHeartbeat heartbeat, string peer) => heartbeat.Host ?? heartbeat.Ip ?? peer;
 
-    /// <summary>
-    /// Loads what the store kept after a restart: every host gets a full interval (plus grace) from now before it can be
-    /// judged down, so the server's own downtime is held against nobody.
-    /// </summary>
+    // Loads what the store kept after a restart: every host gets a full interval (plus grace) from now before it can be
+    // judged down, so the server's own downtime is held against nobody.
     public void Restore(IEnumerable<HostRecord> hosts)
     {
         var now = clock.Read();
@@ -46,10 +42,8 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
         }
     }
 
-    /// <summary>
-    /// Takes hosts as a fleet's store has them, replacing what this server knew: on a fleet server, this registry is a
-    /// copy of the shared store for its page and API, kept current after every round. Raises nothing; the store decided.
-    /// </summary>
+    // Takes hosts as a fleet's store has them, replacing what this server knew: on a fleet server, this registry is a
+    // copy of the shared store for its page and API, kept current after every round. Raises nothing; the store decided.
     public void Mirror(IEnumerable<HostRecord> hosts, IEnumerable<string> forgotten)
     {
         foreach (var id in forgotten)
@@ -124,7 +118,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
         return Task.FromResult(true);
     }
 
-    /// <summary>Moves every host whose deadline has passed to late or down, and decides on held site alerts.</summary>
+    // Moves every host whose deadline has passed to late or down, and decides on held site alerts.
     public Task SweepAsync()
     {
         var now = clock.Read();
@@ -177,11 +171,9 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
         return sink.PublishAsync(events);
     }
 
-    /// <summary>
-    /// The server stood still (a long GC or disk pause, a suspended VM) for <paramref name="pause"/>: nobody could
-    /// reach it, so every deadline moves by that much. A host's queued deadline is now early; when it comes
-    /// up, the sweeper sees the later one and queues that instead. O(hosts), but only after a pause.
-    /// </summary>
+    // The server stood still (a long GC or disk pause, a suspended VM) for pause: nobody could
+    // reach it, so every deadline moves by that much. A host's queued deadline is now early; when it comes
+    // up, the sweeper sees the later one and queues that instead. O(hosts), but only after a pause.
     public void ExtendDeadlines(TimeSpan pause)
     {
         foreach (var host in _hosts.Values)
@@ -256,7 +248,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
         return true;
     }
 
-    /// <summary>What a beat means for the host's site: it may have moved, its neighbours' held alerts go out, its recovery may fold into the site's.</summary>
+    // What a beat means for the host's site: it may have moved, its neighbours' held alerts go out, its recovery may fold into the site's.
     private void AfterBeat(TrackedHost host, HostOutcome outcome)
     {
         var record = host.Record;
@@ -281,7 +273,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
         }
     }
 
-    /// <summary>A down alert waits to see whether the host's whole site went down with it.</summary>
+    // A down alert waits to see whether the host's whole site went down with it.
     private void HoldForSite(HostRecord host, HostEvent down, DateTimeOffset now)
     {
         if (down.Kind == HostEventKind.Down && _sites.ShouldHoldDown(host.Site))
@@ -291,10 +283,8 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
         }
     }
 
-    /// <summary>
-    /// Queues the changed host for the store, and for the sweeper if its deadline came earlier (a shorter declared interval,
-    /// the end of a maintenance window); a later one is picked up when the queued one comes due. The host's lock is held.
-    /// </summary>
+    // Queues the changed host for the store, and for the sweeper if its deadline came earlier (a shorter declared interval,
+    // the end of a maintenance window); a later one is picked up when the queued one comes due. The host's lock is held.
     private void Changed(TrackedHost host, HostOutcome outcome)
     {
         changes.HostChanged(host);

@@ -2,12 +2,10 @@ using Heartbeat.Server.Logging;
 
 namespace Heartbeat.Server.Hosts;
 
-/// <summary>
-/// A host's state machine: what a beat, a silence, a maintenance window or a job's signal does to one host, and the
-/// events that causes. It changes only the host it is handed, takes no lock, reads no clock (the caller says when) and
-/// does no I/O, so the lone server's registry and a fleet server's round in the shared store run the very same rules.
-/// Events come out unnumbered; whoever publishes or stores them gives them their ids.
-/// </summary>
+// A host's state machine: what a beat, a silence, a maintenance window or a job's signal does to one host, and the
+// events that causes. It changes only the host it is handed, takes no lock, reads no clock (the caller says when) and
+// does no I/O, so the lone server's registry and a fleet server's round in the shared store run the very same rules.
+// Events come out unnumbered; whoever publishes or stores them gives them their ids.
 internal sealed class HostTransitions(HostsOptions options, EventLines lines)
 {
     private static readonly TimeSpan DuplicateReminder = TimeSpan.FromDays(1);
@@ -16,7 +14,7 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
 
     public (TimeSpan Interval, IntervalSource Source) Expected(HostRecord host) => Liveness.Expected(host, options);
 
-    /// <summary>The next monotonic moment the host must be looked at: when it turns late, or down, or its maintenance window ends.</summary>
+    // The next monotonic moment the host must be looked at: when it turns late, or down, or its maintenance window ends.
     public TimeSpan Deadline(HostRecord host)
     {
         var due = host.State switch
@@ -34,10 +32,8 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
         return host.NotBefore + expected + Liveness.Grace(host, expected);
     }
 
-    /// <summary>
-    /// A beat another server received before the host's last one (that server's round came later) only counts: last
-    /// seen never moves backwards. True when <paramref name="receivedAt"/> is such a beat, and it was counted.
-    /// </summary>
+    // A beat another server received before the host's last one (that server's round came later) only counts: last
+    // seen never moves backwards. True when receivedAt is such a beat, and it was counted.
     public static bool CountIfOutrun(HostRecord host, DateTimeOffset receivedAt)
     {
         if (host.Beats == 0 || receivedAt >= host.LastSeen)
@@ -128,7 +124,7 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
         }
     }
 
-    /// <summary>Judges a host whose deadline has come: late, down, or silent in its maintenance window. A down host stays as it is.</summary>
+    // Judges a host whose deadline has come: late, down, or silent in its maintenance window. A down host stays as it is.
     public void Sweep(HostRecord host, Now now, HostOutcome outcome)
     {
         outcome.PreviousState = host.State;
@@ -166,10 +162,8 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
         }
     }
 
-    /// <summary>
-    /// An admin expects a host that has not beaten yet (PUT /api/v1/hosts/{id}): it is pending, and down if it does not
-    /// appear within its interval and grace from now. True when the host is new; one that exists stays as it is.
-    /// </summary>
+    // An admin expects a host that has not beaten yet (PUT /api/v1/hosts/{id}): it is pending, and down if it does not
+    // appear within its interval and grace from now. True when the host is new; one that exists stays as it is.
     public static bool Expect(HostRecord host, Now now)
     {
         if (host.Beats > 0 || host.State is HostState.Pending or HostState.Down)
@@ -183,7 +177,7 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
         return true;
     }
 
-    /// <summary>An admin's change of the host's liveness settings: each field given is set, and null falls back (see <see cref="Liveness"/>).</summary>
+    // An admin's change of the host's liveness settings: each field given is set, and null falls back (see Liveness).
     public static void Configure(HostRecord host, HostSettingsChange change)
     {
         host.ConfiguredInterval = change.Interval is { } interval ? interval.Value : host.ConfiguredInterval;
@@ -193,10 +187,8 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
         host.TimeZone = change.TimeZone is { } zone ? zone.Value : host.TimeZone;
     }
 
-    /// <summary>
-    /// Starts a maintenance window (a zero window ends one): the host's alerts pause until then, and if it is silent when
-    /// the window ends, it is down then.
-    /// </summary>
+    // Starts a maintenance window (a zero window ends one): the host's alerts pause until then, and if it is silent when
+    // the window ends, it is down then.
     public void SetMaintenance(HostRecord host, TimeSpan window, Now now, HostOutcome outcome)
     {
         if (window <= TimeSpan.Zero)
@@ -218,14 +210,14 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
         outcome.Events.Add(Raise(host, HostEventKind.Maintenance, now, null, lines.Maintenance(host.Id, window, until)));
     }
 
-    /// <summary>The job behind the host started (/ping/{host}/start): not a beat, but its next beat tells how long it ran.</summary>
+    // The job behind the host started (/ping/{host}/start): not a beat, but its next beat tells how long it ran.
     public static void Start(HostRecord host, PingBody? body, Now now)
     {
         host.StartedAt = now.Wall;
         host.LastBody = body ?? host.LastBody;
     }
 
-    /// <summary>Keeps a ping body (/ping/{host}/log) without counting it as a beat.</summary>
+    // Keeps a ping body (/ping/{host}/log) without counting it as a beat.
     public static void Log(HostRecord host, PingBody body) => host.LastBody = body;
 
     private void ChangeState(HostRecord host, HostState previous, HostState state, Now now, HostOutcome outcome)
@@ -250,7 +242,7 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
         }
     }
 
-    /// <summary>A new boot id is a reboot; the one before it coming back means two machines beat under one name.</summary>
+    // A new boot id is a reboot; the one before it coming back means two machines beat under one name.
     private void TrackBoot(HostRecord host, string? bootId, Now now, HostOutcome outcome)
     {
         if (bootId is null || bootId == host.BootId)
@@ -297,7 +289,7 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
         }
     }
 
-    /// <summary>Gaps shorter than the floor are bursts (a few quick curls, a retry), not the host's rhythm: they teach nothing.</summary>
+    // Gaps shorter than the floor are bursts (a few quick curls, a retry), not the host's rhythm: they teach nothing.
     private void Learn(HostRecord host, TimeSpan gap)
     {
         if (gap < options.MinInterval)
@@ -315,7 +307,7 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
     private HostEvent RaiseFailing(HostRecord host, Now now) =>
         Raise(host, HostEventKind.Failing, now, null, EventLines.Failing(host.Id, host.Message));
 
-    /// <summary>An event of the host as it stands; in a maintenance window it alerts nobody (but the window's own events do).</summary>
+    // An event of the host as it stands; in a maintenance window it alerts nobody (but the window's own events do).
     private HostEvent Raise(HostRecord host, HostEventKind kind, Now now, string? previousIp, string summary) =>
         new(now.Wall, host.Id, kind, host.State, host.Ip, previousIp, host.LastSeen, Expected(host).Interval, summary)
         {
@@ -347,7 +339,7 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
     };
 }
 
-/// <summary>What one transition of one host caused: events (not yet numbered), address changes, and what it changed about the host.</summary>
+// What one transition of one host caused: events (not yet numbered), address changes, and what it changed about the host.
 internal sealed class HostOutcome
 {
     public List<HostEvent> Events { get; } = [];
@@ -358,14 +350,14 @@ internal sealed class HostOutcome
 
     public HostState PreviousState { get; set; }
 
-    /// <summary>Its reported IP, peer address or group changed: it may belong to another site now.</summary>
+    // Its reported IP, peer address or group changed: it may belong to another site now.
     public bool PlaceChanged { get; set; }
 }
 
-/// <summary>A value an admin gives a setting; null makes the host fall back to what it declares, learns or the server's default.</summary>
+// A value an admin gives a setting; null makes the host fall back to what it declares, learns or the server's default.
 internal readonly record struct Given<T>(T Value);
 
-/// <summary>An admin's change of a host's liveness settings: only the fields that are given change.</summary>
+// An admin's change of a host's liveness settings: only the fields that are given change.
 internal sealed record HostSettingsChange
 {
     public Given<TimeSpan?>? Interval { get; init; }
@@ -374,9 +366,9 @@ internal sealed record HostSettingsChange
 
     public Given<int?>? Misses { get; init; }
 
-    /// <summary>A valid 5-field cron expression, or null.</summary>
+    // A valid 5-field cron expression, or null.
     public Given<string?>? Schedule { get; init; }
 
-    /// <summary>A time zone this machine knows by its IANA name, or null.</summary>
+    // A time zone this machine knows by its IANA name, or null.
     public Given<string?>? TimeZone { get; init; }
 }

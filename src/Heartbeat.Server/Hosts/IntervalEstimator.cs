@@ -1,11 +1,9 @@
 namespace Heartbeat.Server.Hosts;
 
-/// <summary>
-/// Learns a host's beat interval from its recent inter-arrival gaps: the median of the last eight.
-/// A median rather than a mean (or phi-accrual's mean and variance) because one missed beat doubles a
-/// single gap and jitter moves gaps both ways; the median ignores both, needs no tuning, and costs 32
-/// bytes per host. Grace on top of it (see <see cref="Liveness"/>) absorbs the remaining jitter.
-/// </summary>
+// Learns a host's beat interval from its recent inter-arrival gaps: the median of the last eight.
+// A median rather than a mean (or phi-accrual's mean and variance) because one missed beat doubles a
+// single gap and jitter moves gaps both ways; the median ignores both, needs no tuning, and costs 32
+// bytes per host. Grace on top of it (see Liveness) absorbs the remaining jitter.
 internal struct IntervalEstimator
 {
     private const int Window = 8;
@@ -15,7 +13,7 @@ internal struct IntervalEstimator
     private int _count;
     private int _next;
 
-    /// <summary>How many gaps it holds: what a learned interval was learned from.</summary>
+    // How many gaps it holds: what a learned interval was learned from.
     public readonly int Count => _count;
 
     public readonly TimeSpan? Estimate
@@ -35,7 +33,7 @@ internal struct IntervalEstimator
         }
     }
 
-    /// <summary>An estimator that has seen these gaps, oldest first (as <see cref="Samples"/> gave them).</summary>
+    // An estimator that has seen these gaps, oldest first (as Samples gave them).
     public static IntervalEstimator Of(IReadOnlyList<float> samples)
     {
         var estimator = default(IntervalEstimator);
@@ -47,7 +45,7 @@ internal struct IntervalEstimator
         return estimator;
     }
 
-    /// <summary>The gaps it holds in seconds, oldest first: what a store keeps so that another server can go on learning.</summary>
+    // The gaps it holds in seconds, oldest first: what a store keeps so that another server can go on learning.
     public readonly float[] Samples()
     {
         var samples = new float[_count];

@@ -1,25 +1,21 @@
 namespace Heartbeat.Server.Hosts;
 
-/// <summary>
-/// When a silent host turns late and then down (README: "How Heartbeat decides a host is down").
-/// <list type="bullet">
-/// <item>Its expected interval comes from, in order: a cron schedule or an interval an admin configured, the interval the
-/// host declares (kept until it declares another), the interval learned from its beats, the server's default.</item>
-/// <item>It is late once that interval has passed without a beat, and down once it has missed as many intervals as it may
-/// (1 unless configured or declared) plus a grace: half an interval (at least a second) unless configured. A beat every
-/// 60 s is late after 60 s and down after 90 s, so jitter or one slow beat never pages anyone.</item>
-/// <item>Deadlines run on the monotonic clock from the host's last beat; only cron schedules read the wall clock, once per beat.</item>
-/// </list>
-/// </summary>
+// When a silent host turns late and then down (README: "How Heartbeat decides a host is down").
+// - Its expected interval comes from, in order: a cron schedule or an interval an admin configured, the interval the
+// host declares (kept until it declares another), the interval learned from its beats, the server's default.
+// - It is late once that interval has passed without a beat, and down once it has missed as many intervals as it may
+// (1 unless configured or declared) plus a grace: half an interval (at least a second) unless configured. A beat every
+// 60 s is late after 60 s and down after 90 s, so jitter or one slow beat never pages anyone.
+// - Deadlines run on the monotonic clock from the host's last beat; only cron schedules read the wall clock, once per beat.
 internal static class Liveness
 {
     public static readonly TimeSpan MinimumInterval = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan MaximumInterval = TimeSpan.FromDays(1);
 
-    /// <summary>A gap between sweeps this long, on the monotonic clock, means the server (or a whole fleet) stood still.</summary>
+    // A gap between sweeps this long, on the monotonic clock, means the server (or a whole fleet) stood still.
     public static readonly TimeSpan PauseThreshold = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long past its schedule a job may run before it is down, unless configured: Healthchecks' default too.</summary>
+    // How long past its schedule a job may run before it is down, unless configured: Healthchecks' default too.
     public static readonly TimeSpan ScheduleGrace = TimeSpan.FromHours(1);
 
     public static TimeSpan DefaultGrace(TimeSpan expected) => TimeSpan.FromTicks(Math.Max(expected.Ticks / 2, TimeSpan.TicksPerSecond));
@@ -42,10 +38,10 @@ internal static class Liveness
 
     public static int Misses(HostRecord host, HostsOptions options) => host.ConfiguredMisses ?? host.DeclaredMisses ?? options.MissesBeforeDown;
 
-    /// <summary>The monotonic time at which the host, silent since its last beat, is late.</summary>
+    // The monotonic time at which the host, silent since its last beat, is late.
     public static TimeSpan LateAt(HostRecord host, HostsOptions options) => host.LastSeenMono + Expected(host, options).Interval + host.PauseCredit;
 
-    /// <summary>The monotonic time at which the host, silent since its last beat, is down.</summary>
+    // The monotonic time at which the host, silent since its last beat, is down.
     public static TimeSpan DownAt(HostRecord host, HostsOptions options)
     {
         var (expected, _) = Expected(host, options);
@@ -54,10 +50,10 @@ internal static class Liveness
         return host.LastSeenMono + missed + Grace(host, expected) + host.PauseCredit;
     }
 
-    /// <summary>When the host missed its first beat: an outage is dated from then, not from when it was judged down.</summary>
+    // When the host missed its first beat: an outage is dated from then, not from when it was judged down.
     public static DateTimeOffset FirstMissed(HostRecord host, HostsOptions options) => host.LastSeen + Expected(host, options).Interval + host.PauseCredit;
 
-    /// <summary>The <paramref name="n"/>th time the host's schedule expects it after its last beat.</summary>
+    // The nth time the host's schedule expects it after its last beat.
     private static DateTimeOffset Occurrence(HostRecord host, int n)
     {
         var at = host.LastSeen;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Heartbeat.Server.Hosts;
 
-/// <summary>Looks for hosts past their deadline a few times a second (their events go to the sink from the registry).</summary>
+// Looks for hosts past their deadline a few times a second (their events go to the sink from the registry).
 internal sealed partial class LivenessMonitor(
     HostRegistry registry, HostsOptions options, TimeProvider time, ILogger<LivenessMonitor> logger) : BackgroundService
 {

@@ -4,7 +4,7 @@ using Heartbeat.Protocol;
 
 namespace Heartbeat.Server.Hosts;
 
-/// <summary>A named address range (<c>--group office=192.168.1.0/24</c>): hosts whose IP or peer address is in it form one site.</summary>
+// A named address range (--group office=192.168.1.0/24): hosts whose IP or peer address is in it form one site.
 internal sealed record SiteRule(string Name, IPNetwork Network)
 {
     public static bool TryParse(string text, [NotNullWhen(true)] out SiteRule? rule, [NotNullWhen(false)] out string? error)
@@ -31,17 +31,15 @@ internal sealed record SiteRule(string Name, IPNetwork Network)
     public bool Contains(string? address) => IPAddress.TryParse(address, out var ip) && Network.Contains(ip);
 }
 
-/// <summary>
-/// Correlated outages. Hosts form a site when they name the same group, fall in the same --group range, or
-/// connect from the same (non-loopback) address, such as the public address of the router they sit behind.
-/// When a host of a site with two or more hosts goes down, its alert is held: if every host of the site goes
-/// silent within the outage window, one "site down" alert goes out instead of one per host; if any other host
-/// of the site beats meanwhile, or the window passes, the held alert goes out as it was. Recovery works the
-/// same way: the hosts' recoveries are folded into one "site recovered" once all are back or a window has
-/// passed since the first, and a host still silent then gets its own down alert. Hosts are marked down one by
-/// one on the page and in the log whatever happens; only alerts are folded. Kept in memory: a restart forgets
-/// held alerts, like the flapping count.
-/// </summary>
+// Correlated outages. Hosts form a site when they name the same group, fall in the same --group range, or
+// connect from the same (non-loopback) address, such as the public address of the router they sit behind.
+// When a host of a site with two or more hosts goes down, its alert is held: if every host of the site goes
+// silent within the outage window, one "site down" alert goes out instead of one per host; if any other host
+// of the site beats meanwhile, or the window passes, the held alert goes out as it was. Recovery works the
+// same way: the hosts' recoveries are folded into one "site recovered" once all are back or a window has
+// passed since the first, and a host still silent then gets its own down alert. Hosts are marked down one by
+// one on the page and in the log whatever happens; only alerts are folded. Kept in memory: a restart forgets
+// held alerts, like the flapping count.
 internal sealed class SiteOutages(TimeSpan window)
 {
     private readonly Lock _gate = new();
@@ -50,7 +48,7 @@ internal sealed class SiteOutages(TimeSpan window)
     // Sites with held alerts or in an outage: the only ones a review looks at, so its cost does not grow with the fleet.
     private readonly HashSet<string> _active = new(StringComparer.Ordinal);
 
-    /// <summary>The site a host belongs to by the rule above, or null.</summary>
+    // The site a host belongs to by the rule above, or null.
     public static string? SiteOf(string? group, string? reportedIp, string peer, IReadOnlyList<SiteRule> rules)
     {
         if (group is not null)
@@ -97,7 +95,7 @@ internal sealed class SiteOutages(TimeSpan window)
         }
     }
 
-    /// <summary>Whether a down alert from this site should wait to see if the whole site went down.</summary>
+    // Whether a down alert from this site should wait to see if the whole site went down.
     public bool ShouldHoldDown(string? site)
     {
         lock (_gate)
@@ -106,7 +104,7 @@ internal sealed class SiteOutages(TimeSpan window)
         }
     }
 
-    /// <summary>Whether the site is in an outage, so that a recovery of one of its hosts is folded into the site's.</summary>
+    // Whether the site is in an outage, so that a recovery of one of its hosts is folded into the site's.
     public bool IsDown(string? site)
     {
         lock (_gate)
@@ -139,7 +137,7 @@ internal sealed class SiteOutages(TimeSpan window)
         }
     }
 
-    /// <summary>A host of the site beat: the site's link works, so the down alerts held for it are the hosts' own; returns them.</summary>
+    // A host of the site beat: the site's link works, so the down alerts held for it are the hosts' own; returns them.
     public IReadOnlyList<HostEvent> Heard(string site)
     {
         lock (_gate)
@@ -155,7 +153,7 @@ internal sealed class SiteOutages(TimeSpan window)
         }
     }
 
-    /// <summary>Decides what held alerts have become; called after every sweep.</summary>
+    // Decides what held alerts have become; called after every sweep.
     public IReadOnlyList<SiteDecision> Review(DateTimeOffset now)
     {
         var decisions = new List<SiteDecision>();
@@ -210,7 +208,7 @@ internal sealed class SiteOutages(TimeSpan window)
         return decisions;
     }
 
-    /// <summary>Down, or silent past its deadline in a maintenance window.</summary>
+    // Down, or silent past its deadline in a maintenance window.
     public static bool IsSilent(HostRecord host) => host.State is HostState.Down or HostState.Maintenance;
 
     private sealed class Site
@@ -227,7 +225,7 @@ internal sealed class SiteOutages(TimeSpan window)
 
         public DateTimeOffset? RecoveringSince { get; set; }
 
-        /// <summary>The down alerts the site's own alert replaced; sent after all for hosts still silent when it recovers.</summary>
+        // The down alerts the site's own alert replaced; sent after all for hosts still silent when it recovers.
         public List<HostEvent> Suppressed { get; set; } = [];
 
         public void ResetHeld()
@@ -245,5 +243,5 @@ internal enum SiteChange
     Recovered,
 }
 
-/// <summary>What a review decided for one site: a site event to raise (or none), and held alerts to send as they were.</summary>
+// What a review decided for one site: a site event to raise (or none), and held alerts to send as they were.
 internal sealed record SiteDecision(string Site, SiteChange Change, IReadOnlyList<HostRecord> Members, IReadOnlyList<HostEvent> Release, TimeSpan DownFor = default);

@@ -4,12 +4,10 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace Heartbeat.Server.Ingest;
 
-/// <summary>
-/// Kestrel takes dot segments ("." and "..", percent-encoded too) out of a path before routing, so a host named
-/// ".." in <c>POST /ping/%2E%2E</c> would reach <c>POST /</c> as a beat from the peer's address, and one named "."
-/// no route at all. The paths that carry a host name are checked as the client sent them, and such a name is
-/// refused like any other invalid one.
-/// </summary>
+// Kestrel takes dot segments ("." and "..", percent-encoded too) out of a path before routing, so a host named
+// ".." in POST /ping/%2E%2E would reach POST / as a beat from the peer's address, and one named "."
+// no route at all. The paths that carry a host name are checked as the client sent them, and such a name is
+// refused like any other invalid one.
 internal static class DotSegments
 {
     // The ingress routes with a host name in their path: /ping/{host}, Uptime Kuma's /api/push/{token},
@@ -28,7 +26,7 @@ internal static class DotSegments
         await next(context);
     });
 
-    /// <summary>True for a path under <see cref="HostPaths"/> with a segment that a URL parser would remove.</summary>
+    // True for a path under HostPaths with a segment that a URL parser would remove.
     private static bool NamesDotSegmentHost(ReadOnlySpan<char> target)
     {
         var query = target.IndexOf('?');

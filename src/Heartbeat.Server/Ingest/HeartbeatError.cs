@@ -1,4 +1,4 @@
 namespace Heartbeat.Server.Ingest;
 
-/// <summary>Why a body was refused, in words for the sender; <paramref name="Field"/> names the culprit when there is one.</summary>
+// Why a body was refused, in words for the sender; Field names the culprit when there is one.
 internal sealed record HeartbeatError(string Detail, string? Field = null);

@@ -4,13 +4,11 @@ using Heartbeat.Server.Logging;
 
 namespace Heartbeat.Server.Ingest;
 
-/// <summary>
-/// What every accepted beat goes through, whichever way it arrived: its line in the log first, then the host's state.
-/// A beat whose line cannot be written is refused and changes nothing; once it is written, every read sees it.
-/// </summary>
+// What every accepted beat goes through, whichever way it arrived: its line in the log first, then the host's state.
+// A beat whose line cannot be written is refused and changes nothing; once it is written, every read sees it.
 internal sealed class HeartbeatIntake(IHostLedger ledger, HeartbeatLog log, ServerMetrics metrics)
 {
-    /// <summary>False when the heartbeat log cannot be written: the beat must then be refused, not acknowledged.</summary>
+    // False when the heartbeat log cannot be written: the beat must then be refused, not acknowledged.
     public async Task<bool> AcceptAsync(ReceivedHeartbeat heartbeat, string peer)
     {
         try

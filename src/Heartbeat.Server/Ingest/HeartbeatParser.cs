@@ -11,14 +11,12 @@ using Heartbeat.Server.Hosts;
 
 namespace Heartbeat.Server.Ingest;
 
-/// <summary>
-/// Reads and validates a heartbeat body (wire format v1, PRODUCT.md): empty, or a JSON object whose
-/// known fields are checked and whose unknown fields are ignored. One pass of <see cref="Utf8JsonReader"/>,
-/// so every refusal can say exactly which field is wrong.
-/// </summary>
+// Reads and validates a heartbeat body (wire format v1, PRODUCT.md): empty, or a JSON object whose
+// known fields are checked and whose unknown fields are ignored. One pass of Utf8JsonReader,
+// so every refusal can say exactly which field is wrong.
 internal static class HeartbeatParser
 {
-    /// <summary>The fields the parser knows; the position of each is its bit in the "already seen" mask.</summary>
+    // The fields the parser knows; the position of each is its bit in the "already seen" mask.
     private static readonly string[] Fields = ["ip", "host", "interval", "status", "msg", "token", "misses", "maintenance", "boot", "ts", "group"];
 
     // Client clocks outside these years are not clocks worth comparing with ours.
@@ -30,10 +28,10 @@ internal static class HeartbeatParser
         [NotNullWhen(true)] out ReceivedHeartbeat? heartbeat,
         [NotNullWhen(false)] out HeartbeatError? error) => TryParse(body, out heartbeat, out _, out error);
 
-    /// <param name="body">The request body.</param>
-    /// <param name="heartbeat">The beat, when valid.</param>
-    /// <param name="token">The optional "token" field: kept apart from the beat, so that it can never reach a log or a page.</param>
-    /// <param name="error">Why the body was refused.</param>
+    // body: The request body.
+    // heartbeat: The beat, when valid.
+    // token: The optional "token" field: kept apart from the beat, so that it can never reach a log or a page.
+    // error: Why the body was refused.
     public static bool TryParse(
         in ReadOnlySequence<byte> body,
         [NotNullWhen(true)] out ReceivedHeartbeat? heartbeat,
@@ -88,7 +86,7 @@ internal static class HeartbeatParser
         return error is null;
     }
 
-    /// <summary>A beat from a ping URL: the host from the path, the rest from the query string, checked like a body.</summary>
+    // A beat from a ping URL: the host from the path, the rest from the query string, checked like a body.
     public static bool TryParsePing(
         string host,
         bool fail,

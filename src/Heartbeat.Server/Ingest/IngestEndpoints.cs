@@ -17,7 +17,7 @@ internal static class IngestEndpoints
         return app;
     }
 
-    /// <summary>Counts refused beats by reason in heartbeat_rejected_total.</summary>
+    // Counts refused beats by reason in heartbeat_rejected_total.
     public static TBuilder CountRejections<TBuilder>(this TBuilder endpoint)
         where TBuilder : IEndpointConventionBuilder =>
         endpoint.AddEndpointFilter(async (context, next) =>
@@ -84,10 +84,8 @@ internal static class IngestEndpoints
         return await AcceptAsync(intake, gate, heartbeat, Tokens.FromHeader(context.Request) ?? token, context, time);
     }
 
-    /// <summary>
-    /// The answer to a valid beat from any ingress: refused by the gate (token, rate limit), 200 with the
-    /// ack, or 503 when it could not be logged.
-    /// </summary>
+    // The answer to a valid beat from any ingress: refused by the gate (token, rate limit), 200 with the
+    // ack, or 503 when it could not be logged.
     public static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> AcceptAsync(
         HeartbeatIntake intake, BeatGate gate, ReceivedHeartbeat heartbeat, string? token, HttpContext context, TimeProvider time)
     {
@@ -114,7 +112,7 @@ internal static class IngestEndpoints
         statusCode: StatusCodes.Status400BadRequest,
         extensions: error.Field is null ? null : new Dictionary<string, object?> { ["field"] = error.Field });
 
-    /// <summary>Buffers the body in the pipe (no copy) until it ends or passes the limit.</summary>
+    // Buffers the body in the pipe (no copy) until it ends or passes the limit.
     private static async Task<ReadResult> ReadWholeBodyAsync(PipeReader reader, long maxBytes, CancellationToken cancellationToken)
     {
         while (true)

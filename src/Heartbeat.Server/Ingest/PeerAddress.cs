@@ -4,7 +4,7 @@ namespace Heartbeat.Server.Ingest;
 
 internal static class PeerAddress
 {
-    /// <summary>The client's address as the seed shows it: IPv4-mapped IPv6 (::ffff:1.2.3.4) as plain IPv4.</summary>
+    // The client's address as the seed shows it: IPv4-mapped IPv6 (::ffff:1.2.3.4) as plain IPv4.
     public static string Format(IPAddress? address) => address switch
     {
         null => "-",

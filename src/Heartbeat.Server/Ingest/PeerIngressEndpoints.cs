@@ -5,11 +5,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Heartbeat.Server.Ingest;
 
-/// <summary>
-/// Beats in the shapes other monitors' clients send, so that machines can move here without touching them:
-/// Uptime Kuma's push URLs and Consul's TTL check updates. Each becomes an ordinary beat: same checks,
-/// log line, states and limits as POST /.
-/// </summary>
+// Beats in the shapes other monitors' clients send, so that machines can move here without touching them:
+// Uptime Kuma's push URLs and Consul's TTL check updates. Each becomes an ordinary beat: same checks,
+// log line, states and limits as POST /.
 internal static class PeerIngressEndpoints
 {
     public static IEndpointRouteBuilder MapPeerIngress(this IEndpointRouteBuilder app)

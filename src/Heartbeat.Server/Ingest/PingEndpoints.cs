@@ -8,19 +8,15 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Heartbeat.Server.Ingest;
 
-/// <summary>
-/// Cron-style ping URLs for jobs and scripts that cannot send JSON, shaped like Healthchecks.io's so its clients
-/// work unchanged: <c>curl -fsS http://server:7777/ping/nightly-backup</c>.
-/// <list type="bullet">
-/// <item><c>/ping/{host}</c> is a beat; <c>/fail</c> reports a failure; <c>/{exit-code}</c> is either (0 is success).</item>
-/// <item><c>/start</c> says a job started: not a beat, but the next beat records how long the run took.</item>
-/// <item><c>/log</c> keeps its body without counting as a beat.</item>
-/// </list>
-/// A POSTed body (a job's output, say) is kept with the host, its first <see cref="BodyLimit"/> bytes; the limit
-/// is in every answer's <c>Ping-Body-Limit</c> header. It is never written to the log. <c>?interval=300</c>
-/// declares the interval, <c>?msg=</c> adds a note and <c>?token=</c> carries the token where the server wants one.
-/// The address the request comes from is the host's IP.
-/// </summary>
+// Cron-style ping URLs for jobs and scripts that cannot send JSON, shaped like Healthchecks.io's so its clients
+// work unchanged: curl -fsS http://server:7777/ping/nightly-backup.
+// - /ping/{host} is a beat; /fail reports a failure; /{exit-code} is either (0 is success).
+// - /start says a job started: not a beat, but the next beat records how long the run took.
+// - /log keeps its body without counting as a beat.
+// A POSTed body (a job's output, say) is kept with the host, its first BodyLimit bytes; the limit
+// is in every answer's Ping-Body-Limit header. It is never written to the log. ?interval=300
+// declares the interval, ?msg= adds a note and ?token= carries the token where the server wants one.
+// The address the request comes from is the host's IP.
 internal static class PingEndpoints
 {
     public const int BodyLimit = 10_000;
@@ -47,7 +43,7 @@ internal static class PingEndpoints
         return app;
     }
 
-    /// <summary>A beat whose fields come from a URL rather than a JSON body.</summary>
+    // A beat whose fields come from a URL rather than a JSON body.
     internal static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> PingAsync(
         string host, HeartbeatStatus status, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time)
     {
@@ -60,7 +56,7 @@ internal static class PingEndpoints
         return tooLarge ?? await IngestEndpoints.AcceptAsync(intake, gate, heartbeat with { Body = body }, AccessControl.TokenOf(context.Request), context, time);
     }
 
-    /// <summary>A job's exit status, as a wrapper script reports it: 0 is success, 1-255 a failure.</summary>
+    // A job's exit status, as a wrapper script reports it: 0 is success, 1-255 a failure.
     private static Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> ExitCodeAsync(
         string host, int code, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) => code switch
         {
@@ -70,7 +66,7 @@ internal static class PingEndpoints
                 IngestEndpoints.Invalid(new HeartbeatError("An exit status must be from 0 to 255."))),
         };
 
-    /// <summary>A start or log signal: checked like a beat, but not one; the host must be known already.</summary>
+    // A start or log signal: checked like a beat, but not one; the host must be known already.
     private static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> SignalAsync(
         string host, string kind, HttpContext context, IHostLedger ledger, BeatGate gate, TimeProvider time)
     {
@@ -101,10 +97,8 @@ internal static class PingEndpoints
                 statusCode: StatusCodes.Status404NotFound);
     }
 
-    /// <summary>
-    /// The first <see cref="BodyLimit"/> bytes of a POSTed body as text, cut on a character boundary (null when there
-    /// is none); a body over the server's --max-body is refused like a beat's.
-    /// </summary>
+    // The first BodyLimit bytes of a POSTed body as text, cut on a character boundary (null when there
+    // is none); a body over the server's --max-body is refused like a beat's.
     private static async Task<(string? Text, ProblemHttpResult? TooLarge)> ReadBodyAsync(HttpRequest request)
     {
         if (!HttpMethods.IsPost(request.Method) || request.ContentLength == 0)

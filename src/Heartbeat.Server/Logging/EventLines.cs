@@ -3,10 +3,8 @@ using Heartbeat.Protocol;
 
 namespace Heartbeat.Server.Logging;
 
-/// <summary>
-/// The words of host events: each event's summary, as the heartbeat log, the page and alerts show it. One line each,
-/// "Kind - host (details)", so a grep for "Host down" finds every down. Times are the server's local time.
-/// </summary>
+// The words of host events: each event's summary, as the heartbeat log, the page and alerts show it. One line each,
+// "Kind - host (details)", so a grep for "Host down" finds every down. Times are the server's local time.
 internal sealed class EventLines(TimeZoneInfo zone)
 {
     private const int NamedSiteMembers = 10;

@@ -6,15 +6,13 @@ using Heartbeat.Server.Diagnostics;
 
 namespace Heartbeat.Server.Logging;
 
-/// <summary>
-/// The seed-format heartbeat log, with group commit: callers queue lines and await the write of the
-/// batch that holds them, while one writer thread turns each batch into a single write(2) (and, with
-/// --fsync, one fsync). A returned task means the line is in the operating system's hands, so a
-/// kill -9 right after loses nothing; lines never tear or interleave because only the writer writes,
-/// and a batch that cannot be written whole is taken back and refused as a whole.
-/// The writer also follows the file: SIGHUP reopens it, and a log moved, replaced or deleted behind
-/// its back (logrotate, rm) is noticed within a second and reopened at its path.
-/// </summary>
+// The seed-format heartbeat log, with group commit: callers queue lines and await the write of the
+// batch that holds them, while one writer thread turns each batch into a single write(2) (and, with
+// --fsync, one fsync). A returned task means the line is in the operating system's hands, so a
+// kill -9 right after loses nothing; lines never tear or interleave because only the writer writes,
+// and a batch that cannot be written whole is taken back and refused as a whole.
+// The writer also follows the file: SIGHUP reopens it, and a log moved, replaced or deleted behind
+// its back (logrotate, rm) is noticed within a second and reopened at its path.
 internal sealed partial class HeartbeatLog : IAsyncDisposable
 {
     private static readonly TimeSpan RotationRetryDelay = TimeSpan.FromMinutes(1);
@@ -65,16 +63,14 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
 
     public string Path => _options.Path;
 
-    /// <summary>How writing goes: what the health check and /metrics report.</summary>
+    // How writing goes: what the health check and /metrics report.
     public LogStatus Status => new(
         !_failing,
         Volatile.Read(ref _lastWriteUtcTicks) is var ticks and > 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null,
         _lastError);
 
-    /// <summary>
-    /// Queues lines, kept together and in order; the task completes once they are written, or faults
-    /// with <see cref="HeartbeatLogException"/>.
-    /// </summary>
+    // Queues lines, kept together and in order; the task completes once they are written, or faults
+    // with HeartbeatLogException.
     public Task AppendAsync(params ReadOnlySpan<string> messages)
     {
         lock (_gate)
@@ -86,7 +82,7 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
         }
     }
 
-    /// <summary>Closes the file and opens the path again (logrotate's postrotate sends SIGHUP for this).</summary>
+    // Closes the file and opens the path again (logrotate's postrotate sends SIGHUP for this).
     public void Reopen()
     {
         lock (_gate)
@@ -96,10 +92,8 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Makes sure the log can be written now, for the health check: the file is looked for at its path
-    /// (and reopened there), and a log that failed is tried again. Faults as a failed batch does.
-    /// </summary>
+    // Makes sure the log can be written now, for the health check: the file is looked for at its path
+    // (and reopened there), and a log that failed is tried again. Faults as a failed batch does.
     public Task CheckAsync()
     {
         lock (_gate)
@@ -111,7 +105,7 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes what is queued, closes the file, and stops the writer.</summary>
+    // Writes what is queued, closes the file, and stops the writer.
     public async ValueTask DisposeAsync()
     {
         lock (_gate)
@@ -219,10 +213,8 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
         _length += _buffer.WrittenCount;
     }
 
-    /// <summary>
-    /// Reopens the path if the file there is no longer the one held (moved, replaced, deleted), at most once
-    /// a second unless forced. Also learns the length anew, which copytruncate may have cut to nothing.
-    /// </summary>
+    // Reopens the path if the file there is no longer the one held (moved, replaced, deleted), at most once
+    // a second unless forced. Also learns the length anew, which copytruncate may have cut to nothing.
     private void FollowPath(bool force)
     {
         var now = Environment.TickCount64;
@@ -270,10 +262,8 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// While failing with nothing to write: is there room again? Then beats may be taken again. Without this a
-    /// load balancer that stops sending beats to a server whose /healthz says 503 would never see it recover.
-    /// </summary>
+    // While failing with nothing to write: is there room again? Then beats may be taken again. Without this a
+    // load balancer that stops sending beats to a server whose /healthz says 503 would never see it recover.
     private void Probe()
     {
         try
@@ -392,6 +382,6 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
     private static partial void LogRecovered(ILogger logger, string path);
 }
 
-/// <summary>The heartbeat log could not take a line; the beat was not recorded and must be refused.</summary>
+// The heartbeat log could not take a line; the beat was not recorded and must be refused.
 internal sealed class HeartbeatLogException(Exception inner)
     : IOException("The heartbeat log could not be written.", inner);

@@ -38,16 +38,16 @@ internal sealed record HeartbeatLogOptions
         },
     ];
 
-    /// <summary>File the heartbeat lines are appended to, or "-" for standard output; the seed's default.</summary>
+    // File the heartbeat lines are appended to, or "-" for standard output; the seed's default.
     public string Path { get; init; } = "/tmp/heartbeat_server.log";
 
-    /// <summary>Size at which the file is rotated; 0 turns rotation off.</summary>
+    // Size at which the file is rotated; 0 turns rotation off.
     public long MaxSizeBytes { get; init; } = 100L * 1024 * 1024;
 
-    /// <summary>How many rotated files (path.1 … path.N) are kept.</summary>
+    // How many rotated files (path.1 … path.N) are kept.
     public int Keep { get; init; } = 5;
 
-    /// <summary>fsync after every batch, so an acknowledged beat survives a power cut, not only a crash.</summary>
+    // fsync after every batch, so an acknowledged beat survives a power cut, not only a crash.
     public bool Fsync { get; init; }
 
     public bool IsStandardOutput => Path == StandardOutput;

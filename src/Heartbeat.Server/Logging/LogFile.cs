@@ -3,12 +3,10 @@ using Microsoft.Win32.SafeHandles;
 
 namespace Heartbeat.Server.Logging;
 
-/// <summary>
-/// The heartbeat log's open file. Opened with O_APPEND, so every write lands at the end of the file as it is
-/// then: after logrotate's copytruncate the next line starts at 0 instead of leaving a hole of NUL bytes
-/// (.NET's FileMode.Append only seeks to the end once, at open). A write either goes in whole or is taken
-/// back, so the file always ends with a whole line.
-/// </summary>
+// The heartbeat log's open file. Opened with O_APPEND, so every write lands at the end of the file as it is
+// then: after logrotate's copytruncate the next line starts at 0 instead of leaving a hole of NUL bytes
+// (.NET's FileMode.Append only seeks to the end once, at open). A write either goes in whole or is taken
+// back, so the file always ends with a whole line.
 internal sealed partial class LogFile : IDisposable
 {
     private const int Interrupted = 4; // EINTR, on Linux and macOS alike
@@ -26,10 +24,10 @@ internal sealed partial class LogFile : IDisposable
         _endsMidLine = endsMidLine;
     }
 
-    /// <summary>Standard output, for "-": written the same way, never checked or taken back (it may be a pipe).</summary>
+    // Standard output, for "-": written the same way, never checked or taken back (it may be a pipe).
     public static LogFile StandardOutput() => new(new SafeFileHandle(1, ownsHandle: false), seekable: false, endsMidLine: false);
 
-    /// <summary>Opens the file for appending, creating it if needed; failures are .NET's own exceptions, which name the cause.</summary>
+    // Opens the file for appending, creating it if needed; failures are .NET's own exceptions, which name the cause.
     public static LogFile Open(string path)
     {
         // .NET creates the file (mode 0666 less the umask) and reports a missing directory, a directory or a
@@ -49,16 +47,14 @@ internal sealed partial class LogFile : IDisposable
         return new LogFile(handle, seekable, seekable && EndsMidLine(path));
     }
 
-    /// <summary>Bytes in the file now (which copytruncate may have made fewer than were written); 0 for standard output.</summary>
+    // Bytes in the file now (which copytruncate may have made fewer than were written); 0 for standard output.
     public long Length => _seekable ? RandomAccess.GetLength(_handle) : 0;
 
-    /// <summary>
-    /// Whether the file at <paramref name="path"/> is still this one, rather than gone (deleted, or moved away
-    /// by logrotate) or another file (logrotate's create). Told by length, which needs no per-platform stat
-    /// structure: a file of another length cannot be this one, and one of the same length is taken to be.
-    /// Another file of the same length (rare: logrotate's create makes an empty one, and notifempty keeps ours
-    /// from being empty) is told apart at the next check, once this one has grown.
-    /// </summary>
+    // Whether the file at path is still this one, rather than gone (deleted, or moved away
+    // by logrotate) or another file (logrotate's create). Told by length, which needs no per-platform stat
+    // structure: a file of another length cannot be this one, and one of the same length is taken to be.
+    // Another file of the same length (rare: logrotate's create makes an empty one, and notifempty keeps ours
+    // from being empty) is told apart at the next check, once this one has grown.
     public bool IsAt(string path)
     {
         if (!_seekable)
@@ -70,7 +66,7 @@ internal sealed partial class LogFile : IDisposable
         return atPath.Exists && atPath.Length == Length;
     }
 
-    /// <summary>Throws (an IOException saying the disk is full) unless the file system of <paramref name="path"/> has room for <paramref name="bytes"/> more.</summary>
+    // Throws (an IOException saying the disk is full) unless the file system of path has room for bytes more.
     public static void EnsureRoom(string path, int bytes)
     {
         // A scratch file beside the log, preallocated: .NET turns fallocate's ENOSPC into an IOException, and the
@@ -79,7 +75,7 @@ internal sealed partial class LogFile : IDisposable
             path + ".probe", FileMode.Create, FileAccess.Write, FileShare.None, FileOptions.DeleteOnClose, preallocationSize: Math.Max(bytes, 4096));
     }
 
-    /// <summary>Appends the bytes, all or none; with <paramref name="sync"/>, also onto the disk.</summary>
+    // Appends the bytes, all or none; with sync, also onto the disk.
     public void Append(ReadOnlySpan<byte> bytes, bool sync)
     {
         long written = 0;
@@ -135,7 +131,7 @@ internal sealed partial class LogFile : IDisposable
         }
     }
 
-    /// <summary>write(2) until all is written; <paramref name="written"/> counts what went in, also when it fails.</summary>
+    // write(2) until all is written; written counts what went in, also when it fails.
     private void WriteAll(ReadOnlySpan<byte> bytes, ref long written)
     {
         while (bytes.Length > 0)
@@ -158,7 +154,7 @@ internal sealed partial class LogFile : IDisposable
         }
     }
 
-    /// <summary>Cuts off what a failed append left, so that a refused beat leaves no line, whole or torn.</summary>
+    // Cuts off what a failed append left, so that a refused beat leaves no line, whole or torn.
     private void TakeBack(long written)
     {
         try

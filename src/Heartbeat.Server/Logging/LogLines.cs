@@ -1,10 +1,8 @@
 using System.Globalization;
 namespace Heartbeat.Server.Logging;
 
-/// <summary>
-/// The messages of the heartbeat log, word for word as the seed writes them; the writer adds the
-/// "yyyy-MM-dd HH:mm:ss - " prefix. Existing greps and log parsers depend on this shape.
-/// </summary>
+// The messages of the heartbeat log, word for word as the seed writes them; the writer adds the
+// "yyyy-MM-dd HH:mm:ss - " prefix. Existing greps and log parsers depend on this shape.
 internal static class LogLines
 {
     public const string TimestampFormat = "yyyy-MM-dd HH:mm:ss";
@@ -12,9 +10,9 @@ internal static class LogLines
     public static string ServerStarted(int port) =>
         string.Create(CultureInfo.InvariantCulture, $"Server started, listening on port {port}");
 
-    /// <param name="peer">Where the beat came from.</param>
-    /// <param name="ip">The address the beat reported, or null.</param>
-    /// <param name="host">The name the beat gave, or null.</param>
+    // peer: Where the beat came from.
+    // ip: The address the beat reported, or null.
+    // host: The name the beat gave, or null.
     public static string HeartbeatReceived(string peer, string? ip, string? host) => host is null
         ? $"Received heartbeat - From: {peer}, Reported IP: {ip ?? "-"}"
         : $"Received heartbeat - From: {peer}, Reported IP: {ip ?? "-"}, Host: {host}";

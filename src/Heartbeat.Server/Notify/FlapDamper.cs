@@ -1,13 +1,11 @@
 using Heartbeat.Protocol;
 namespace Heartbeat.Server.Notify;
 
-/// <summary>
-/// The flapping rule: when a host goes down or recovers more than <c>threshold</c> times within
-/// <c>window</c>, its down and recovered notifications stop and one "flapping" notification says so;
-/// once it has been steady for a whole window, one more says it settled and in which state. Every
-/// transition is still logged and shown; only notifications are held. Kept in memory: a restart
-/// starts the count afresh.
-/// </summary>
+// The flapping rule: when a host goes down or recovers more than threshold times within
+// window, its down and recovered notifications stop and one "flapping" notification says so;
+// once it has been steady for a whole window, one more says it settled and in which state. Every
+// transition is still logged and shown; only notifications are held. Kept in memory: a restart
+// starts the count afresh.
 internal sealed class FlapDamper(TimeSpan window, int threshold)
 {
     public const string EventName = "flapping";

@@ -3,13 +3,11 @@ using System.Text;
 
 namespace Heartbeat.Server.Notify;
 
-/// <summary>
-/// The growth rule: a fleet that grows or moves at once (a site coming online, a DHCP server handing out new leases,
-/// a script registering hundreds of hosts) raises a new-host or IP-change event per host. Of each kind, the first
-/// <see cref="SinglesPerMinute"/> of a minute alert one by one; the rest of that minute fold into one summary, sent
-/// when the minute is over. Every event is still logged, shown and stored; only notifications fold. Kept in memory,
-/// like the flapping count: a restart within the minute loses that minute's summary, never an event.
-/// </summary>
+// The growth rule: a fleet that grows or moves at once (a site coming online, a DHCP server handing out new leases,
+// a script registering hundreds of hosts) raises a new-host or IP-change event per host. Of each kind, the first
+// SinglesPerMinute of a minute alert one by one; the rest of that minute fold into one summary, sent
+// when the minute is over. Every event is still logged, shown and stored; only notifications fold. Kept in memory,
+// like the flapping count: a restart within the minute loses that minute's summary, never an event.
 internal sealed class GrowthDamper
 {
     public const string NewHostsEvent = "new-hosts";
@@ -29,10 +27,8 @@ internal sealed class GrowthDamper
     private readonly Fold _newHosts = new(NewHostsEvent, "new hosts");
     private readonly Fold _ipChanges = new(IpChangesEvent, "IP changes");
 
-    /// <summary>
-    /// The notification while its kind is under the minute's limit, else nothing; before it, the summary of a minute
-    /// that is over but was not settled yet.
-    /// </summary>
+    // The notification while its kind is under the minute's limit, else nothing; before it, the summary of a minute
+    // that is over but was not settled yet.
     public IReadOnlyList<Notification> Filter(Notification notification, DateTimeOffset now)
     {
         var fold = notification.Event switch
@@ -63,7 +59,7 @@ internal sealed class GrowthDamper
         }
     }
 
-    /// <summary>The summaries of the minutes that are over; called as time passes.</summary>
+    // The summaries of the minutes that are over; called as time passes.
     public IReadOnlyList<Notification> Settle(DateTimeOffset now)
     {
         lock (_gate)
@@ -72,7 +68,7 @@ internal sealed class GrowthDamper
         }
     }
 
-    /// <summary>One kind's minute: from its first event, how many came and what the folded ones were.</summary>
+    // One kind's minute: from its first event, how many came and what the folded ones were.
     private sealed class Fold(string summaryEvent, string what)
     {
         private readonly List<string> _names = [];
@@ -82,7 +78,7 @@ internal sealed class GrowthDamper
         private Notification? _firstFolded;
         private Notification? _lastFolded;
 
-        /// <summary>Counts the notification; true when it goes out on its own.</summary>
+        // Counts the notification; true when it goes out on its own.
         public bool Admit(Notification notification, DateTimeOffset now)
         {
             _start ??= now;
@@ -104,7 +100,7 @@ internal sealed class GrowthDamper
             return false;
         }
 
-        /// <summary>Ends the minute once it is over: its summary, when anything was folded.</summary>
+        // Ends the minute once it is over: its summary, when anything was folded.
         public Notification? CloseIfOver(DateTimeOffset now)
         {
             if (_start is not { } start || now < start + Window)

@@ -4,10 +4,8 @@ using Heartbeat.Server.Hosts;
 
 namespace Heartbeat.Server.Notify;
 
-/// <summary>
-/// What a notifier is told, in the generic JSON format; the chat and push formats are rendered from it.
-/// <see cref="EventId"/> doubles as the idempotency key receivers can de-duplicate on.
-/// </summary>
+// What a notifier is told, in the generic JSON format; the chat and push formats are rendered from it.
+// EventId doubles as the idempotency key receivers can de-duplicate on.
 internal sealed record Notification(
     string EventId,
     string Event,
@@ -24,7 +22,7 @@ internal sealed record Notification(
         e.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), ApiNames.Of(e.Kind), e.HostId, ApiNames.Of(e.State), e.Ip,
         e.PreviousIp, e.LastSeen, e.ExpectedInterval.TotalSeconds, now, e.Summary);
 
-    /// <summary>The notification POST /api/v1/notifiers/test sends, so a user can see a real alert arrive.</summary>
+    // The notification POST /api/v1/notifiers/test sends, so a user can see a real alert arrive.
     public static Notification Test(DateTimeOffset now) => new(
         $"test-{now.ToUnixTimeMilliseconds()}", "test", "heartbeat-server", "up", "-", null, now, 0, now,
         "Test notification from heartbeat-server: alerts reach this target.");
@@ -35,13 +33,13 @@ internal sealed record Notification(
         JsonSerializer.Deserialize(json, NotifyJsonContext.Default.Notification) ?? throw new JsonException("Empty notification.");
 }
 
-/// <summary>A notification bound for one target, not yet in the outbox.</summary>
+// A notification bound for one target, not yet in the outbox.
 internal sealed record PendingNotification(string Target, Notification Notification);
 
-/// <summary>One notification for one target, as the outbox keeps it until it is delivered or parked.</summary>
+// One notification for one target, as the outbox keeps it until it is delivered or parked.
 internal sealed record OutboxEntry(long Id, string Target, Notification Notification, int Attempts);
 
-/// <summary>The result of one attempt: delivered, to be retried at <paramref name="NextAttempt"/>, or parked (neither).</summary>
+// The result of one attempt: delivered, to be retried at NextAttempt, or parked (neither).
 internal sealed record DeliveryOutcome(long Id, bool Delivered, int Attempts, DateTimeOffset At, DateTimeOffset? NextAttempt, string? Error);
 
 internal sealed record NotifierStats(

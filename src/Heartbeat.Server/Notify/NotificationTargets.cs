@@ -4,16 +4,16 @@ using System.Text;
 
 namespace Heartbeat.Server.Notify;
 
-/// <summary>Somewhere notifications go: a webhook or a command. Delivery either succeeds or throws.</summary>
+// Somewhere notifications go: a webhook or a command. Delivery either succeeds or throws.
 internal interface INotificationTarget
 {
-    /// <summary>Stable across restarts (the outbox refers to it) and free of secrets.</summary>
+    // Stable across restarts (the outbox refers to it) and free of secrets.
     string Key { get; }
 
-    /// <summary>For the health view and logs: never the full URL, which often carries a token.</summary>
+    // For the health view and logs: never the full URL, which often carries a token.
     string DisplayName { get; }
 
-    /// <summary>Event names this target wants; empty means all.</summary>
+    // Event names this target wants; empty means all.
     IReadOnlySet<string> Events { get; }
 
     Task DeliverAsync(Notification notification, CancellationToken cancellationToken);
@@ -42,10 +42,8 @@ internal sealed class WebhookTarget(WebhookSpec webhook, HttpClient http) : INot
     internal static string Fingerprint(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
 }
 
-/// <summary>
-/// Runs a command with /bin/sh for each notification: the fields as HEARTBEAT_* environment variables and
-/// the JSON notification on standard input. Exit code 0 is success; a command past its timeout is killed.
-/// </summary>
+// Runs a command with /bin/sh for each notification: the fields as HEARTBEAT_* environment variables and
+// the JSON notification on standard input. Exit code 0 is success; a command past its timeout is killed.
 internal sealed class ExecTarget(CommandSpec command, TimeSpan timeout) : INotificationTarget
 {
     public string Key { get; } = "exec-" + WebhookTarget.Fingerprint(command.Command);
@@ -105,5 +103,5 @@ internal sealed class ExecTarget(CommandSpec command, TimeSpan timeout) : INotif
     }
 }
 
-/// <summary>A delivery attempt failed in a way worth retrying; the message says how, for the health view.</summary>
+// A delivery attempt failed in a way worth retrying; the message says how, for the health view.
 internal sealed class NotificationFailedException(string message) : Exception(message);

@@ -2,11 +2,9 @@ using Heartbeat.Server.Hosts;
 
 namespace Heartbeat.Server.Notify;
 
-/// <summary>
-/// The configured targets, and which notifications each of them gets: those of the events it asked for,
-/// with a flapping host's storm (see <see cref="FlapDamper"/>) and a burst of new hosts or IP changes (see
-/// <see cref="GrowthDamper"/>) each folded into one summary.
-/// </summary>
+// The configured targets, and which notifications each of them gets: those of the events it asked for,
+// with a flapping host's storm (see FlapDamper) and a burst of new hosts or IP changes (see
+// GrowthDamper) each folded into one summary.
 internal sealed class Notifiers : IDisposable
 {
     private readonly Dictionary<string, INotificationTarget> _targets;
@@ -29,10 +27,8 @@ internal sealed class Notifiers : IDisposable
 
     public INotificationTarget? Find(string key) => _targets.GetValueOrDefault(key);
 
-    /// <summary>
-    /// The notifications the events call for, one per interested target: of the events that alert now (see
-    /// <see cref="HostEvent.Alerts"/>), and of <paramref name="released"/> ones, held earlier and let go since.
-    /// </summary>
+    // The notifications the events call for, one per interested target: of the events that alert now (see
+    // Alerts), and of released ones, held earlier and let go since.
     public IReadOnlyList<PendingNotification> Route(IReadOnlyList<HostEvent> events, IReadOnlyList<HostEvent> released, DateTimeOffset now)
     {
         if (_targets.Count == 0)
@@ -52,13 +48,13 @@ internal sealed class Notifiers : IDisposable
         return pending;
     }
 
-    /// <summary>Summaries for hosts that have stopped flapping and of growth in minutes that are over; called as time passes.</summary>
+    // Summaries for hosts that have stopped flapping and of growth in minutes that are over; called as time passes.
     public IReadOnlyList<PendingNotification> Settle(DateTimeOffset now) => [.. _flapping.Settle(now).Concat(_growth.Settle(now)).SelectMany(ForTargets)];
 
     public IReadOnlyList<PendingNotification> Test(DateTimeOffset now) =>
         [.. _targets.Values.Select(t => new PendingNotification(t.Key, Notification.Test(now)))];
 
-    /// <summary>Tells the dispatcher that new notifications are in the outbox.</summary>
+    // Tells the dispatcher that new notifications are in the outbox.
     public void Queued()
     {
         if (_queued.CurrentCount == 0)
@@ -74,7 +70,7 @@ internal sealed class Notifiers : IDisposable
         }
     }
 
-    /// <summary>Waits until something is queued or the timeout passes.</summary>
+    // Waits until something is queued or the timeout passes.
     public Task WaitForQueuedAsync(TimeSpan timeout, CancellationToken cancellationToken) => _queued.WaitAsync(timeout, cancellationToken);
 
     public void Dispose() => _queued.Dispose();
@@ -83,10 +79,8 @@ internal sealed class Notifiers : IDisposable
         .Where(t => t.Events.Count == 0 || t.Events.Contains(notification.Event) || StandsFor(notification.Event).Any(t.Events.Contains))
         .Select(t => new PendingNotification(t.Key, notification));
 
-    /// <summary>
-    /// The events a summary replaces: a target that asked for downs gets the flapping and site-down summaries too,
-    /// one that asked for new hosts or IP changes their summaries.
-    /// </summary>
+    // The events a summary replaces: a target that asked for downs gets the flapping and site-down summaries too,
+    // one that asked for new hosts or IP changes their summaries.
     private static string[] StandsFor(string summaryEvent) => summaryEvent switch
     {
         FlapDamper.EventName => ["down", "recovered"],

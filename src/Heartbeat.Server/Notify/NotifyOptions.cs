@@ -38,29 +38,29 @@ internal sealed record NotifyOptions
 
     public IReadOnlyList<CommandSpec> Commands { get; init; } = [];
 
-    /// <summary>Attempts before a notification is parked (kept and shown, no longer retried).</summary>
+    // Attempts before a notification is parked (kept and shown, no longer retried).
     public int MaxAttempts { get; init; } = 10;
 
     public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>First retry delay; it doubles per attempt (with ±20% jitter) up to <see cref="RetryCap"/>: 2 s, 4 s, … 10 min.</summary>
+    // First retry delay; it doubles per attempt (with ±20% jitter) up to RetryCap: 2 s, 4 s, … 10 min.
     public TimeSpan RetryBase { get; init; } = TimeSpan.FromSeconds(2);
 
     public TimeSpan RetryCap { get; init; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>Downs and recoveries of one host within <see cref="FlapWindow"/> beyond which it counts as flapping.</summary>
+    // Downs and recoveries of one host within FlapWindow beyond which it counts as flapping.
     public int FlapThreshold { get; init; } = 4;
 
     public TimeSpan FlapWindow { get; init; } = TimeSpan.FromMinutes(15);
 
-    /// <summary>Deliveries in flight to one target at once: enough to drain a backlog, few enough not to trip its rate limits.</summary>
+    // Deliveries in flight to one target at once: enough to drain a backlog, few enough not to trip its rate limits.
     public int ConcurrencyPerTarget { get; init; } = 4;
 
-    /// <summary>How long a command may go on after its timeout before it counts as failed: time to kill it and its children.</summary>
+    // How long a command may go on after its timeout before it counts as failed: time to kill it and its children.
     public static readonly TimeSpan CommandKillGrace = TimeSpan.FromSeconds(5);
 
-    /// <summary>The longest one delivery attempt may take, whatever its target.</summary>
+    // The longest one delivery attempt may take, whatever its target.
     public TimeSpan LongestAttempt => Commands.Count > 0 && CommandTimeout + CommandKillGrace > AttemptTimeout ? CommandTimeout + CommandKillGrace : AttemptTimeout;
 }

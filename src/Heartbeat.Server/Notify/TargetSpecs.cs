@@ -2,10 +2,8 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace Heartbeat.Server.Notify;
 
-/// <summary>
-/// A webhook as given: <c>[FORMAT:]URL[#EVENTS]</c>, e.g. <c>ntfy:https://ntfy.sh/alerts#down,recovered</c>;
-/// no events means all of them.
-/// </summary>
+// A webhook as given: [FORMAT:]URL[#EVENTS], e.g. ntfy:https://ntfy.sh/alerts#down,recovered;
+// no events means all of them.
 internal sealed record WebhookSpec(Uri Url, WebhookFormat Format, IReadOnlySet<string> Events)
 {
     private static readonly Dictionary<string, WebhookFormat> Prefixes = new(StringComparer.OrdinalIgnoreCase)
@@ -43,7 +41,7 @@ internal sealed record WebhookSpec(Uri Url, WebhookFormat Format, IReadOnlySet<s
         return true;
     }
 
-    /// <summary>The well-known services are recognised by their address; anything else gets the generic JSON.</summary>
+    // The well-known services are recognised by their address; anything else gets the generic JSON.
     private static WebhookFormat Detect(Uri url) => url.Host switch
     {
         "hooks.slack.com" => WebhookFormat.Slack,
@@ -58,7 +56,7 @@ internal sealed record WebhookSpec(Uri Url, WebhookFormat Format, IReadOnlySet<s
     private static string Redact(string address) => Uri.TryCreate(address, UriKind.Absolute, out var url) ? $"{url.Scheme}://{url.Authority}/…" : address;
 }
 
-/// <summary>A command run for each notification, optionally ending in <c>#EVENTS</c> (a shell comment, too); no events means all.</summary>
+// A command run for each notification, optionally ending in #EVENTS (a shell comment, too); no events means all.
 internal sealed record CommandSpec(string Command, IReadOnlySet<string> Events)
 {
     public static CommandSpec Parse(string text) => TryParse(text, out var spec, out var error) ? spec : throw new FormatException(error);
@@ -78,7 +76,7 @@ internal sealed record CommandSpec(string Command, IReadOnlySet<string> Events)
 
 file static class EventList
 {
-    /// <summary>Takes a trailing <c>#down,recovered</c> off; returns the rest, or null when the list names unknown events.</summary>
+    // Takes a trailing #down,recovered off; returns the rest, or null when the list names unknown events.
     public static string? Split(string text, out IReadOnlySet<string> events, out string error)
     {
         events = new HashSet<string>();

@@ -7,26 +7,26 @@ namespace Heartbeat.Server.Notify;
 
 internal enum WebhookFormat
 {
-    /// <summary>The generic JSON notification.</summary>
+    // The generic JSON notification.
     Json,
 
-    /// <summary>Slack and Mattermost incoming webhooks: {"text": …}.</summary>
+    // Slack and Mattermost incoming webhooks: {"text": …}.
     Slack,
 
-    /// <summary>Discord webhooks: {"content": …}, with mentions disabled.</summary>
+    // Discord webhooks: {"content": …}, with mentions disabled.
     Discord,
 
-    /// <summary>ntfy: the text as the body, title, priority and tags as headers.</summary>
+    // ntfy: the text as the body, title, priority and tags as headers.
     Ntfy,
 
-    /// <summary>Gotify's POST /message: {"title", "message", "priority"}.</summary>
+    // Gotify's POST /message: {"title", "message", "priority"}.
     Gotify,
 
-    /// <summary>Microsoft Teams workflows (and other Adaptive Card receivers): a message with one card.</summary>
+    // Microsoft Teams workflows (and other Adaptive Card receivers): a message with one card.
     Teams,
 }
 
-/// <summary>Turns a notification into the request each service documents for its incoming webhooks.</summary>
+// Turns a notification into the request each service documents for its incoming webhooks.
 internal static class WebhookRequests
 {
     public static HttpRequestMessage Create(WebhookFormat format, Uri url, Notification notification)
@@ -43,7 +43,7 @@ internal static class WebhookRequests
         return request;
     }
 
-    /// <summary>A short title: the host and what happened to it (host names are plain ASCII by the wire format).</summary>
+    // A short title: the host and what happened to it (host names are plain ASCII by the wire format).
     public static string Title(Notification n) => n.Event switch
     {
         "down" => $"{n.Host} is down",
@@ -100,7 +100,7 @@ internal sealed record SlackMessage(string Text);
 
 internal sealed record DiscordMessage(string Content, [property: JsonPropertyName("allowed_mentions")] DiscordMentions AllowedMentions);
 
-/// <summary>An empty parse list: nothing a client wrote (say "@everyone" in a note) can ping anyone.</summary>
+// An empty parse list: nothing a client wrote (say "@everyone" in a note) can ping anyone.
 internal sealed record DiscordMentions(IReadOnlyList<string> Parse);
 
 internal sealed record GotifyMessage(string Title, string Message, int Priority);

@@ -7,21 +7,19 @@ using Microsoft.AspNetCore.DataProtection;
 
 namespace Heartbeat.Server.Security;
 
-/// <summary>
-/// Who may do what, with ASP.NET Core's authentication and authorization. Reading (the page, the API, the event
-/// stream, metrics) needs the read or admin token once a read token is set; every change but a beat needs the admin
-/// token, and is allowed from this machine only while none is set. Scripts send a token; people log in at /login
-/// and get a session cookie.
-/// </summary>
+// Who may do what, with ASP.NET Core's authentication and authorization. Reading (the page, the API, the event
+// stream, metrics) needs the read or admin token once a read token is set; every change but a beat needs the admin
+// token, and is allowed from this machine only while none is set. Scripts send a token; people log in at /login
+// and get a session cookie.
 internal static class Access
 {
     public const string Read = "read";
     public const string Admin = "admin";
 
-    /// <summary>No access needed, but the session cookie is read: a page's forms carry antiforgery tokens bound to it.</summary>
+    // No access needed, but the session cookie is read: a page's forms carry antiforgery tokens bound to it.
     public const string Session = "session";
 
-    /// <summary>The token a request carries, else its session cookie.</summary>
+    // The token a request carries, else its session cookie.
     public const string Scheme = "heartbeat";
     public const string TokenScheme = "token";
     public const string CookieScheme = CookieAuthenticationDefaults.AuthenticationScheme;
@@ -60,7 +58,7 @@ internal static class Access
         return services;
     }
 
-    /// <summary>Routing first, so that each check below knows the endpoint and what it asks for.</summary>
+    // Routing first, so that each check below knows the endpoint and what it asks for.
     public static IApplicationBuilder UseAccessControl(this IApplicationBuilder app, SecurityOptions options) => app
         .UseRouting()
         .UseBrowserGuard(options)
@@ -68,10 +66,8 @@ internal static class Access
         .UseAuthorization()
         .UseAntiforgery();
 
-    /// <summary>
-    /// Every endpoint of a group (or one endpoint) needs read access for GET and HEAD, and admin access for any other
-    /// method. Applied last, to whatever the group holds then: an endpoint added to it later is covered without a word.
-    /// </summary>
+    // Every endpoint of a group (or one endpoint) needs read access for GET and HEAD, and admin access for any other
+    // method. Applied last, to whatever the group holds then: an endpoint added to it later is covered without a word.
     public static TBuilder RequireAccess<TBuilder>(this TBuilder endpoints)
         where TBuilder : IEndpointConventionBuilder
     {
@@ -84,13 +80,13 @@ internal static class Access
         return endpoints;
     }
 
-    /// <summary>The read or admin token of a request: a bearer token, or ?token= on a read (an EventSource cannot send headers).</summary>
+    // The read or admin token of a request: a bearer token, or ?token= on a read (an EventSource cannot send headers).
     public static string? CredentialOf(HttpRequest request) =>
         Tokens.FromHeader(request) ?? (IsRead(request) ? request.Query["token"].FirstOrDefault() : null);
 
     public static bool IsRead(HttpRequest request) => HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method);
 
-    /// <summary>The admin token grants reading too.</summary>
+    // The admin token grants reading too.
     public static ClaimsPrincipal Principal(string access, string scheme)
     {
         Claim[] roles = access == Admin ? [new(ClaimTypes.Role, Admin), new(ClaimTypes.Role, Read)] : [new(ClaimTypes.Role, Read)];
@@ -98,15 +94,15 @@ internal static class Access
     }
 }
 
-/// <summary>Read or admin access, as <see cref="Access"/> describes it; its own handler.</summary>
+// Read or admin access, as Access describes it; its own handler.
 internal sealed class AccessRequirement(string access, bool tokenSet) : AuthorizationHandler<AccessRequirement>, IAuthorizationRequirement
 {
     public string Access => access;
 
-    /// <summary>Whether the server was given a token for this access.</summary>
+    // Whether the server was given a token for this access.
     public bool TokenSet => tokenSet;
 
-    /// <summary>Why a request without this access is refused.</summary>
+    // Why a request without this access is refused.
     public AccessFailure Refusal => tokenSet
         ? new AccessFailure(this, "Token refused", $"This needs the {access} token; the one given does not grant {access} access.")
         : new AccessFailure(this, "Only from this machine", "No admin token is set, so changes are allowed only from the server's own machine; start it with --admin-token to make them from elsewhere.");

@@ -4,13 +4,13 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Heartbeat.Server.Security;
 
-/// <summary>The answers that refuse a request its access: problem+json that never says which tokens exist or what they are.</summary>
+// The answers that refuse a request its access: problem+json that never says which tokens exist or what they are.
 internal static class AccessControl
 {
-    /// <summary>The token of a beat: a bearer token, or ?token= (ping URLs are often all a cron job can send).</summary>
+    // The token of a beat: a bearer token, or ?token= (ping URLs are often all a cron job can send).
     public static string? TokenOf(HttpRequest request) => Tokens.FromHeader(request) ?? request.Query["token"].FirstOrDefault();
 
-    /// <summary>401 without a token, 403 with a wrong one.</summary>
+    // 401 without a token, 403 with a wrong one.
     public static ProblemHttpResult Denied(HttpContext context, string? given, string access)
     {
         if (given is null)
@@ -29,10 +29,8 @@ internal static class AccessControl
     }
 }
 
-/// <summary>
-/// What a request refused by the read or admin policy gets: 401 when it brought nothing and a token would do (a browser
-/// asking for a page is sent to /login instead), else 403 saying why.
-/// </summary>
+// What a request refused by the read or admin policy gets: 401 when it brought nothing and a token would do (a browser
+// asking for a page is sent to /login instead), else 403 saying why.
 internal sealed class AccessDenied : IAuthorizationMiddlewareResultHandler
 {
     private readonly AuthorizationMiddlewareResultHandler _framework = new();

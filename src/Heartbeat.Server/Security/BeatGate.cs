@@ -3,12 +3,12 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Heartbeat.Server.Security;
 
-/// <summary>What a valid beat must still pass: its token (when the server wants one), then its host's rate limit.</summary>
+// What a valid beat must still pass: its token (when the server wants one), then its host's rate limit.
 internal sealed class BeatGate(Tokens tokens, SecurityOptions options) : IDisposable
 {
     private readonly PartitionedRateLimiter<string>? _perHost = RateLimits.PerHost(options);
 
-    /// <summary>Null when the beat may pass; otherwise the answer that refuses it.</summary>
+    // Null when the beat may pass; otherwise the answer that refuses it.
     public ProblemHttpResult? Check(HttpContext context, string identity, string? token)
     {
         if (!tokens.AllowsBeat(identity, token))

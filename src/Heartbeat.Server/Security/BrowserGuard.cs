@@ -2,26 +2,24 @@ using Heartbeat.Server.Diagnostics;
 
 namespace Heartbeat.Server.Security;
 
-/// <summary>
-/// What keeps other web sites out, through the browser of someone who can reach the server. A page elsewhere can
-/// make a browser send any form or text/plain POST here, and a DNS-rebinding page can even read the answers under a
-/// name of its own. So the page, API, event stream and metrics answer only to the server's own names (others get
-/// 421), and no request from a browser on another origin changes anything (403). Beats still come from agents,
-/// scripts and the seed's curl lines under any name: they send no Origin, which only browsers send.
-/// </summary>
+// What keeps other web sites out, through the browser of someone who can reach the server. A page elsewhere can
+// make a browser send any form or text/plain POST here, and a DNS-rebinding page can even read the answers under a
+// name of its own. So the page, API, event stream and metrics answer only to the server's own names (others get
+// 421), and no request from a browser on another origin changes anything (403). Beats still come from agents,
+// scripts and the seed's curl lines under any name: they send no Origin, which only browsers send.
 internal static class BrowserGuard
 {
     private const string FetchSite = "Sec-Fetch-Site";
 
-    /// <summary>Beats come here, under whatever name agents were given for the server; every method changes something.</summary>
+    // Beats come here, under whatever name agents were given for the server; every method changes something.
     public static TBuilder ReceivesBeats<TBuilder>(this TBuilder endpoints)
         where TBuilder : IEndpointConventionBuilder => endpoints.WithMetadata(new OpenEndpoint(ChangesState: true));
 
-    /// <summary>Answers to any name (a health check from a load balancer) and changes nothing.</summary>
+    // Answers to any name (a health check from a load balancer) and changes nothing.
     public static TBuilder ServesAnyHost<TBuilder>(this TBuilder endpoints)
         where TBuilder : IEndpointConventionBuilder => endpoints.WithMetadata(new OpenEndpoint(ChangesState: false));
 
-    /// <summary>After routing: what each endpoint allows depends on its metadata.</summary>
+    // After routing: what each endpoint allows depends on its metadata.
     public static IApplicationBuilder UseBrowserGuard(this IApplicationBuilder app, SecurityOptions options)
     {
         var names = new HostNames(options);
@@ -58,11 +56,9 @@ internal static class BrowserGuard
     private static bool IsSafe(string method) =>
         HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method);
 
-    /// <summary>
-    /// The algorithm of Go's CrossOriginProtection and of .NET 11's CSRF middleware: a browser's Sec-Fetch-Site says
-    /// where a request comes from; older browsers send only Origin, to compare with the name the request was sent to;
-    /// with neither it is not a browser's.
-    /// </summary>
+    // The algorithm of Go's CrossOriginProtection and of .NET 11's CSRF middleware: a browser's Sec-Fetch-Site says
+    // where a request comes from; older browsers send only Origin, to compare with the name the request was sent to;
+    // with neither it is not a browser's.
     private static bool IsCrossOrigin(HttpRequest request, string? publicOrigin)
     {
         var site = request.Headers[FetchSite].ToString();
@@ -85,5 +81,5 @@ internal static class BrowserGuard
     }
 }
 
-/// <summary>Metadata of an endpoint that answers to any Host name; beats change state whatever their method.</summary>
+// Metadata of an endpoint that answers to any Host name; beats change state whatever their method.
 internal sealed record OpenEndpoint(bool ChangesState);

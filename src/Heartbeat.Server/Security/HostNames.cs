@@ -5,11 +5,9 @@ using Microsoft.Extensions.Primitives;
 
 namespace Heartbeat.Server.Security;
 
-/// <summary>
-/// The Host names the page answers to: IP literals, localhost, the machine's own names, and those of --public-url
-/// and --allowed-host. A DNS-rebinding page can point a name of its own at the server, but cannot make the browser
-/// send one of these.
-/// </summary>
+// The Host names the page answers to: IP literals, localhost, the machine's own names, and those of --public-url
+// and --allowed-host. A DNS-rebinding page can point a name of its own at the server, but cannot make the browser
+// send one of these.
 internal sealed class HostNames
 {
     private static readonly TimeSpan LookupWait = TimeSpan.FromSeconds(2);
@@ -37,7 +35,7 @@ internal sealed class HostNames
         _looked = LookUpAsync(machine);
     }
 
-    /// <summary>The scheme, name and port people reach the server at, which a proxy in front of it may not pass on as the Host.</summary>
+    // The scheme, name and port people reach the server at, which a proxy in front of it may not pass on as the Host.
     public string? PublicOrigin { get; }
 
     public async ValueTask<bool> AllowsAsync(HostString host)

@@ -7,10 +7,8 @@ namespace Heartbeat.Server.Security;
 
 internal static partial class NetworkAccess
 {
-    /// <summary>
-    /// X-Forwarded-For is believed only from the --trust-proxy networks, and only then: without them the
-    /// middleware is not even added, so no client can pretend to be someone else.
-    /// </summary>
+    // X-Forwarded-For is believed only from the --trust-proxy networks, and only then: without them the
+    // middleware is not even added, so no client can pretend to be someone else.
     public static IApplicationBuilder UseTrustedProxies(this IApplicationBuilder app, SecurityOptions options)
     {
         if (options.TrustProxy.Count == 0)
@@ -29,7 +27,7 @@ internal static partial class NetworkAccess
         return app.UseForwardedHeaders(forwarded);
     }
 
-    /// <summary>Only the --allow networks may talk to the server; others get 403, and one log line per address a minute.</summary>
+    // Only the --allow networks may talk to the server; others get 403, and one log line per address a minute.
     public static IApplicationBuilder UseAllowList(this IApplicationBuilder app, SecurityOptions options)
     {
         if (options.Allow.Count == 0)
@@ -69,10 +67,8 @@ internal static partial class NetworkAccess
         });
     }
 
-    /// <summary>
-    /// A request from this machine's own loopback. One that still carries X-Forwarded-For came through a proxy that is
-    /// not trusted (a local nginx without --trust-proxy, say): it may come from anywhere, so it is not local.
-    /// </summary>
+    // A request from this machine's own loopback. One that still carries X-Forwarded-For came through a proxy that is
+    // not trusted (a local nginx without --trust-proxy, say): it may come from anywhere, so it is not local.
     public static bool IsThisMachine(HttpContext context) =>
         context.Connection.RemoteIpAddress is { } address
         && IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address)

@@ -2,13 +2,11 @@ using Microsoft.AspNetCore.Antiforgery;
 
 namespace Heartbeat.Server.Security;
 
-/// <summary>
-/// Forms on the server's own pages (log in, log out, and whatever the dashboard adds): each carries an antiforgery
-/// token, bound to the session cookie, which a page on another site cannot read and so cannot send.
-/// </summary>
+// Forms on the server's own pages (log in, log out, and whatever the dashboard adds): each carries an antiforgery
+// token, bound to the session cookie, which a page on another site cannot read and so cannot send.
 internal static class PageForms
 {
-    /// <summary>A POST to these endpoints without a valid token gets 400 and does nothing.</summary>
+    // A POST to these endpoints without a valid token gets 400 and does nothing.
     public static TBuilder RequireAntiforgery<TBuilder>(this TBuilder endpoints)
         where TBuilder : IEndpointConventionBuilder
     {
@@ -22,7 +20,7 @@ internal static class PageForms
                     statusCode: StatusCodes.Status400BadRequest));
     }
 
-    /// <summary>The hidden field every form of a page must include.</summary>
+    // The hidden field every form of a page must include.
     public static string AntiforgeryField(HttpContext context)
     {
         var tokens = context.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(context);

@@ -6,11 +6,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Heartbeat.Server.Security;
 
-/// <summary>
-/// Token buckets per source address (every request) and per host (beats). The defaults, 100 requests a
-/// second per address and 5 beats a second per host, each with bursts of ten times that, are far above
-/// what agents send (one beat a minute, or a few hundred hosts behind one NAT) but stop a flood.
-/// </summary>
+// Token buckets per source address (every request) and per host (beats). The defaults, 100 requests a
+// second per address and 5 beats a second per host, each with bursts of ten times that, are far above
+// what agents send (one beat a minute, or a few hundred hosts behind one NAT) but stop a flood.
 internal static class RateLimits
 {
     public static IServiceCollection AddAddressRateLimit(this IServiceCollection services, SecurityOptions options) =>
@@ -25,12 +23,12 @@ internal static class RateLimits
             }
         });
 
-    /// <summary>A per-host limiter for beats, or null when turned off.</summary>
+    // A per-host limiter for beats, or null when turned off.
     public static PartitionedRateLimiter<string>? PerHost(SecurityOptions options) => options.BeatsPerSecondPerHost > 0
         ? PartitionedRateLimiter.Create<string, string>(host => RateLimitPartition.GetTokenBucketLimiter(host, _ => Bucket(options.BeatsPerSecondPerHost)))
         : null;
 
-    /// <summary>429 with Retry-After, in seconds, as the bucket says.</summary>
+    // 429 with Retry-After, in seconds, as the bucket says.
     public static ProblemHttpResult TooMany(HttpContext context, RateLimitLease lease)
     {
         var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);

@@ -2,10 +2,8 @@ namespace Heartbeat.Server.Security;
 
 internal static class SecurityHeaders
 {
-    /// <summary>
-    /// The page loads only its own script and style (no inline script: anything a client sent can never run),
-    /// cannot be framed, and its content types are taken as given.
-    /// </summary>
+    // The page loads only its own script and style (no inline script: anything a client sent can never run),
+    // cannot be framed, and its content types are taken as given.
     public static IApplicationBuilder UseSecurityHeaders(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
         var headers = context.Response.Headers;

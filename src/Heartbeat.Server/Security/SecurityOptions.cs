@@ -5,7 +5,7 @@ using Heartbeat.Server.Settings;
 
 namespace Heartbeat.Server.Security;
 
-/// <summary>Everything off by default, as the seed is open; each control is one option away.</summary>
+// Everything off by default, as the seed is open; each control is one option away.
 internal sealed record SecurityOptions
 {
     // Declared before the settings that use it: static fields are set in order.
@@ -99,41 +99,41 @@ internal sealed record SecurityOptions
         },
     ];
 
-    /// <summary>One token every beat must carry.</summary>
+    // One token every beat must carry.
     public string? Token { get; init; }
 
-    /// <summary>A file of "host token" lines: a beat for a host must carry that host's token. Reloaded when it changes.</summary>
+    // A file of "host token" lines: a beat for a host must carry that host's token. Reloaded when it changes.
     public string? TokensFile { get; init; }
 
-    /// <summary>Needed to read: the status page, the API and the event stream.</summary>
+    // Needed to read: the status page, the API and the event stream.
     public string? ReadToken { get; init; }
 
-    /// <summary>Needed for every change but a beat; without it, changes are allowed from this machine only.</summary>
+    // Needed for every change but a beat; without it, changes are allowed from this machine only.
     public string? AdminToken { get; init; }
 
-    /// <summary>The address people use to reach the server: its host name is one the page answers to, and its origin is trusted.</summary>
+    // The address people use to reach the server: its host name is one the page answers to, and its origin is trusted.
     public Uri? PublicUrl { get; init; }
 
-    /// <summary>More Host names (or *.example.org patterns, or * for any) that the page, API and metrics answer to.</summary>
+    // More Host names (or *.example.org patterns, or * for any) that the page, API and metrics answer to.
     public IReadOnlyList<string> AllowedHosts { get; init; } = [];
 
-    /// <summary>Source networks that may send beats or read; empty allows everyone.</summary>
+    // Source networks that may send beats or read; empty allows everyone.
     public IReadOnlyList<IPNetwork> Allow { get; init; } = [];
 
-    /// <summary>Proxies whose X-Forwarded-For is believed; from anyone else it is ignored.</summary>
+    // Proxies whose X-Forwarded-For is believed; from anyone else it is ignored.
     public IReadOnlyList<IPNetwork> TrustProxy { get; init; } = [];
 
-    /// <summary>Requests per second one source address may make (bursts of ten times that); 0 turns the limit off.</summary>
+    // Requests per second one source address may make (bursts of ten times that); 0 turns the limit off.
     public int RequestsPerSecondPerAddress { get; init; } = 100;
 
-    /// <summary>Beats per second one host may send (bursts of ten times that); 0 turns the limit off.</summary>
+    // Beats per second one host may send (bursts of ten times that); 0 turns the limit off.
     public int BeatsPerSecondPerHost { get; init; } = 5;
 
     public string? TlsCertificate { get; init; }
 
     public string? TlsKey { get; init; }
 
-    /// <summary>A network in CIDR notation, or one address (a /32 or /128).</summary>
+    // A network in CIDR notation, or one address (a /32 or /128).
     private static bool TryParseNetwork(string text, out IPNetwork network, out string error)
     {
         error = string.Empty;

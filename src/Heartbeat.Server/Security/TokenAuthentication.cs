@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 
 namespace Heartbeat.Server.Security;
 
-/// <summary>A read or admin token as a principal. Any other token is no answer (it may be a beat token), never an error.</summary>
+// A read or admin token as a principal. Any other token is no answer (it may be a beat token), never an error.
 internal sealed class TokenAuthentication(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, Tokens tokens)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {

@@ -3,13 +3,13 @@ using System.Text;
 
 namespace Heartbeat.Server.Security;
 
-/// <summary>Who may do what, by token. Tokens are compared in constant time and never logged or echoed.</summary>
+// Who may do what, by token. Tokens are compared in constant time and never logged or echoed.
 internal sealed class Tokens
 {
     private readonly SecurityOptions _options;
     private readonly HostTokensFile? _hostTokens;
 
-    /// <summary>Reads the tokens file, if any, at once: a missing or malformed one stops the server at start.</summary>
+    // Reads the tokens file, if any, at once: a missing or malformed one stops the server at start.
     public Tokens(SecurityOptions options, HostTokensFile? hostTokens)
     {
         _options = options;
@@ -23,18 +23,18 @@ internal sealed class Tokens
 
     public bool AdminNeedsToken => _options.AdminToken is not null;
 
-    /// <summary>A beat for <paramref name="host"/> is allowed with the shared token, or with that host's own.</summary>
+    // A beat for host is allowed with the shared token, or with that host's own.
     public bool AllowsBeat(string host, string? token) =>
         !BeatsNeedToken
         || (token is not null && (Matches(_options.Token, token) || Matches(_hostTokens?.TokenOf(host), token)));
 
-    /// <summary>What a read or admin token grants: <see cref="Access.Admin"/>, <see cref="Access.Read"/>, or nothing.</summary>
+    // What a read or admin token grants: Admin, Read, or nothing.
     public string? AccessOf(string token) =>
         Matches(_options.AdminToken, token) ? Access.Admin
         : Matches(_options.ReadToken, token) ? Access.Read
         : null;
 
-    /// <summary>The bearer token of a request, or null.</summary>
+    // The bearer token of a request, or null.
     public static string? FromHeader(HttpRequest request)
     {
         var header = request.Headers.Authorization.ToString();
@@ -47,10 +47,8 @@ internal sealed class Tokens
         && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(expected)), SHA256.HashData(Encoding.UTF8.GetBytes(given)));
 }
 
-/// <summary>
-/// Per-host tokens from a file of "host token" lines (# starts a comment). The file is read again when its
-/// modification time changes, checked at most once a second, so editing it takes effect without a restart.
-/// </summary>
+// Per-host tokens from a file of "host token" lines (# starts a comment). The file is read again when its
+// modification time changes, checked at most once a second, so editing it takes effect without a restart.
 internal sealed partial class HostTokensFile(string path, TimeProvider time, ILogger<HostTokensFile> logger)
 {
     private readonly Lock _gate = new();
@@ -60,7 +58,7 @@ internal sealed partial class HostTokensFile(string path, TimeProvider time, ILo
 
     public string Path => path;
 
-    /// <summary>Reads the file; throws if it cannot (at start, that stops the server with a clear message).</summary>
+    // Reads the file; throws if it cannot (at start, that stops the server with a clear message).
     public void Load()
     {
         var version = File.GetLastWriteTimeUtc(path);

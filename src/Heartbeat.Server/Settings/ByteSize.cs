@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Heartbeat.Server.Settings;
 
-/// <summary>Sizes as sysadmins write them: 65536, 64k, 64KiB, 100M, 1GiB (binary multiples).</summary>
+// Sizes as sysadmins write them: 65536, 64k, 64KiB, 100M, 1GiB (binary multiples).
 internal static class ByteSize
 {
     private static readonly (string Suffix, long Factor)[] Units =
@@ -38,7 +38,7 @@ internal static class ByteSize
         return true;
     }
 
-    /// <summary>In the largest unit that holds it whole: 100 MiB, 64 KiB, 1500 B; what <see cref="TryParse"/> reads back.</summary>
+    // In the largest unit that holds it whole: 100 MiB, 64 KiB, 1500 B; what TryParse reads back.
     public static string Format(long bytes)
     {
         var (suffix, factor) = Units[..3].Reverse().FirstOrDefault(u => bytes != 0 && bytes % u.Factor == 0, ("B", 1));

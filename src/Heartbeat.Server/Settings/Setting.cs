@@ -3,47 +3,45 @@ using System.Globalization;
 
 namespace Heartbeat.Server.Settings;
 
-/// <summary>Reads one value from text; the error says what is wrong with it, and the caller adds where it came from.</summary>
+// Reads one value from text; the error says what is wrong with it, and the caller adds where it came from.
 internal delegate bool ValueParser<T>(string text, [MaybeNullWhen(false)] out T value, out string error);
 
-/// <summary>
-/// One setting of the options record <typeparamref name="TOptions"/>, stated once: its name (<c>--NAME</c> on the command
-/// line, the key <c>NAME</c> in a config file), its environment variable, its help, how its value is read and where it goes.
-/// Its default is the record's own.
-/// </summary>
+// One setting of the options record TOptions, stated once: its name (--NAME on the command
+// line, the key NAME in a config file), its environment variable, its help, how its value is read and where it goes.
+// Its default is the record's own.
 internal abstract class Setting<TOptions>(char? separator) where TOptions : new()
 {
     public required string Name { get; init; }
 
     public required string Variable { get; init; }
 
-    /// <summary>What the value is, for help: path, size, duration, count…</summary>
+    // What the value is, for help: path, size, duration, count…
     public required string ValueName { get; init; }
 
     public required string Help { get; init; }
 
-    /// <summary>Better given by environment variable, as a command line shows in ps.</summary>
+    // Better given by environment variable, as a command line shows in ps.
     public bool IsSecret { get; init; }
 
-    /// <summary>Given on the command line without its name, as the seed takes its port.</summary>
+    // Given on the command line without its name, as the seed takes its port.
     public bool IsPositional { get; init; }
 
-    /// <summary>For a repeatable setting, what joins its values in the environment variable; null for one value.</summary>
+    // For a repeatable setting, what joins its values in the environment variable; null for one value.
     public char? Separator => separator;
 
-    /// <summary>A yes-or-no setting: on the command line its name alone turns it on.</summary>
+    // A yes-or-no setting: on the command line its name alone turns it on.
     public abstract bool IsSwitch { get; }
 
-    /// <summary>The default as people write it (60s, 100 MiB, sqlite); null when it is nothing (unset, empty or off).</summary>
+    // The default as people write it (60s, 100 MiB, sqlite); null when it is nothing (unset, empty or off).
     public abstract string? DefaultText { get; }
 
-    /// <summary>Reads the value from what was given: the last text of a single value, every text of a list.</summary>
+    // Reads the value from what was given: the last text of a single value, every text of a list.
     public abstract bool TryRead(IReadOnlyList<string> texts, [NotNullWhen(true)] out object? value, out string error);
 
-    /// <summary>The options with this setting set to a value <see cref="TryRead"/> gave.</summary>
+    // The options with this setting set to a value TryRead gave.
     public abstract TOptions Apply(TOptions options, object value);
 
-    /// <summary>This setting as part of a larger record, which holds these options in one of its properties.</summary>
+    // This setting as part of a larger record, which holds these options in one of its properties.
     public Setting<TOuter> Within<TOuter>(Func<TOuter, TOptions> get, Func<TOuter, TOptions, TOuter> set) where TOuter : new() =>
         new Nested<TOuter>(this, get, set);
 
@@ -72,7 +70,7 @@ internal abstract class Setting<TOptions>(char? separator) where TOptions : new(
     }
 }
 
-/// <summary>A setting with one value; given twice, the last one counts.</summary>
+// A setting with one value; given twice, the last one counts.
 internal sealed class ValueSetting<TOptions, T>() : Setting<TOptions>(null) where TOptions : new() where T : notnull
 {
     public required ValueParser<T> Parse { get; init; }
@@ -81,7 +79,7 @@ internal sealed class ValueSetting<TOptions, T>() : Setting<TOptions>(null) wher
 
     public required Func<TOptions, T, TOptions> Set { get; init; }
 
-    /// <summary>Writes a value the way <see cref="Parse"/> reads it back; plain invariant text unless told otherwise.</summary>
+    // Writes a value the way Parse reads it back; plain invariant text unless told otherwise.
     public Func<T, string> Format { get; init; } = value => Convert.ToString(value, CultureInfo.InvariantCulture) ?? string.Empty;
 
     public override bool IsSwitch => typeof(T) == typeof(bool);
@@ -98,10 +96,8 @@ internal sealed class ValueSetting<TOptions, T>() : Setting<TOptions>(null) wher
     public override TOptions Apply(TOptions options, object value) => Set(options, (T)value);
 }
 
-/// <summary>
-/// A repeatable setting, which starts empty: every value given counts, and one text may hold several joined by the
-/// separator (as its environment variable does).
-/// </summary>
+// A repeatable setting, which starts empty: every value given counts, and one text may hold several joined by the
+// separator (as its environment variable does).
 internal sealed class ListSetting<TOptions, T>(char separator) : Setting<TOptions>(separator) where TOptions : new() where T : notnull
 {
     public required ValueParser<T> Parse { get; init; }

@@ -4,10 +4,10 @@ using Heartbeat.Protocol;
 
 namespace Heartbeat.Server.Settings;
 
-/// <summary>Readers for the kinds of value settings take, each with its allowed range and an error that shows it.</summary>
+// Readers for the kinds of value settings take, each with its allowed range and an error that shows it.
 internal static class ValueParsers
 {
-    /// <summary>Any text, as given: tokens, file names, connection strings.</summary>
+    // Any text, as given: tokens, file names, connection strings.
     public static readonly ValueParser<string> Text = (string text, [MaybeNullWhen(false)] out string value, out string error) =>
     {
         (value, error) = (text, string.Empty);
@@ -26,14 +26,14 @@ internal static class ValueParsers
         return parsed is not null;
     };
 
-    /// <summary>A path that is not blank; <paramref name="what"/> names it in the error.</summary>
+    // A path that is not blank; what names it in the error.
     public static ValueParser<string> Path(string what) => (string text, [MaybeNullWhen(false)] out string value, out string error) =>
     {
         (value, error) = (text, string.IsNullOrWhiteSpace(text) ? $"the {what} is empty" : string.Empty);
         return error.Length == 0;
     };
 
-    /// <summary>A whole number from <paramref name="min"/> to <paramref name="max"/>: "'x' is not NOUN (MIN-MAX NOTE)".</summary>
+    // A whole number from min to max: "'x' is not NOUN (MIN-MAX NOTE)".
     public static ValueParser<int> Int(int min, int max, string noun, string note = "") => (string text, out int value, out string error) =>
     {
         var ok = int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= min && value <= max;
@@ -41,7 +41,7 @@ internal static class ValueParsers
         return ok;
     };
 
-    /// <summary>A size in bytes (see <see cref="ByteSize"/>), within the range when one is given.</summary>
+    // A size in bytes (see ByteSize), within the range when one is given.
     public static ValueParser<long> Size(string noun, string examples, long min = 0, long max = long.MaxValue) => (string text, out long value, out string error) =>
     {
         var ok = ByteSize.TryParse(text, out value) && value >= min && value <= max;
@@ -50,7 +50,7 @@ internal static class ValueParsers
         return ok;
     };
 
-    /// <summary>A duration (see <see cref="Durations"/>) from <paramref name="min"/> to <paramref name="max"/>.</summary>
+    // A duration (see Durations) from min to max.
     public static ValueParser<TimeSpan> Duration(TimeSpan min, TimeSpan max, string noun, string examples) => (string text, out TimeSpan value, out string error) =>
     {
         var ok = Durations.TryParse(text, out value) && value >= min && value <= max;
@@ -58,7 +58,7 @@ internal static class ValueParsers
         return ok;
     };
 
-    /// <summary>One of the enum's names, in any case: "'x' is not NOUN (a, b or c)".</summary>
+    // One of the enum's names, in any case: "'x' is not NOUN (a, b or c)".
     public static ValueParser<TEnum> OneOf<TEnum>(string noun) where TEnum : struct, Enum => (string text, out TEnum value, out string error) =>
     {
         var ok = Enum.TryParse(text, ignoreCase: true, out value) && Enum.IsDefined(value);
@@ -67,7 +67,7 @@ internal static class ValueParsers
         return ok;
     };
 
-    /// <summary>An enum value as it is written in settings: sqlite, not Sqlite.</summary>
+    // An enum value as it is written in settings: sqlite, not Sqlite.
     public static string Name<TEnum>(TEnum value) where TEnum : struct, Enum => value.ToString().ToLowerInvariant();
 
     // Durations.Format shows a day as "1d 0h"; a range reads better in whole units.

@@ -3,11 +3,9 @@ using Heartbeat.Server.Hosts;
 
 namespace Heartbeat.Server.Storage;
 
-/// <summary>
-/// The ledger of a server in a fleet: it only queues what happens to hosts. <see cref="FleetSync"/> applies the queue
-/// to the shared store every flush, with the rows locked, and publishes the events that result. A beat is acknowledged
-/// once its line is in this server's log; a request that needs an answer (is the host known?) waits for its flush.
-/// </summary>
+// The ledger of a server in a fleet: it only queues what happens to hosts. FleetSync applies the queue
+// to the shared store every flush, with the rows locked, and publishes the events that result. A beat is acknowledged
+// once its line is in this server's log; a request that needs an answer (is the host known?) waits for its flush.
 internal sealed class FleetLedger(TimeProvider time) : IHostLedger
 {
     private readonly ConcurrentQueue<FleetChange> _changes = new();
@@ -30,7 +28,7 @@ internal sealed class FleetLedger(TimeProvider time) : IHostLedger
 
     public Task<bool> ForgetAsync(string id) => CommandAsync(new FleetCommand(id, FleetCommandKind.Forget));
 
-    /// <summary>Moves everything queued so far, in order, to the end of <paramref name="changes"/>.</summary>
+    // Moves everything queued so far, in order, to the end of changes.
     public void DrainInto(List<FleetChange> changes)
     {
         while (_changes.TryDequeue(out var change))
@@ -46,7 +44,7 @@ internal sealed class FleetLedger(TimeProvider time) : IHostLedger
     }
 }
 
-/// <summary>A change to one host, waiting for the next flush.</summary>
+// A change to one host, waiting for the next flush.
 internal abstract record FleetChange(string HostId);
 
 internal sealed record FleetBeat(string HostId, ReceivedHeartbeat Heartbeat, string Peer, DateTimeOffset At) : FleetChange(HostId);
@@ -58,12 +56,12 @@ internal enum FleetCommandKind
     Log,
     Configure,
 
-    /// <summary>Creates the host's row when there is none, so its <see cref="FleetCommand.Done"/> says whether it was new.</summary>
+    // Creates the host's row when there is none, so its Done says whether it was new.
     Expect,
     Forget,
 }
 
-/// <summary>A change applied to the host as the store has it; <see cref="Done"/> says whether the host was known (for Expect: new).</summary>
+// A change applied to the host as the store has it; Done says whether the host was known (for Expect: new).
 internal sealed record FleetCommand(string HostId, FleetCommandKind Kind) : FleetChange(HostId)
 {
     public TimeSpan Window { get; init; }

@@ -5,17 +5,13 @@ using Heartbeat.Server.Notify;
 
 namespace Heartbeat.Server.Storage;
 
-/// <summary>
-/// Keeps a fleet server and the shared store in step, every flush interval:
-/// <list type="number">
-/// <item>applies this server's queued changes to the hosts' rows, locked, with the same state machine a lone server
-/// uses, so whichever server a beat reaches decides its recovery, exactly once;</item>
-/// <item>sweeps: takes the hosts due for a look that no other server holds and judges them, so each goes down (and
-/// alerts) exactly once however many servers sweep;</item>
-/// <item>reads what the other servers wrote, so that this one's page and API show the whole fleet.</item>
-/// </list>
-/// Events go to the event sink of the server that decided them; alerts go into the shared outbox in the same transaction.
-/// </summary>
+// Keeps a fleet server and the shared store in step, every flush interval:
+// - applies this server's queued changes to the hosts' rows, locked, with the same state machine a lone server
+// uses, so whichever server a beat reaches decides its recovery, exactly once;
+// - sweeps: takes the hosts due for a look that no other server holds and judges them, so each goes down (and
+// alerts) exactly once however many servers sweep;
+// - reads what the other servers wrote, so that this one's page and API show the whole fleet.
+// Events go to the event sink of the server that decided them; alerts go into the shared outbox in the same transaction.
 internal sealed partial class FleetSync(
     PostgresHostStore store,
     FleetLedger ledger,
@@ -46,7 +42,7 @@ internal sealed partial class FleetSync(
 
     public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>After the web server has drained: whatever it acknowledged goes to the store.</summary>
+    // After the web server has drained: whatever it acknowledged goes to the store.
     public Task StoppedAsync(CancellationToken cancellationToken) => RoundAsync(sweep: false, CancellationToken.None);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -115,7 +111,7 @@ internal sealed partial class FleetSync(
         await sink.PublishStoredAsync(changes.Events);
     }
 
-    /// <summary>This server's queued changes, in order, on the locked rows: the lone server's transitions, run on the fleet's hosts.</summary>
+    // This server's queued changes, in order, on the locked rows: the lone server's transitions, run on the fleet's hosts.
     private (HostChanges Changes, List<(FleetCommand, bool)> Answers) Apply(IReadOnlyList<HostRecord> locked, Now now)
     {
         var hosts = locked.ToDictionary(h => h.Id, StringComparer.Ordinal);
@@ -225,7 +221,7 @@ internal sealed partial class FleetSync(
         }
     }
 
-    /// <summary>Writes what this server decided, with the alerts of its events, then takes the result into its copy of the hosts.</summary>
+    // Writes what this server decided, with the alerts of its events, then takes the result into its copy of the hosts.
     private async Task CommitAsync(FleetTransaction transaction, HostChanges changes, Now now, CancellationToken cancellationToken)
     {
         var queued = 0;
@@ -251,7 +247,7 @@ internal sealed partial class FleetSync(
         }
     }
 
-    /// <summary>The host as the store keeps it, with the moment a sweep must look at it next (none once it is down).</summary>
+    // The host as the store keeps it, with the moment a sweep must look at it next (none once it is down).
     private HostRecord WithDueTime(HostRecord host, Now now)
     {
         host.DueAt = host.State == HostState.Down ? null : now.WallAt(transitions.Deadline(host));

@@ -4,11 +4,9 @@ using Npgsql;
 
 namespace Heartbeat.Server.Storage;
 
-/// <summary>
-/// One change to the fleet's hosts in the shared store: their rows, locked until it commits; what the server decided
-/// for them is written back in the same transaction, with the events (their ids from the database, so unique across
-/// servers) and the events' notifications.
-/// </summary>
+// One change to the fleet's hosts in the shared store: their rows, locked until it commits; what the server decided
+// for them is written back in the same transaction, with the events (their ids from the database, so unique across
+// servers) and the events' notifications.
 internal sealed class FleetTransaction : IAsyncDisposable
 {
     private readonly string _server;
@@ -24,10 +22,10 @@ internal sealed class FleetTransaction : IAsyncDisposable
 
     public NpgsqlTransaction Transaction { get; }
 
-    /// <summary>The locked hosts as the store has them.</summary>
+    // The locked hosts as the store has them.
     public IReadOnlyList<HostRecord> Hosts { get; set; } = [];
 
-    /// <summary>How long the whole fleet had stood still, when this sweep found it had (every deadline moved by as much).</summary>
+    // How long the whole fleet had stood still, when this sweep found it had (every deadline moved by as much).
     public TimeSpan? Paused { get; set; }
 
     public static async Task<FleetTransaction> BeginAsync(NpgsqlDataSource db, string server, CancellationToken cancellationToken)
@@ -46,10 +44,8 @@ internal sealed class FleetTransaction : IAsyncDisposable
 
     public NpgsqlCommand Command(string sql) => new(sql, Connection, Transaction);
 
-    /// <summary>
-    /// Numbers the events from the database's sequence, writes the changes and the notifications <paramref name="route"/>
-    /// makes of the numbered events, then commits.
-    /// </summary>
+    // Numbers the events from the database's sequence, writes the changes and the notifications route
+    // makes of the numbered events, then commits.
     public async Task CommitAsync(
         HostChanges changes, Func<IReadOnlyList<HostEvent>, IReadOnlyList<PendingNotification>> route, CancellationToken cancellationToken)
     {

@@ -6,14 +6,14 @@ namespace Heartbeat.Server.Storage;
 
 internal enum ColumnKind
 {
-    /// <summary>TEXT in SQLite, text in PostgreSQL; a string.</summary>
+    // TEXT in SQLite, text in PostgreSQL; a string.
     Text,
 
-    /// <summary>INTEGER in SQLite, bigint in PostgreSQL; a long. Times are UTC Unix milliseconds, durations milliseconds.</summary>
+    // INTEGER in SQLite, bigint in PostgreSQL; a long. Times are UTC Unix milliseconds, durations milliseconds.
     Integer,
 }
 
-/// <summary>One column of the hosts table: how a host's field is stored, and how it is read back.</summary>
+// One column of the hosts table: how a host's field is stored, and how it is read back.
 internal sealed record HostColumn(string Name, ColumnKind Kind, bool Required, Func<HostRecord, object?> Get, Action<HostRecord, object?> Set)
 {
     public string SqliteType => (Kind == ColumnKind.Text ? "TEXT" : "INTEGER") + (Required ? " NOT NULL" : string.Empty);
@@ -21,10 +21,8 @@ internal sealed record HostColumn(string Name, ColumnKind Kind, bool Required, F
     public string PostgresType => Kind == ColumnKind.Text ? "text" : "bigint";
 }
 
-/// <summary>
-/// The hosts table, once for both stores: each store builds its schema, its writes and its reads from this list, so a
-/// field added to <see cref="HostRecord"/> is stored by adding one line here. The id comes first.
-/// </summary>
+// The hosts table, once for both stores: each store builds its schema, its writes and its reads from this list, so a
+// field added to HostRecord is stored by adding one line here. The id comes first.
 internal static class HostColumns
 {
     public static readonly IReadOnlyList<HostColumn> All =
@@ -68,10 +66,10 @@ internal static class HostColumns
         OptionalTime("due_at", h => h.DueAt, (h, v) => h.DueAt = v),
     ];
 
-    /// <summary>Every column's name, comma-separated, in order: for SELECT and INSERT lists.</summary>
+    // Every column's name, comma-separated, in order: for SELECT and INSERT lists.
     public static readonly string Names = string.Join(", ", All.Select(c => c.Name));
 
-    /// <summary>Reads a host whose columns the query selected in <see cref="Names"/> order, from ordinal <paramref name="first"/> on.</summary>
+    // Reads a host whose columns the query selected in Names order, from ordinal first on.
     public static HostRecord Read(DbDataReader reader, int first = 0)
     {
         var host = new HostRecord(reader.GetString(first));

@@ -1,9 +1,7 @@
 namespace Heartbeat.Server.Storage;
 
-/// <summary>
-/// What writes this server's changes to its store: the lone server's flusher, or a fleet server's sync with the shared
-/// store. Reads of the store's history flush first, so that they reflect every beat acknowledged before them.
-/// </summary>
+// What writes this server's changes to its store: the lone server's flusher, or a fleet server's sync with the shared
+// store. Reads of the store's history flush first, so that they reflect every beat acknowledged before them.
 internal interface IStoreWriter
 {
     Task FlushAsync(CancellationToken cancellationToken);

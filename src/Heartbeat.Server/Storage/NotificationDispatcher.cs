@@ -4,12 +4,10 @@ using Heartbeat.Server.Notify;
 
 namespace Heartbeat.Server.Storage;
 
-/// <summary>
-/// Delivers the outbox: each due notification to its target, a few at a time per target, each attempt
-/// with a timeout. A failure is retried with exponential backoff and jitter; after the last attempt the
-/// notification is parked (kept, counted and shown, not retried). Delivery is at least once: an attempt
-/// cut short by a stop or a crash is made again after the restart.
-/// </summary>
+// Delivers the outbox: each due notification to its target, a few at a time per target, each attempt
+// with a timeout. A failure is retried with exponential backoff and jitter; after the last attempt the
+// notification is parked (kept, counted and shown, not retried). Delivery is at least once: an attempt
+// cut short by a stop or a crash is made again after the restart.
 internal sealed partial class NotificationDispatcher(
     IHostStore store, Notifiers notifiers, NotifyOptions options, TimeProvider time, ServerMetrics metrics, ILogger<NotificationDispatcher> logger)
     : BackgroundService
@@ -130,10 +128,8 @@ internal sealed partial class NotificationDispatcher(
         return store.RecordDeliveryAsync(new DeliveryOutcome(entry.Id, delivered, attempts, now, next, error), CancellationToken.None);
     }
 
-    /// <summary>
-    /// What went wrong, in the words of the layer that knows: HttpClient's own message ("An error occurred while
-    /// sending the request.") says nothing, the socket's ("Connection refused", "Connection reset by peer") does.
-    /// </summary>
+    // What went wrong, in the words of the layer that knows: HttpClient's own message ("An error occurred while
+    // sending the request.") says nothing, the socket's ("Connection refused", "Connection reset by peer") does.
     internal static string Describe(Exception e)
     {
         if (e is OperationCanceledException)
@@ -150,7 +146,7 @@ internal sealed partial class NotificationDispatcher(
         return cause.Message;
     }
 
-    /// <summary>RetryBase × 2^(attempts-1), capped, times a random 0.8–1.2 so retries from many failures spread out.</summary>
+    // RetryBase × 2^(attempts-1), capped, times a random 0.8–1.2 so retries from many failures spread out.
     private TimeSpan Backoff(int attempts)
     {
         var exponential = options.RetryBase.TotalMilliseconds * Math.Pow(2, Math.Min(attempts - 1, 30));

@@ -4,14 +4,12 @@ using Npgsql;
 
 namespace Heartbeat.Server.Storage;
 
-/// <summary>
-/// Writes a batch of changes to PostgreSQL inside a transaction the caller holds: the same statements whether the
-/// store writes a batch of its own or a fleet round writes back what it decided for the rows it locked. Each kind of row
-/// goes in one statement over arrays (unnest), whatever the batch's size.
-/// </summary>
+// Writes a batch of changes to PostgreSQL inside a transaction the caller holds: the same statements whether the
+// store writes a batch of its own or a fleet round writes back what it decided for the rows it locked. Each kind of row
+// goes in one statement over arrays (unnest), whatever the batch's size.
 internal static class PostgresChanges
 {
-    /// <summary>Inserts a host, or updates every column of one already stored, and says which server wrote it.</summary>
+    // Inserts a host, or updates every column of one already stored, and says which server wrote it.
     private static readonly string UpsertHosts = $"""
         INSERT INTO hosts ({HostColumns.Names}, written_by, txid)
         SELECT *, $1, pg_current_xact_id() FROM unnest({string.Join(", ", HostColumns.All.Select((c, i) => $"${i + 2}::{c.PostgresType}[]"))})
@@ -36,7 +34,7 @@ internal static class PostgresChanges
         await PruneAsync(connection, transaction, [.. changes.Events.Select(e => e.HostId).Concat(changes.AddressChanges.Select(c => c.HostId)).Distinct()], cancellationToken);
     }
 
-    /// <summary>Ids for <paramref name="count"/> new events from the database's sequence, in order: unique across servers.</summary>
+    // Ids for count new events from the database's sequence, in order: unique across servers.
     public static async Task<List<long>> ReserveEventIdsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int count, CancellationToken cancellationToken)
     {
         await using var next = new NpgsqlCommand("SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1) ORDER BY 1", connection, transaction);
@@ -142,7 +140,7 @@ internal static class PostgresChanges
             [.. forgotten],
             cancellationToken);
 
-    /// <summary>Keeps the newest <see cref="IHostStore.HistoryPerHost"/> events and address changes of each host that got new ones.</summary>
+    // Keeps the newest HistoryPerHost events and address changes of each host that got new ones.
     private static Task PruneAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string[] hostIds, CancellationToken cancellationToken) =>
         hostIds.Length == 0 ? Task.CompletedTask : ExecuteEachAsync(
             connection,
@@ -160,7 +158,7 @@ internal static class PostgresChanges
             hostIds,
             cancellationToken);
 
-    /// <summary>Runs each statement with the host ids as $1 (a command with positional parameters holds one statement).</summary>
+    // Runs each statement with the host ids as $1 (a command with positional parameters holds one statement).
     private static async Task ExecuteEachAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string[] statements, string[] hostIds, CancellationToken cancellationToken)
     {

@@ -5,22 +5,20 @@ using Npgsql;
 
 namespace Heartbeat.Server.Storage;
 
-/// <summary>
-/// The store a fleet of servers shares: PostgreSQL (or a wire-compatible database). It is the authority on every
-/// host: a server changes hosts only inside a <see cref="FleetTransaction"/> that holds their rows locked, so two
-/// servers never decide the same transition twice. Times are UTC Unix milliseconds, as in the SQLite store.
-/// </summary>
+// The store a fleet of servers shares: PostgreSQL (or a wire-compatible database). It is the authority on every
+// host: a server changes hosts only inside a FleetTransaction that holds their rows locked, so two
+// servers never decide the same transition twice. Times are UTC Unix milliseconds, as in the SQLite store.
 internal sealed class PostgresHostStore : IHostStore
 {
     private readonly NpgsqlDataSource _db;
 
-    /// <summary>How long a server may hold a notification it is delivering before another may try it: longer than any attempt.</summary>
+    // How long a server may hold a notification it is delivering before another may try it: longer than any attempt.
     private readonly TimeSpan _deliveryLease;
 
-    /// <summary>This server, as the rows it writes name it: reading the fleet's updates, it skips its own.</summary>
+    // This server, as the rows it writes name it: reading the fleet's updates, it skips its own.
     private readonly string _server = Guid.NewGuid().ToString("N");
 
-    /// <summary>The alert targets this server sends to: it leaves alone those only other servers know (during a rolling change, say).</summary>
+    // The alert targets this server sends to: it leaves alone those only other servers know (during a rolling change, say).
     private readonly string[] _targets;
 
     private PostgresHostStore(NpgsqlDataSource db, TimeSpan deliveryLease, string[] targets)
@@ -30,13 +28,13 @@ internal sealed class PostgresHostStore : IHostStore
         _targets = targets;
     }
 
-    /// <param name="connectionString">The database.</param>
-    /// <param name="longestAttempt">The longest a delivery attempt may take (see <see cref="NotifyOptions.LongestAttempt"/>).</param>
-    /// <param name="targets">The keys of this server's alert targets.</param>
+    // connectionString: The database.
+    // longestAttempt: The longest a delivery attempt may take (see LongestAttempt).
+    // targets: The keys of this server's alert targets.
     public static PostgresHostStore Open(string connectionString, TimeSpan longestAttempt, IEnumerable<string> targets) =>
         new(NpgsqlDataSource.Create(connectionString), longestAttempt + TimeSpan.FromSeconds(5), [.. targets]);
 
-    /// <summary>The cursor of the snapshot <see cref="LoadAsync"/> read: <see cref="ReadUpdatesAsync"/> from it misses nothing written since.</summary>
+    // The cursor of the snapshot LoadAsync read: ReadUpdatesAsync from it misses nothing written since.
     public ulong LoadCursor { get; private set; }
 
     public async Task<(IReadOnlyList<HostRecord> Hosts, long LastEventId)> LoadAsync(CancellationToken cancellationToken)
@@ -71,7 +69,7 @@ internal sealed class PostgresHostStore : IHostStore
         await command.ExecuteScalarAsync(cancellationToken);
     }
 
-    /// <summary>Locks the rows of the hosts a batch touches (creating those the beats name first) and returns them.</summary>
+    // Locks the rows of the hosts a batch touches (creating those the beats name first) and returns them.
     public async Task<FleetTransaction> BeginChangesAsync(IReadOnlyCollection<string> beating, IReadOnlyCollection<string> touched, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var transaction = await FleetTransaction.BeginAsync(_db, _server, cancellationToken);
@@ -101,11 +99,9 @@ internal sealed class PostgresHostStore : IHostStore
         }
     }
 
-    /// <summary>
-    /// Locks the hosts due for a look (late, down, a maintenance window's end) that no other server holds, and returns
-    /// them. Sweeps of all servers take turns on the one fleet row; a sweep that finds the last one more than
-    /// <paramref name="pauseThreshold"/> ago knows the whole fleet stood still and first moves every deadline by as much.
-    /// </summary>
+    // Locks the hosts due for a look (late, down, a maintenance window's end) that no other server holds, and returns
+    // them. Sweeps of all servers take turns on the one fleet row; a sweep that finds the last one more than
+    // pauseThreshold ago knows the whole fleet stood still and first moves every deadline by as much.
     public async Task<FleetTransaction> BeginSweepAsync(DateTimeOffset now, TimeSpan pauseThreshold, int limit, CancellationToken cancellationToken)
     {
         var transaction = await FleetTransaction.BeginAsync(_db, _server, cancellationToken);
@@ -147,10 +143,8 @@ internal sealed class PostgresHostStore : IHostStore
         }
     }
 
-    /// <summary>
-    /// What every server wrote since <paramref name="cursor"/> (a transaction id horizon): hosts, events and forgotten
-    /// hosts, and the next cursor. Rows of transactions still open are read again next time, so none is missed.
-    /// </summary>
+    // What every server wrote since cursor (a transaction id horizon): hosts, events and forgotten
+    // hosts, and the next cursor. Rows of transactions still open are read again next time, so none is missed.
     public async Task<FleetUpdates> ReadUpdatesAsync(ulong cursor, CancellationToken cancellationToken)
     {
         await using var connection = await _db.OpenConnectionAsync(cancellationToken);
@@ -171,7 +165,7 @@ internal sealed class PostgresHostStore : IHostStore
         return new FleetUpdates(hosts, events, forgotten, next);
     }
 
-    /// <summary>The oldest transaction the snapshot still sees as open: everything written before it is visible now.</summary>
+    // The oldest transaction the snapshot still sees as open: everything written before it is visible now.
     private static async Task<ulong> CursorAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
         await using var horizon = new NpgsqlCommand("SELECT pg_snapshot_xmin(pg_current_snapshot())::text", connection, transaction);
@@ -199,11 +193,9 @@ internal sealed class PostgresHostStore : IHostStore
         await PostgresChanges.InsertNotificationsAsync(connection, null, notifications, cancellationToken);
     }
 
-    /// <summary>
-    /// Claims due notifications for this server: a lease that no other server's claim overlaps (SKIP LOCKED), so each
-    /// is sent by one server at a time; if that server dies mid-delivery, the lease runs out and another sends it. Only
-    /// this server's own targets: an alert for a target it does not have waits for a server that does.
-    /// </summary>
+    // Claims due notifications for this server: a lease that no other server's claim overlaps (SKIP LOCKED), so each
+    // is sent by one server at a time; if that server dies mid-delivery, the lease runs out and another sends it. Only
+    // this server's own targets: an alert for a target it does not have waits for a server that does.
     public async Task<IReadOnlyList<OutboxEntry>> ReadDueNotificationsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
         await using var command = _db.CreateCommand("""
@@ -289,5 +281,5 @@ internal sealed class PostgresHostStore : IHostStore
     }
 }
 
-/// <summary>What the other servers (and this one) wrote since a cursor.</summary>
+// What the other servers (and this one) wrote since a cursor.
 internal sealed record FleetUpdates(IReadOnlyList<HostRecord> Hosts, IReadOnlyList<HostEvent> Events, IReadOnlyList<string> Forgotten, ulong Cursor);

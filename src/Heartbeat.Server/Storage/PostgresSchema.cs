@@ -2,16 +2,14 @@ using Npgsql;
 
 namespace Heartbeat.Server.Storage;
 
-/// <summary>
-/// The fleet store's tables, created or upgraded one server at a time: the others wait on an advisory lock, then find
-/// the work done. The hosts table follows <see cref="HostColumns"/>, plus who wrote each row and in which transaction.
-/// </summary>
+// The fleet store's tables, created or upgraded one server at a time: the others wait on an advisory lock, then find
+// the work done. The hosts table follows HostColumns, plus who wrote each row and in which transaction.
 internal static class PostgresSchema
 {
-    /// <summary>2: the hosts table as <see cref="HostColumns"/> has it (gaps as text, every integer bigint); 3: configured settings.</summary>
+    // 2: the hosts table as HostColumns has it (gaps as text, every integer bigint); 3: configured settings.
     public const int Version = 3;
 
-    /// <summary>The advisory lock that serialises migrations when several servers start at once ("HBSCHEMA").</summary>
+    // The advisory lock that serialises migrations when several servers start at once ("HBSCHEMA").
     private const long MigrationLock = 0x4842_5343_4845_4D41;
 
     private static readonly string Tables = $"""

@@ -5,13 +5,11 @@ using Microsoft.Data.Sqlite;
 
 namespace Heartbeat.Server.Storage;
 
-/// <summary>
-/// The embedded store: one SQLite file in WAL mode, so the API reads while the flusher writes. Times are
-/// kept as UTC Unix milliseconds; the schema version lives in PRAGMA user_version.
-/// </summary>
+// The embedded store: one SQLite file in WAL mode, so the API reads while the flusher writes. Times are
+// kept as UTC Unix milliseconds; the schema version lives in PRAGMA user_version.
 internal sealed class SqliteHostStore : IHostStore
 {
-    /// <summary>Inserts a host, or updates every column of one already stored.</summary>
+    // Inserts a host, or updates every column of one already stored.
     private static readonly string UpsertHost = $"""
         INSERT INTO hosts ({HostColumns.Names})
         VALUES ({string.Join(", ", HostColumns.All.Select((_, i) => $"${i}"))})
@@ -34,7 +32,7 @@ internal sealed class SqliteHostStore : IHostStore
     public static SqliteHostStore OpenFile(string path) =>
         new(new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString(), path);
 
-    /// <summary>A throwaway database that lives as long as the store (--store memory).</summary>
+    // A throwaway database that lives as long as the store (--store memory).
     public static SqliteHostStore OpenInMemory() => new(new SqliteConnectionStringBuilder
     {
         DataSource = $"heartbeat-{Guid.NewGuid():N}",
@@ -194,7 +192,7 @@ internal sealed class SqliteHostStore : IHostStore
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>New notifications are due at once; their creation time is the server time they carry.</summary>
+    // New notifications are due at once; their creation time is the server time they carry.
     private static async Task InsertNotificationsAsync(
         SqliteConnection connection, IReadOnlyList<PendingNotification> notifications, CancellationToken cancellationToken)
     {
@@ -250,7 +248,7 @@ internal sealed class SqliteHostStore : IHostStore
         return connection;
     }
 
-    /// <summary>Keeps the newest <see cref="IHostStore.HistoryPerHost"/> events and address changes of each host that got new ones.</summary>
+    // Keeps the newest HistoryPerHost events and address changes of each host that got new ones.
     private static async Task PruneAsync(SqliteConnection connection, HostChanges changes, CancellationToken cancellationToken)
     {
         await using var prune = connection.CreateCommand();
@@ -278,7 +276,7 @@ internal sealed class SqliteHostStore : IHostStore
 
     private static long ToMilliseconds(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 
-    /// <summary>A command with parameters $0…$n-1, created once and run for many rows with new values.</summary>
+    // A command with parameters $0…$n-1, created once and run for many rows with new values.
     private static SqliteCommand Prepare(SqliteConnection connection, string sql, int parameters)
     {
         var command = connection.CreateCommand();

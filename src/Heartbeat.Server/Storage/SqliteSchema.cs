@@ -3,13 +3,11 @@ using Microsoft.Data.Sqlite;
 
 namespace Heartbeat.Server.Storage;
 
-/// <summary>
-/// The SQLite store's tables, created or brought up to date at start-up in one transaction. The hosts table follows
-/// <see cref="HostColumns"/>: an older file gains the columns it lacks. The version lives in PRAGMA user_version.
-/// </summary>
+// The SQLite store's tables, created or brought up to date at start-up in one transaction. The hosts table follows
+// HostColumns: an older file gains the columns it lacks. The version lives in PRAGMA user_version.
 internal static class SqliteSchema
 {
-    /// <summary>5: hosts keep their pause credit, learned gaps and next deadline; 6: settings an admin configured.</summary>
+    // 5: hosts keep their pause credit, learned gaps and next deadline; 6: settings an admin configured.
     public const int Version = 6;
 
     private static readonly string Tables = $"""

@@ -5,12 +5,10 @@ using Heartbeat.Server.Notify;
 
 namespace Heartbeat.Server.Storage;
 
-/// <summary>
-/// Write-behind from a lone server's registry to its store: every flush interval, everything that changed goes out in
-/// one transaction, each host once, together with the notifications its events call for. A failed write is kept and
-/// retried with the next batch; the last flush runs after the web server has drained, so nothing it acknowledged is
-/// left in memory.
-/// </summary>
+// Write-behind from a lone server's registry to its store: every flush interval, everything that changed goes out in
+// one transaction, each host once, together with the notifications its events call for. A failed write is kept and
+// retried with the next batch; the last flush runs after the web server has drained, so nothing it acknowledged is
+// left in memory.
 internal sealed partial class StoreFlusher(
     ChangeQueue queue, IHostStore store, Notifiers notifiers, StoreOptions options, TimeProvider time, ServerMetrics metrics, ILogger<StoreFlusher> logger)
     : BackgroundService, IHostedLifecycleService, IStoreWriter
@@ -79,7 +77,7 @@ internal sealed partial class StoreFlusher(
         }
     }
 
-    /// <summary>An unwritten batch followed by a newer one: newer host states win; events keep their order.</summary>
+    // An unwritten batch followed by a newer one: newer host states win; events keep their order.
     private static HostChanges Merge(HostChanges earlier, HostChanges later)
     {
         var hosts = earlier.Hosts.Where(h => !later.Forgotten.Contains(h.Id)).ToDictionary(h => h.Id, StringComparer.Ordinal);

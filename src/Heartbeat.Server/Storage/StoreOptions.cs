@@ -38,16 +38,16 @@ internal sealed record StoreOptions
 
     public StoreKind Kind { get; init; } = StoreKind.Sqlite;
 
-    /// <summary>The SQLite file; see <see cref="DefaultPath"/>.</summary>
+    // The SQLite file; see DefaultPath.
     public string Path { get; init; } = DefaultPath();
 
-    /// <summary>The connection string of the shared PostgreSQL database (<see cref="StoreKind.Postgres"/>).</summary>
+    // The connection string of the shared PostgreSQL database (Postgres).
     public string? Postgres { get; init; }
 
-    /// <summary>How often changes are written; also the most state a crash can lose (the heartbeat log keeps every beat).</summary>
+    // How often changes are written; also the most state a crash can lose (the heartbeat log keeps every beat).
     public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>$STATE_DIRECTORY when systemd provides one (StateDirectory=), else the XDG state directory.</summary>
+    // $STATE_DIRECTORY when systemd provides one (StateDirectory=), else the XDG state directory.
     public static string DefaultPath()
     {
         var systemd = Environment.GetEnvironmentVariable("STATE_DIRECTORY")?.Split(':')[0];

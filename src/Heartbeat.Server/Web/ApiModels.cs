@@ -5,7 +5,7 @@ using Heartbeat.Server.Hosts;
 
 namespace Heartbeat.Server.Web;
 
-/// <summary>A host as the API shows it. Times are UTC (ISO 8601); durations are in seconds.</summary>
+// A host as the API shows it. Times are UTC (ISO 8601); durations are in seconds.
 internal sealed record HostView(
     string Id,
     string State,
@@ -34,10 +34,8 @@ internal sealed record HostView(
     LivenessView Liveness,
     PingBodyView? LastBody);
 
-/// <summary>
-/// How the host is judged, and where each number comes from: "schedule" or "configured" (an admin set it), "declared"
-/// (the host said so), "learned" (from the gaps between its beats), or "default" (the server's).
-/// </summary>
+// How the host is judged, and where each number comes from: "schedule" or "configured" (an admin set it), "declared"
+// (the host said so), "learned" (from the gaps between its beats), or "default" (the server's).
 internal sealed record LivenessView(
     double IntervalSeconds,
     string IntervalSource,
@@ -73,10 +71,10 @@ internal sealed record LivenessView(
     public static string Name(IntervalSource source) => source.ToString().ToLowerInvariant();
 }
 
-/// <summary>Makes <see cref="HostView"/>s of hosts as they stand now.</summary>
+// Makes HostViews of hosts as they stand now.
 internal sealed class HostViews(HostsOptions options, TimeProvider time)
 {
-    /// <summary>The host; <paramref name="withBody"/> adds its last ping body (up to 10,000 bytes), left out of lists.</summary>
+    // The host; withBody adds its last ping body (up to 10,000 bytes), left out of lists.
     public HostView From(HostRecord host, bool withBody = false)
     {
         var liveness = LivenessView.Of(host, options);
@@ -126,7 +124,7 @@ internal sealed record ServerView(string Version, DateTimeOffset StartedAt, doub
 
 internal sealed record StatusView(ServerView Server, HostPage Hosts, IReadOnlyList<EventView> RecentEvents, IReadOnlyList<NotifierView> Notifiers);
 
-/// <summary>The names states and events have in JSON, on the page and in the query string.</summary>
+// The names states and events have in JSON, on the page and in the query string.
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(HostView))]
 [JsonSerializable(typeof(HostPage))]

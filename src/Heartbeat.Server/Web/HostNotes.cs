@@ -4,10 +4,10 @@ using Heartbeat.Server.Hosts;
 
 namespace Heartbeat.Server.Web;
 
-/// <summary>A short remark on a host for the page: its text, and a kind the page styles it by (maintenance, warn, info).</summary>
+// A short remark on a host for the page: its text, and a kind the page styles it by (maintenance, warn, info).
 internal sealed record HostNote(string Text, string Kind);
 
-/// <summary>What else is worth knowing of a host, worded once: the page renders these as they come, on the server and live.</summary>
+// What else is worth knowing of a host, worded once: the page renders these as they come, on the server and live.
 internal static class HostNotes
 {
     private static readonly TimeSpan DuplicateShownFor = TimeSpan.FromDays(1);

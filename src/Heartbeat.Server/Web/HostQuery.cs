@@ -2,7 +2,7 @@ using Heartbeat.Server.Hosts;
 
 namespace Heartbeat.Server.Web;
 
-/// <summary>The host list as the page and the API show it: trouble first (down, failing, silent in maintenance, late, up), then by name.</summary>
+// The host list as the page and the API show it: trouble first (down, failing, silent in maintenance, late, up), then by name.
 internal static class HostQuery
 {
     public const int DefaultLimit = 500;

@@ -9,12 +9,10 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Heartbeat.Server.Web;
 
-/// <summary>
-/// A host's liveness settings, set by an admin: <c>PATCH /api/v1/hosts/{id}</c> changes a known host, <c>PUT</c> also
-/// expects one that has never beaten. The body names what changes: <c>interval</c> and <c>grace</c> (seconds),
-/// <c>misses</c>, <c>schedule</c> (5-field cron) and <c>timezone</c> (IANA); null falls back to what the host declares,
-/// learns or the server's default.
-/// </summary>
+// A host's liveness settings, set by an admin: PATCH /api/v1/hosts/{id} changes a known host, PUT also
+// expects one that has never beaten. The body names what changes: interval and grace (seconds),
+// misses, schedule (5-field cron) and timezone (IANA); null falls back to what the host declares,
+// learns or the server's default.
 internal static class HostSettingsEndpoints
 {
     private const int MaxSettingsDays = 30;

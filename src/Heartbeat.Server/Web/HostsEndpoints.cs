@@ -14,7 +14,7 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace Heartbeat.Server.Web;
 
-/// <summary>The JSON API: /api/v1/hosts, a host, its history, forgetting it, and the live event stream.</summary>
+// The JSON API: /api/v1/hosts, a host, its history, forgetting it, and the live event stream.
 internal static class HostsEndpoints
 {
     public static IEndpointRouteBuilder MapHostsApi(this IEndpointRouteBuilder app)
@@ -71,7 +71,7 @@ internal static class HostsEndpoints
     private static async Task<Results<NoContent, ProblemHttpResult>> ForgetHost(IHostLedger ledger, string id) =>
         await ledger.ForgetAsync(id) ? TypedResults.NoContent() : NoSuchHost(id);
 
-    /// <summary>Pauses a host's alerts <c>?for=30m</c> (1 s to 30 days); if it is silent when the window ends, it is down then.</summary>
+    // Pauses a host's alerts ?for=30m (1 s to 30 days); if it is silent when the window ends, it is down then.
     private static async Task<Results<Ok<HostView>, ProblemHttpResult>> StartMaintenance(
         IHostLedger ledger, HostRegistry registry, HostViews views, string id, [FromQuery(Name = "for")] string? window)
     {
@@ -91,10 +91,8 @@ internal static class HostsEndpoints
         IHostLedger ledger, HostRegistry registry, HostViews views, string id, TimeSpan window) =>
         await ledger.SetMaintenanceAsync(id, window) ? GetHost(registry, views, id) : NoSuchHost(id);
 
-    /// <summary>
-    /// Server-Sent Events, one per host event. <c>?since=ID</c> (or the Last-Event-ID header an EventSource
-    /// sends when it reconnects) first replays what came after that event.
-    /// </summary>
+    // Server-Sent Events, one per host event. ?since=ID (or the Last-Event-ID header an EventSource
+    // sends when it reconnects) first replays what came after that event.
     private static async Task StreamEventsAsync(
         HttpContext context, HostEventFeed feed, IHostStore store, IHostApplicationLifetime lifetime, string? since)
     {

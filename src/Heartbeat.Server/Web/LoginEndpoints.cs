@@ -8,10 +8,8 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace Heartbeat.Server.Web;
 
-/// <summary>
-/// GET /login asks for the read or admin token once, and a session cookie carries it from then on, so that no token
-/// sits in an address bar, a history or a proxy's log. POST /logout ends the session. Both forms carry antiforgery tokens.
-/// </summary>
+// GET /login asks for the read or admin token once, and a session cookie carries it from then on, so that no token
+// sits in an address bar, a history or a proxy's log. POST /logout ends the session. Both forms carry antiforgery tokens.
 internal static class LoginEndpoints
 {
     private static readonly HtmlEncoder Html = HtmlEncoder.Default;
@@ -30,13 +28,13 @@ internal static class LoginEndpoints
         return app;
     }
 
-    /// <summary>For the top of a page: a logout button in a session, a login link where a token would grant more.</summary>
+    // For the top of a page: a logout button in a session, a login link where a token would grant more.
     public static string SessionControls(HttpContext context, Tokens tokens) =>
         context.User.Identity is { IsAuthenticated: true, AuthenticationType: Access.CookieScheme }
             ? $"<form class=\"session\" method=\"post\" action=\"/logout\">{PageForms.AntiforgeryField(context)}<button type=\"submit\">Log out</button></form>"
             : tokens.ReadsNeedToken || tokens.AdminNeedsToken ? "<p class=\"session\"><a href=\"/login\">Log in</a></p>" : string.Empty;
 
-    /// <summary>The form is read here, once <see cref="PageForms.RequireAntiforgery"/> has passed it, not bound before.</summary>
+    // The form is read here, once RequireAntiforgery has passed it, not bound before.
     private static async Task<Results<ContentHttpResult, RedirectHttpResult>> LogInAsync(HttpContext context, Tokens tokens)
     {
         var form = context.Request.HasFormContentType ? await context.Request.ReadFormAsync(context.RequestAborted) : FormCollection.Empty;
@@ -93,7 +91,7 @@ internal static class LoginEndpoints
         return TypedResults.Text(page.ToString(), "text/html; charset=utf-8", Encoding.UTF8, error is null ? StatusCodes.Status200OK : StatusCodes.Status401Unauthorized);
     }
 
-    /// <summary>Only a path on this server: "//elsewhere" or "/\elsewhere" would send the browser to another site.</summary>
+    // Only a path on this server: "//elsewhere" or "/\elsewhere" would send the browser to another site.
     private static bool IsLocalPath(string? path) =>
         path is ['/', ..] && (path.Length == 1 || path[1] is not ('/' or '\\')) && !path.Any(char.IsControl);
 }

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Heartbeat.Server.Web;
 
-/// <summary>How the alert targets are doing, and a way to send them a test notification.</summary>
+// How the alert targets are doing, and a way to send them a test notification.
 internal static class NotifierEndpoints
 {
     public static IEndpointRouteBuilder MapNotifiersApi(this IEndpointRouteBuilder app)

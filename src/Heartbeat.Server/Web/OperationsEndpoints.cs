@@ -10,7 +10,7 @@ using Prometheus;
 
 namespace Heartbeat.Server.Web;
 
-/// <summary>GET /metrics for Prometheus, and GET /healthz for load balancers and systemd watchdogs.</summary>
+// GET /metrics for Prometheus, and GET /healthz for load balancers and systemd watchdogs.
 internal static class OperationsEndpoints
 {
     public static IServiceCollection AddOperations(this IServiceCollection services)
@@ -47,7 +47,7 @@ internal static class OperationsEndpoints
         return app;
     }
 
-    /// <summary>Asks the writer to find its file and, after a failure, whether there is room again: a deleted log is recreated here.</summary>
+    // Asks the writer to find its file and, after a failure, whether there is room again: a deleted log is recreated here.
     private sealed class LogHealthCheck(HeartbeatLog log) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)

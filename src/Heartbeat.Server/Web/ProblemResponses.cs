@@ -10,12 +10,10 @@ internal static class ProblemResponses
         .AddExceptionHandler<ClientFaults>();
 }
 
-/// <summary>
-/// problem+json for every error answer. What the client did wrong below the level of the endpoints is answered
-/// as the client's doing, with no stack trace on the console: a request Kestrel could not read (broken chunked
-/// framing, a body slower than MinRequestBodyDataRate, …) gets Kestrel's own 4xx and words, and a client that
-/// hung up mid-body gets its connection closed. Anything else is still a 500, and logged.
-/// </summary>
+// problem+json for every error answer. What the client did wrong below the level of the endpoints is answered
+// as the client's doing, with no stack trace on the console: a request Kestrel could not read (broken chunked
+// framing, a body slower than MinRequestBodyDataRate, …) gets Kestrel's own 4xx and words, and a client that
+// hung up mid-body gets its connection closed. Anything else is still a 500, and logged.
 internal sealed class ClientFaults(IProblemDetailsService problems) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)

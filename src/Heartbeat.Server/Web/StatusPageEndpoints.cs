@@ -11,10 +11,8 @@ using Heartbeat.Server.Storage;
 
 namespace Heartbeat.Server.Web;
 
-/// <summary>
-/// GET / : every host at a glance. Rendered on the server, so it works without JavaScript; status.js then
-/// keeps it live. With Accept: application/json the same data comes as JSON.
-/// </summary>
+// GET / : every host at a glance. Rendered on the server, so it works without JavaScript; status.js then
+// keeps it live. With Accept: application/json the same data comes as JSON.
 internal static class StatusPageEndpoints
 {
     private static readonly HtmlEncoder Html = HtmlEncoder.Default;
