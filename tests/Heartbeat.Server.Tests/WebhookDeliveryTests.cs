@@ -16,12 +16,13 @@ public sealed class WebhookDeliveryTests
         using var receiver = await PythonReceiver.StartAsync();
         await using var server = await InProcessServer.StartAsync(o => InProcessServer.WithoutRateLimits(o) with
         {
-            Notify = o.Notify with { Webhooks = [WebhookSpec.Parse($"{receiver.Url}hook#new")] },
+            Notify = o.Notify with { Webhooks = [WebhookSpec.Parse($"{receiver.Url}hook#failing")] },
         });
 
+        // Failures, not new hosts: a burst of new hosts folds into one summary.
         for (var host = 0; host < hosts; host++)
         {
-            await server.BeatAsync($$"""{"host": "host-{{host}}"}""");
+            await server.BeatAsync($$"""{"host": "host-{{host}}", "status": "fail", "msg": "disk full"}""");
         }
 
         await Eventually.TrueAsync(() => receiver.Received.Count >= hosts, $"{hosts} deliveries", TimeSpan.FromSeconds(60));
