@@ -2,6 +2,7 @@ using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Notify;
 using Heartbeat.Server.Storage;
 using Heartbeat.Server.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
 
 namespace Heartbeat.Server.Tests;
 
@@ -45,6 +46,23 @@ public abstract class StoreContractTests : IAsyncDisposable
 
         var loaded = Assert.Single(hosts);
         Assert.Equal((99L, null, null), (loaded.Beats, loaded.ReportedIp, loaded.LastBody));
+    }
+
+    [Fact]
+    public async Task ABodyTheStoreHasAlreadyIsKeptWithItsNewTimeAndANewBodyReplacesIt()
+    {
+        var store = await OpenAsync();
+        var host = EveryFieldSet("web1");
+        await store.WriteAsync(new HostChanges([host], [], [], []), [], TestContext.Current.CancellationToken);
+
+        // The same text sent again a minute later: only its time is new.
+        host.LastBody = host.LastBody! with { At = Start.AddMinutes(6) };
+        await store.WriteAsync(new HostChanges([host], [], [], []) { SameBodies = new HashSet<string> { "web1" } }, [], TestContext.Current.CancellationToken);
+        Assert.Equal(host.LastBody, Assert.Single((await (await OpenAsync()).LoadAsync(TestContext.Current.CancellationToken)).Hosts).LastBody);
+
+        host.LastBody = new PingBody(Start.AddMinutes(7), "success", "all good");
+        await store.WriteAsync(new HostChanges([host], [], [], []), [], TestContext.Current.CancellationToken);
+        Assert.Equal(host.LastBody, Assert.Single((await (await OpenAsync()).LoadAsync(TestContext.Current.CancellationToken)).Hosts).LastBody);
     }
 
     [Fact]
@@ -203,6 +221,29 @@ public sealed class SqliteStoreContractTests : StoreContractTests
     private readonly TempDirectory _directory = new();
 
     private protected override Task<IHostStore> OpenStoreAsync() => Task.FromResult<IHostStore>(SqliteHostStore.OpenFile(_directory.File("heartbeat.db")));
+
+    [Fact]
+    public async Task AFileWhoseHostsKeptTheirBodiesInTheirRowsKeepsThemAfterTheUpgrade()
+    {
+        // Schema 6: every column in the hosts row.
+        await using (var connection = new SqliteConnection($"Data Source={_directory.File("heartbeat.db")}"))
+        {
+            await connection.OpenAsync(TestContext.Current.CancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                CREATE TABLE hosts ({string.Join(", ", HostColumns.All.Select(c => $"{c.Name} {c.SqliteType}"))}, PRIMARY KEY (id)) WITHOUT ROWID;
+                INSERT INTO hosts (id, peer, first_seen, last_seen, beats, client_status, state, state_since, ip_changes, body_at, body_kind, body)
+                VALUES ('backup', '10.0.0.9', 0, 60000, 3, 'Fail', 'Failing', 60000, 0, 60000, 'fail', 'rsync: connection unexpectedly closed');
+                PRAGMA user_version = 6;
+                """;
+            await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+
+        await using var store = await OpenStoreAsync();
+        var (hosts, _) = await store.LoadAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(new PingBody(DateTimeOffset.FromUnixTimeMilliseconds(60000), "fail", "rsync: connection unexpectedly closed"), Assert.Single(hosts).LastBody);
+    }
 
     protected override void CleanUp() => _directory.Dispose();
 }

@@ -52,6 +52,7 @@ internal sealed class ChangeQueue(HostTransitions transitions, HostClock clock)
         var events = DrainQueue(_events);
         var addressChanges = DrainQueue(_addressChanges);
         var hosts = new List<HostRecord>();
+        var sameBodies = new HashSet<string>(StringComparer.Ordinal);
         var now = clock.Read();
         while (_hosts.TryDequeue(out var host))
         {
@@ -63,11 +64,17 @@ internal sealed class ChangeQueue(HostTransitions transitions, HostClock clock)
                     var stored = host.Record.Copy();
                     stored.DueAt = stored.State == HostState.Down ? null : now.WallAt(transitions.Deadline(stored));
                     hosts.Add(stored);
+                    if (PingBody.SameContent(host.StoredBody, stored.LastBody))
+                    {
+                        sameBodies.Add(stored.Id);
+                    }
+
+                    host.StoredBody = stored.LastBody;
                 }
             }
         }
 
-        return new HostChanges(hosts, events, addressChanges, forgotten) { Released = released };
+        return new HostChanges(hosts, events, addressChanges, forgotten) { Released = released, SameBodies = sameBodies };
     }
 
     private static List<T> DrainQueue<T>(ConcurrentQueue<T> queue)
@@ -93,6 +100,10 @@ internal sealed record HostChanges(
 
     // Events stored earlier whose held alerts are now to go out (see SiteOutages).
     public IReadOnlyList<HostEvent> Released { get; init; } = [];
+
+    // Hosts whose ping body (kind and text; its time is a small column) the store has already: it is not written again.
+    // Empty unless the writer keeps track, as a lone server's write-behind does; then every body is written.
+    public IReadOnlySet<string> SameBodies { get; init; } = new HashSet<string>();
 
     public bool IsEmpty => Hosts.Count == 0 && Events.Count == 0 && AddressChanges.Count == 0 && Forgotten.Count == 0;
 }

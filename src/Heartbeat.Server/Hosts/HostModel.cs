@@ -169,7 +169,12 @@ internal sealed class HostRecord(string id)
 }
 
 // The body of a ping request (a job's output, say), bounded, and what kind of ping carried it.
-internal sealed record PingBody(DateTimeOffset At, string Kind, string Text);
+internal sealed record PingBody(DateTimeOffset At, string Kind, string Text)
+{
+    // The same kind and text, whenever sent.
+    public static bool SameContent(PingBody? a, PingBody? b) =>
+        ReferenceEquals(a, b) || (a is not null && b is not null && a.Kind == b.Kind && string.Equals(a.Text, b.Text, StringComparison.Ordinal));
+}
 
 // A transition worth telling someone about.
 internal sealed record HostEvent(

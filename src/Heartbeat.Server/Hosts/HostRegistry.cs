@@ -29,7 +29,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
         {
             record.PlaceOnClock(now);
             record.NotBefore = now.Mono;
-            var host = new TrackedHost(record);
+            var host = new TrackedHost(record) { StoredBody = record.LastBody };
             _hosts[record.Id] = host;
             lock (host)
             {

@@ -11,6 +11,9 @@ internal sealed class TrackedHost(HostRecord record)
     // Whether the store has yet to receive the latest state.
     public bool Dirty { get; set; }
 
+    // The ping body the store was last given: an unchanged body is not written again.
+    public PingBody? StoredBody { get; set; }
+
     // False once the host is forgotten: a stale reference must not write it back.
     public bool Live { get; set; } = true;
 }

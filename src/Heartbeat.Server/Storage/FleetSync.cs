@@ -115,6 +115,7 @@ internal sealed partial class FleetSync(
     private (HostChanges Changes, List<(FleetCommand, bool)> Answers) Apply(IReadOnlyList<HostRecord> locked, Now now)
     {
         var hosts = locked.ToDictionary(h => h.Id, StringComparer.Ordinal);
+        var bodies = locked.ToDictionary(h => h.Id, h => h.LastBody, StringComparer.Ordinal);
         foreach (var host in locked)
         {
             host.PlaceOnClock(now);
@@ -171,7 +172,14 @@ internal sealed partial class FleetSync(
             }
         }
 
-        return (new HostChanges([.. changed.Values.Select(h => WithDueTime(h, now))], outcome.Events, outcome.AddressChanges, forgotten), answers);
+        // A body no change of this round replaced is in the store already.
+        var sameBodies = locked.Where(h => changed.TryGetValue(h.Id, out var host) && ReferenceEquals(host, h) && ReferenceEquals(h.LastBody, bodies[h.Id]))
+            .Select(h => h.Id).ToHashSet(StringComparer.Ordinal);
+        var changes = new HostChanges([.. changed.Values.Select(h => WithDueTime(h, now))], outcome.Events, outcome.AddressChanges, forgotten)
+        {
+            SameBodies = sameBodies,
+        };
+        return (changes, answers);
     }
 
     private async Task SweepAsync(CancellationToken cancellationToken)
@@ -201,7 +209,11 @@ internal sealed partial class FleetSync(
                 }
             }
 
-            changes = new HostChanges([.. transaction.Hosts.Select(h => WithDueTime(h, now))], outcome.Events, [], []);
+            // A sweep changes no ping body.
+            changes = new HostChanges([.. transaction.Hosts.Select(h => WithDueTime(h, now))], outcome.Events, [], [])
+            {
+                SameBodies = transaction.Hosts.Select(h => h.Id).ToHashSet(StringComparer.Ordinal),
+            };
             await CommitAsync(transaction, changes, now, cancellationToken);
         }
 

@@ -16,6 +16,10 @@ internal enum ColumnKind
 // One column of the hosts table: how a host's field is stored, and how it is read back.
 internal sealed record HostColumn(string Name, ColumnKind Kind, bool Required, Func<HostRecord, object?> Get, Action<HostRecord, object?> Set)
 {
+    // A ping body: kilobytes where every other column is a few bytes, and the same from one beat to the next. Stores
+    // write it only when it changed (see HostChanges.SameBodies); SQLite keeps it in a table of its own.
+    public bool Bulky { get; init; }
+
     public string SqliteType => (Kind == ColumnKind.Text ? "TEXT" : "INTEGER") + (Required ? " NOT NULL" : string.Empty);
 
     public string PostgresType => Kind == ColumnKind.Text ? "text" : "bigint";
@@ -57,8 +61,8 @@ internal static class HostColumns
 
         // A ping body is three columns; its time comes first and makes it exist.
         OptionalTime("body_at", h => h.LastBody?.At, (h, v) => h.LastBody = v is { } at ? new PingBody(at, string.Empty, string.Empty) : null),
-        Text("body_kind", h => h.LastBody?.Kind, (h, v) => h.LastBody = h.LastBody is { } body ? body with { Kind = v ?? string.Empty } : null),
-        Text("body", h => h.LastBody?.Text, (h, v) => h.LastBody = h.LastBody is { } body ? body with { Text = v ?? string.Empty } : null),
+        Text("body_kind", h => h.LastBody?.Kind, (h, v) => h.LastBody = h.LastBody is { } body ? body with { Kind = v ?? string.Empty } : null) with { Bulky = true },
+        Text("body", h => h.LastBody?.Text, (h, v) => h.LastBody = h.LastBody is { } body ? body with { Text = v ?? string.Empty } : null) with { Bulky = true },
 
         // What another server (a fleet's) needs to go on judging the host: the pause credit, the gaps it learns from, its next deadline.
         Duration("pause_credit_ms", h => h.PauseCredit, (h, v) => h.PauseCredit = v ?? TimeSpan.Zero),
@@ -66,18 +70,24 @@ internal static class HostColumns
         OptionalTime("due_at", h => h.DueAt, (h, v) => h.DueAt = v),
     ];
 
+    // The columns that are not bulky, in order (the id first), and the bulky ones.
+    public static readonly IReadOnlyList<HostColumn> Small = [.. All.Where(c => !c.Bulky)];
+
+    public static readonly IReadOnlyList<HostColumn> Bulky = [.. All.Where(c => c.Bulky)];
+
     // Every column's name, comma-separated, in order: for SELECT and INSERT lists.
     public static readonly string Names = string.Join(", ", All.Select(c => c.Name));
 
-    // Reads a host whose columns the query selected in Names order, from ordinal first on.
-    public static HostRecord Read(DbDataReader reader, int first = 0)
+    // Reads a host whose columns the query selected in the order of columns (All unless given), from ordinal first on.
+    public static HostRecord Read(DbDataReader reader, int first = 0, IReadOnlyList<HostColumn>? columns = null)
     {
+        columns ??= All;
         var host = new HostRecord(reader.GetString(first));
-        for (var i = 1; i < All.Count; i++)
+        for (var i = 1; i < columns.Count; i++)
         {
             var ordinal = first + i;
-            object? value = reader.IsDBNull(ordinal) ? null : All[i].Kind == ColumnKind.Text ? reader.GetString(ordinal) : reader.GetInt64(ordinal);
-            All[i].Set(host, value);
+            object? value = reader.IsDBNull(ordinal) ? null : columns[i].Kind == ColumnKind.Text ? reader.GetString(ordinal) : reader.GetInt64(ordinal);
+            columns[i].Set(host, value);
         }
 
         return host;

@@ -9,13 +9,17 @@ namespace Heartbeat.Server.Storage;
 // goes in one statement over arrays (unnest), whatever the batch's size.
 internal static class PostgresChanges
 {
-    // Inserts a host, or updates every column of one already stored, and says which server wrote it.
+    // Inserts a host, or updates every column of one already stored, and says which server wrote it. A body the store
+    // has already comes as NULL and keeps the stored value (TOAST then keeps it where it is, unwritten).
     private static readonly string UpsertHosts = $"""
         INSERT INTO hosts ({HostColumns.Names}, written_by, txid)
         SELECT *, $1, pg_current_xact_id() FROM unnest({string.Join(", ", HostColumns.All.Select((c, i) => $"${i + 2}::{c.PostgresType}[]"))})
-        ON CONFLICT (id) DO UPDATE SET {string.Join(", ", HostColumns.All.Skip(1).Append(null).Select(c => c is null
-            ? "written_by = excluded.written_by, txid = excluded.txid"
-            : $"{c.Name} = excluded.{c.Name}"))}
+        ON CONFLICT (id) DO UPDATE SET {string.Join(", ", HostColumns.All.Skip(1).Append(null).Select(c => c switch
+        {
+            null => "written_by = excluded.written_by, txid = excluded.txid",
+            { Bulky: true } => $"{c.Name} = CASE WHEN excluded.body_at IS NULL THEN NULL ELSE coalesce(excluded.{c.Name}, hosts.{c.Name}) END",
+            _ => $"{c.Name} = excluded.{c.Name}",
+        }))}
         """;
 
     public static async Task WriteAsync(
@@ -27,7 +31,7 @@ internal static class PostgresChanges
         CancellationToken cancellationToken)
     {
         await InsertEventsAsync(connection, transaction, changes.Events, cancellationToken);
-        await UpsertHostsAsync(connection, transaction, changes.Hosts, server, cancellationToken);
+        await UpsertHostsAsync(connection, transaction, changes, server, cancellationToken);
         await InsertAddressChangesAsync(connection, transaction, changes.AddressChanges, cancellationToken);
         await ForgetAsync(connection, transaction, changes.Forgotten, cancellationToken);
         await InsertNotificationsAsync(connection, transaction, notifications, cancellationToken);
@@ -85,8 +89,9 @@ internal static class PostgresChanges
     }
 
     private static async Task UpsertHostsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<HostRecord> hosts, string server, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, HostChanges changes, string server, CancellationToken cancellationToken)
     {
+        var hosts = changes.Hosts;
         if (hosts.Count == 0)
         {
             return;
@@ -96,11 +101,12 @@ internal static class PostgresChanges
         upsert.Parameters.Add(new NpgsqlParameter { Value = server });
         foreach (var column in HostColumns.All)
         {
+            var get = column.Bulky ? h => changes.SameBodies.Contains(h.Id) ? null : column.Get(h) : column.Get;
             upsert.Parameters.Add(new NpgsqlParameter
             {
                 Value = column.Kind == ColumnKind.Text
-                    ? hosts.Select(h => (string?)column.Get(h)).ToArray()
-                    : hosts.Select(h => (long?)column.Get(h)).ToArray(),
+                    ? hosts.Select(h => (string?)get(h)).ToArray()
+                    : hosts.Select(h => (long?)get(h)).ToArray(),
             });
         }
 

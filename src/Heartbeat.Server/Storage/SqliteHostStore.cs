@@ -9,12 +9,26 @@ namespace Heartbeat.Server.Storage;
 // kept as UTC Unix milliseconds; the schema version lives in PRAGMA user_version.
 internal sealed class SqliteHostStore : IHostStore
 {
-    // Inserts a host, or updates every column of one already stored.
+    // Inserts a host, or updates every column of one already stored; its body goes apart (see SqliteSchema).
     private static readonly string UpsertHost = $"""
-        INSERT INTO hosts ({HostColumns.Names})
-        VALUES ({string.Join(", ", HostColumns.All.Select((_, i) => $"${i}"))})
-        ON CONFLICT (id) DO UPDATE SET {string.Join(", ", HostColumns.All.Skip(1).Select(c => $"{c.Name} = excluded.{c.Name}"))}
+        INSERT INTO hosts ({string.Join(", ", HostColumns.Small.Select(c => c.Name))})
+        VALUES ({string.Join(", ", HostColumns.Small.Select((_, i) => $"${i}"))})
+        ON CONFLICT (id) DO UPDATE SET {string.Join(", ", HostColumns.Small.Skip(1).Select(c => $"{c.Name} = excluded.{c.Name}"))}
         """;
+
+    private static readonly string UpsertBody = $"""
+        INSERT INTO host_bodies (host_id, {string.Join(", ", HostColumns.Bulky.Select(c => c.Name))})
+        VALUES ($0, {string.Join(", ", HostColumns.Bulky.Select((_, i) => $"${i + 1}"))})
+        ON CONFLICT (host_id) DO UPDATE SET {string.Join(", ", HostColumns.Bulky.Select(c => $"{c.Name} = excluded.{c.Name}"))}
+        """;
+
+    // Every host with its body, columns in the order Small then Bulky.
+    private static readonly string SelectHosts = $"""
+        SELECT {string.Join(", ", HostColumns.Small.Select(c => $"hosts.{c.Name}").Concat(HostColumns.Bulky.Select(c => $"b.{c.Name}")))}
+        FROM hosts LEFT JOIN host_bodies b ON b.host_id = hosts.id
+        """;
+
+    private static readonly IReadOnlyList<HostColumn> StoredOrder = [.. HostColumns.Small, .. HostColumns.Bulky];
 
     private readonly string _connectionString;
     private readonly string? _path;
@@ -58,8 +72,8 @@ internal sealed class SqliteHostStore : IHostStore
         }
 
         await using var command = _anchor.CreateCommand();
-        command.CommandText = $"SELECT {HostColumns.Names} FROM hosts";
-        var hosts = await StoreRows.ReadAllAsync(command, reader => HostColumns.Read(reader), cancellationToken);
+        command.CommandText = SelectHosts;
+        var hosts = await StoreRows.ReadAllAsync(command, reader => HostColumns.Read(reader, columns: StoredOrder), cancellationToken);
 
         command.CommandText = "SELECT coalesce(max(id), 0) FROM events";
         var lastEventId = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
@@ -101,6 +115,7 @@ internal sealed class SqliteHostStore : IHostStore
 
         await using (var forget = Prepare(connection, """
             DELETE FROM hosts WHERE id = $0;
+            DELETE FROM host_bodies WHERE host_id = $0;
             DELETE FROM events WHERE host_id = $0;
             DELETE FROM address_changes WHERE host_id = $0;
             """, 1))
@@ -111,16 +126,28 @@ internal sealed class SqliteHostStore : IHostStore
             }
         }
 
-        await using (var upsert = Prepare(connection, UpsertHost, HostColumns.All.Count))
+        await using (var upsert = Prepare(connection, UpsertHost, HostColumns.Small.Count))
+        await using (var body = Prepare(connection, UpsertBody, HostColumns.Bulky.Count + 1))
+        await using (var noBody = Prepare(connection, "DELETE FROM host_bodies WHERE host_id = $0", 1))
         {
             foreach (var host in changes.Hosts)
             {
-                for (var i = 0; i < HostColumns.All.Count; i++)
+                Set(upsert, host, HostColumns.Small);
+                await upsert.ExecuteNonQueryAsync(cancellationToken);
+                if (changes.SameBodies.Contains(host.Id))
                 {
-                    upsert.Parameters[i].Value = HostColumns.All[i].Get(host) ?? DBNull.Value;
+                    continue;
                 }
 
-                await upsert.ExecuteNonQueryAsync(cancellationToken);
+                if (host.LastBody is null)
+                {
+                    await ExecuteAsync(noBody, cancellationToken, host.Id);
+                    continue;
+                }
+
+                body.Parameters[0].Value = host.Id;
+                Set(body, host, HostColumns.Bulky, first: 1);
+                await body.ExecuteNonQueryAsync(cancellationToken);
             }
         }
 
@@ -287,6 +314,14 @@ internal sealed class SqliteHostStore : IHostStore
         }
 
         return command;
+    }
+
+    private static void Set(SqliteCommand command, HostRecord host, IReadOnlyList<HostColumn> columns, int first = 0)
+    {
+        for (var i = 0; i < columns.Count; i++)
+        {
+            command.Parameters[first + i].Value = columns[i].Get(host) ?? DBNull.Value;
+        }
     }
 
     private static Task<int> ExecuteAsync(SqliteCommand command, CancellationToken cancellationToken, params ReadOnlySpan<object?> values)

@@ -4,17 +4,23 @@ using Microsoft.Data.Sqlite;
 namespace Heartbeat.Server.Storage;
 
 // The SQLite store's tables, created or brought up to date at start-up in one transaction. The hosts table follows
-// HostColumns: an older file gains the columns it lacks. The version lives in PRAGMA user_version.
+// HostColumns, its bulky columns (a ping body) in host_bodies: updating a row rewrites the whole row, and a body is
+// kilobytes where the rest is a few bytes. An older file gains the columns it lacks. The version lives in PRAGMA user_version.
 internal static class SqliteSchema
 {
-    // 5: hosts keep their pause credit, learned gaps and next deadline; 6: settings an admin configured.
-    public const int Version = 6;
+    // 5: hosts keep their pause credit, learned gaps and next deadline; 6: settings an admin configured;
+    // 7: ping bodies in a table of their own.
+    public const int Version = 7;
 
     private static readonly string Tables = $"""
         CREATE TABLE IF NOT EXISTS hosts (
-            {string.Join(",\n    ", HostColumns.All.Select(c => $"{c.Name} {c.SqliteType}"))},
+            {string.Join(",\n    ", HostColumns.Small.Select(c => $"{c.Name} {c.SqliteType}"))},
             PRIMARY KEY (id)
         ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS host_bodies (
+            host_id TEXT PRIMARY KEY,
+            {string.Join(",\n    ", HostColumns.Bulky.Select(c => $"{c.Name} {c.SqliteType}"))}
+        );
         CREATE TABLE IF NOT EXISTS events (
             id INTEGER PRIMARY KEY,
             at INTEGER NOT NULL,
@@ -78,10 +84,21 @@ internal static class SqliteSchema
 
         command.CommandText = "SELECT name FROM pragma_table_info('hosts')";
         var existing = await StoreRows.ReadAllAsync(command, reader => reader.GetString(0), cancellationToken);
-        foreach (var column in HostColumns.All.Where(c => !existing.Contains(c.Name)))
+        foreach (var column in HostColumns.Small.Where(c => !existing.Contains(c.Name)))
         {
             // Columns added after the first schema are all optional: rows written before them have nothing to say.
             command.CommandText = $"ALTER TABLE hosts ADD COLUMN {column.Name} {(column.Kind == ColumnKind.Text ? "TEXT" : "INTEGER")}";
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var bulky = HostColumns.Bulky.Where(c => existing.Contains(c.Name)).Select(c => c.Name).ToList();
+        if (bulky.Count > 0)
+        {
+            // Before 7, bodies were columns of the hosts row.
+            command.CommandText = $"""
+                INSERT INTO host_bodies (host_id, {string.Join(", ", bulky)}) SELECT id, {string.Join(", ", bulky)} FROM hosts WHERE body_at IS NOT NULL;
+                {string.Concat(bulky.Select(c => $"ALTER TABLE hosts DROP COLUMN {c};"))}
+                """;
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 

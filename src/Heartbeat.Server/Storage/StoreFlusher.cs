@@ -86,11 +86,16 @@ internal sealed partial class StoreFlusher(
             hosts[host.Id] = host;
         }
 
+        // A body is the same as the store's only if the unwritten batch did not change it either.
+        var earlierNewBodies = earlier.Hosts.Select(h => h.Id).Where(id => !earlier.SameBodies.Contains(id)).ToHashSet(StringComparer.Ordinal);
         return new HostChanges(
             [.. hosts.Values],
             [.. earlier.Events, .. later.Events],
             [.. earlier.AddressChanges, .. later.AddressChanges],
-            [.. earlier.Forgotten, .. later.Forgotten]);
+            [.. earlier.Forgotten, .. later.Forgotten])
+        {
+            SameBodies = later.SameBodies.Where(id => !earlierNewBodies.Contains(id)).ToHashSet(StringComparer.Ordinal),
+        };
     }
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Error, Message = "Could not write {Hosts} hosts and {Events} events to the store; keeping them for the next try")]
