@@ -24,6 +24,9 @@ internal sealed class ServerMetrics
         LogLastWrite = metrics.CreateGauge("heartbeat_log_last_write_timestamp_seconds", "When a batch was last written to the heartbeat log, in Unix seconds (0: not yet).");
         StoreFlushSeconds = metrics.CreateHistogram("heartbeat_store_flush_seconds", "Time to write one batch of changes to the store.",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0005, 2, 14) });
+        StoreWriteErrors = metrics.CreateCounter("heartbeat_store_write_errors_total", "Writes to the store that failed (kept in memory and tried again), or found the store replaced.");
+        StoreWritable = metrics.CreateGauge("heartbeat_store_writable", "1 while the store takes writes, 0 after a failed write until one succeeds.");
+        StoreLastWrite = metrics.CreateGauge("heartbeat_store_last_write_timestamp_seconds", "When changes were last written to the store, in Unix seconds (0: not yet).");
     }
 
     public CollectorRegistry Registry { get; } = Metrics.NewCustomRegistry();
@@ -53,6 +56,12 @@ internal sealed class ServerMetrics
     public Gauge LogLastWrite { get; }
 
     public Histogram StoreFlushSeconds { get; }
+
+    public Counter StoreWriteErrors { get; }
+
+    public Gauge StoreWritable { get; }
+
+    public Gauge StoreLastWrite { get; }
 
     public void Rejected(string reason) => HeartbeatsRejected.WithLabels(reason).Inc();
 }

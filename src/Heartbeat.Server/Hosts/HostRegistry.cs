@@ -185,6 +185,19 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
         }
     }
 
+    // Queues every host for the store, bodies included: a store that lost what it had must be given everything again.
+    public void RequeueAll()
+    {
+        foreach (var host in _hosts.Values)
+        {
+            lock (host)
+            {
+                host.StoredBody = null;
+                changes.HostChanged(host);
+            }
+        }
+    }
+
     public HostRecord? Find(string id)
     {
         if (!_hosts.TryGetValue(id, out var host))

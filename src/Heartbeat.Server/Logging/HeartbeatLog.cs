@@ -46,7 +46,7 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
 
     // Written by the writer, read by the health check and /metrics.
     private long _lastWriteUtcTicks;
-    private volatile LogError? _lastError;
+    private volatile WriteError? _lastError;
     private volatile bool _failing;
 
     public HeartbeatLog(HeartbeatLogOptions options, TimeProvider time, ServerMetrics metrics, ILogger<HeartbeatLog> logger)
@@ -64,7 +64,7 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
     public string Path => _options.Path;
 
     // How writing goes: what the health check and /metrics report.
-    public LogStatus Status => new(
+    public WriteStatus Status => new(
         !_failing,
         Volatile.Read(ref _lastWriteUtcTicks) is var ticks and > 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null,
         _lastError);
@@ -302,7 +302,7 @@ internal sealed partial class HeartbeatLog : IAsyncDisposable
             LogWriteFailed(_logger, _options.Path, error);
         }
 
-        _lastError = new LogError(error, _time.GetUtcNow());
+        _lastError = new WriteError(error, _time.GetUtcNow());
         _failing = true;
     }
 

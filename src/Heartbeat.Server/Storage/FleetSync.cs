@@ -28,11 +28,14 @@ internal sealed partial class FleetSync(
 
     private readonly SemaphoreSlim _round = new(1, 1);
     private readonly Dictionary<long, DateTimeOffset> _published = [];
+    private readonly WriteHealth _health = new(time);
 
     // The changes of the flush in progress, kept until written (a failed flush is retried with the next, in order).
     // One list for the server's lifetime: at thousands of beats a flush, a new one each time would land on the large-object heap.
     private readonly List<FleetChange> _changes = [];
     private ulong _cursor;
+
+    public WriteStatus Status => _health.Status;
 
     public Task FlushAsync(CancellationToken cancellationToken) => RoundAsync(sweep: false, cancellationToken);
 
@@ -66,12 +69,18 @@ internal sealed partial class FleetSync(
                 await SweepAsync(cancellationToken);
                 await ReadUpdatesAsync(cancellationToken);
             }
+
+            _health.Succeeded();
         }
 #pragma warning disable CA1031 // The store may be away for a while: every step is tried again on the next round.
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            LogRoundFailed(logger, _changes.Count, e);
+            metrics.StoreWriteErrors.Inc();
+            if (_health.Failed(e.Message))
+            {
+                LogRoundFailed(logger, store.Description, _changes.Count, e.Message);
+            }
         }
         finally
         {
@@ -266,8 +275,9 @@ internal sealed partial class FleetSync(
         return host;
     }
 
-    [LoggerMessage(EventId = 310, Level = LogLevel.Error, Message = "Could not sync with the fleet store ({Changes} changes waiting); trying again on the next round")]
-    private static partial void LogRoundFailed(ILogger logger, int changes, Exception exception);
+    // Once per spell of failures (and when the reason changes), not every round.
+    [LoggerMessage(EventId = 310, Level = LogLevel.Error, Message = "Could not sync with the fleet store {Store} ({Changes} changes waiting): {Reason}; trying again every round")]
+    private static partial void LogRoundFailed(ILogger logger, string store, int changes, string reason);
 
     [LoggerMessage(EventId = 311, Level = LogLevel.Warning, Message = "The whole fleet stood still for {Seconds:0.0} s (no server swept); every host's deadline moves by as much")]
     private static partial void LogFleetPaused(ILogger logger, double seconds);

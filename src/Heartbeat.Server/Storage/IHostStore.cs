@@ -10,6 +10,9 @@ internal interface IHostStore : IAsyncDisposable
     // Address changes and events kept per host; older ones are pruned as new ones arrive.
     const int HistoryPerHost = 100;
 
+    // Where the store is, for messages: a file's path, or a database's host and name (never a password).
+    string Description { get; }
+
     // Creates or migrates the schema, then returns every host and the newest event id.
     Task<(IReadOnlyList<HostRecord> Hosts, long LastEventId)> LoadAsync(CancellationToken cancellationToken);
 
@@ -44,3 +47,7 @@ internal interface IHostStore : IAsyncDisposable
 
 // The store cannot be opened or migrated; the server cannot start with it.
 internal sealed class StoreUnavailableException(string message, Exception inner) : Exception(message, inner);
+
+// The store is not the one this server wrote to before (its file was deleted or replaced): nothing of the batch was
+// written, and the next write goes to the store as it is now, which needs every host to be complete.
+internal sealed class StoreReplacedException(string message) : Exception(message);

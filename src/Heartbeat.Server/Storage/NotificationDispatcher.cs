@@ -38,7 +38,7 @@ internal sealed partial class NotificationDispatcher(
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                LogDispatchFailed(logger, e);
+                LogDispatchFailed(logger, e.Message);
             }
         }
 
@@ -111,7 +111,7 @@ internal sealed partial class NotificationDispatcher(
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            LogDispatchFailed(logger, e);
+            LogDispatchFailed(logger, e.Message);
         }
         finally
         {
@@ -157,6 +157,6 @@ internal sealed partial class NotificationDispatcher(
     [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "Notification {EventId} to {Target} failed (attempt {Attempt}, {Next}): {Error}")]
     private static partial void LogDeliveryFailed(ILogger logger, string eventId, string target, int attempt, string next, string error);
 
-    [LoggerMessage(EventId = 401, Level = LogLevel.Error, Message = "Notification dispatch failed; the outbox is kept and tried again")]
-    private static partial void LogDispatchFailed(ILogger logger, Exception exception);
+    [LoggerMessage(EventId = 401, Level = LogLevel.Error, Message = "Notification dispatch failed ({Reason}); the outbox is kept and tried again")]
+    private static partial void LogDispatchFailed(ILogger logger, string reason);
 }

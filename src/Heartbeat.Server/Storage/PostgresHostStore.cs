@@ -31,6 +31,15 @@ internal sealed class PostgresHostStore : IHostStore
     // connectionString: The database.
     // longestAttempt: The longest a delivery attempt may take (see LongestAttempt).
     // targets: The keys of this server's alert targets.
+    public string Description
+    {
+        get
+        {
+            var connection = new NpgsqlConnectionStringBuilder(_db.ConnectionString);
+            return $"postgres://{connection.Host}:{connection.Port}/{connection.Database}";
+        }
+    }
+
     public static PostgresHostStore Open(string connectionString, TimeSpan longestAttempt, IEnumerable<string> targets) =>
         new(NpgsqlDataSource.Create(connectionString), longestAttempt + TimeSpan.FromSeconds(5), [.. targets]);
 

@@ -1,12 +1,17 @@
-using System.Globalization;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Notify;
 using Microsoft.Data.Sqlite;
+using static Heartbeat.Server.Storage.SqliteCommands;
 
 namespace Heartbeat.Server.Storage;
 
 // The embedded store: one SQLite file in WAL mode, so the API reads while the flusher writes. Times are
 // kept as UTC Unix milliseconds; the schema version lives in PRAGMA user_version.
+//
+// The file is opened afresh (not pooled) for every use, so that one deleted or replaced under the running server is
+// noticed rather than written to unseen: every write leaves a random token in store_state, and a token other than the
+// last one this server wrote means someone else's file is at the path now (a copy put back, another server's). A
+// missing file is created again. Either way WriteAsync says so with StoreReplacedException, and the flusher writes every host.
 internal sealed class SqliteHostStore : IHostStore
 {
     // Inserts a host, or updates every column of one already stored; its body goes apart (see SqliteSchema).
@@ -30,21 +35,29 @@ internal sealed class SqliteHostStore : IHostStore
 
     private static readonly IReadOnlyList<HostColumn> StoredOrder = [.. HostColumns.Small, .. HostColumns.Bulky];
 
+    // SQLITE_CANTOPEN: the file (or its directory) is not there; SQLITE_ERROR here: a table is missing.
+    private const int SQLiteCantOpen = 14;
+    private const int SQLiteError = 1;
+
     private readonly string _connectionString;
     private readonly string? _path;
 
     // Held open for the store's lifetime: keeps an in-memory database alive and the file's WAL settled.
-    private readonly SqliteConnection _anchor;
+    private SqliteConnection _anchor;
+
+    // The token of this server's last write (see store_state).
+    private long _writeToken;
 
     private SqliteHostStore(string connectionString, string? path)
     {
         _connectionString = connectionString;
         _path = path;
-        _anchor = new SqliteConnection(connectionString);
+        _anchor = new SqliteConnection(CreatingConnectionString);
     }
 
+    // Opens the file only where it is: a missing one is an error to notice, not an empty store to start.
     public static SqliteHostStore OpenFile(string path) =>
-        new(new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString(), path);
+        new(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, Mode = SqliteOpenMode.ReadWrite }.ToString(), path);
 
     // A throwaway database that lives as long as the store (--store memory).
     public static SqliteHostStore OpenInMemory() => new(new SqliteConnectionStringBuilder
@@ -54,21 +67,21 @@ internal sealed class SqliteHostStore : IHostStore
         Cache = SqliteCacheMode.Shared,
     }.ToString(), path: null);
 
+    public string Description => _path ?? "memory";
+
+    private string CreatingConnectionString => _path is null
+        ? _connectionString
+        : new SqliteConnectionStringBuilder(_connectionString) { Mode = SqliteOpenMode.ReadWriteCreate }.ToString();
+
     public async Task<(IReadOnlyList<HostRecord> Hosts, long LastEventId)> LoadAsync(CancellationToken cancellationToken)
     {
         try
         {
-            if (_path is not null && Path.GetDirectoryName(Path.GetFullPath(_path)) is { } directory)
-            {
-                Directory.CreateDirectory(directory);
-            }
-
-            await _anchor.OpenAsync(cancellationToken);
-            await SqliteSchema.MigrateAsync(_anchor, cancellationToken);
+            await OpenAnchorAsync(cancellationToken);
         }
         catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
-            throw new StoreUnavailableException($"cannot open the store '{_path ?? "memory"}': {e.Message}", e);
+            throw new StoreUnavailableException($"cannot open the store '{Description}': {e.Message}", e);
         }
 
         await using var command = _anchor.CreateCommand();
@@ -90,8 +103,15 @@ internal sealed class SqliteHostStore : IHostStore
 
     public async Task WriteAsync(HostChanges changes, IReadOnlyList<PendingNotification> notifications, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenForWriteAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        var writeToken = Random.Shared.NextInt64();
+        if (!await ClaimAsync(connection, writeToken, cancellationToken))
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            await ReopenAsync(cancellationToken);
+            throw new StoreReplacedException($"The store file {_path} was replaced while the server ran (by a copy, or another server's file)");
+        }
 
         await using (var insert = Prepare(connection, """
             INSERT INTO events (id, at, host_id, kind, state, ip, previous_ip, last_seen, expected_interval_ms, summary)
@@ -154,6 +174,7 @@ internal sealed class SqliteHostStore : IHostStore
         await InsertNotificationsAsync(connection, notifications, cancellationToken);
         await PruneAsync(connection, changes, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        _writeToken = writeToken;
     }
 
     public async Task EnqueueNotificationsAsync(IReadOnlyList<PendingNotification> notifications, CancellationToken cancellationToken)
@@ -265,6 +286,58 @@ internal sealed class SqliteHostStore : IHostStore
         SqliteConnection.ClearPool(_anchor);
     }
 
+    // Creates or migrates the file at the path, and keeps it open.
+    private async Task OpenAnchorAsync(CancellationToken cancellationToken)
+    {
+        if (_path is not null && Path.GetDirectoryName(Path.GetFullPath(_path)) is { } directory)
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        await _anchor.OpenAsync(cancellationToken);
+        await SqliteSchema.MigrateAsync(_anchor, cancellationToken);
+        await using var command = _anchor.CreateCommand();
+        command.CommandText = "SELECT write_token FROM store_state";
+        _writeToken = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    // The file at the path, created again if it has gone.
+    private async Task<SqliteConnection> OpenForWriteAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await OpenAsync(cancellationToken);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == SQLiteCantOpen && _path is not null && !File.Exists(_path))
+        {
+            await ReopenAsync(cancellationToken);
+            throw new StoreReplacedException($"The store file {_path} was deleted while the server ran; it was created again");
+        }
+    }
+
+    private async Task ReopenAsync(CancellationToken cancellationToken)
+    {
+        await _anchor.DisposeAsync();
+        _anchor = new SqliteConnection(CreatingConnectionString);
+        await OpenAnchorAsync(cancellationToken);
+    }
+
+    // Leaves this write's token in the file, if the file still has the last one: else it is not the file this server wrote.
+    private async Task<bool> ClaimAsync(SqliteConnection connection, long writeToken, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE store_state SET write_token = $next WHERE write_token = $last";
+        Bind(command, ("$next", writeToken), ("$last", _writeToken));
+        try
+        {
+            return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == SQLiteError)
+        {
+            return false; // no store_state: a file from before schema 7
+        }
+    }
+
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
@@ -292,45 +365,5 @@ internal sealed class SqliteHostStore : IHostStore
         }
     }
 
-    private static void Bind(SqliteCommand command, params ReadOnlySpan<(string Name, object? Value)> parameters)
-    {
-        command.Parameters.Clear();
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-    }
-
     private static long ToMilliseconds(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
-
-    // A command with parameters $0…$n-1, created once and run for many rows with new values.
-    private static SqliteCommand Prepare(SqliteConnection connection, string sql, int parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        for (var i = 0; i < parameters; i++)
-        {
-            command.Parameters.Add(new SqliteParameter(string.Create(CultureInfo.InvariantCulture, $"${i}"), null));
-        }
-
-        return command;
-    }
-
-    private static void Set(SqliteCommand command, HostRecord host, IReadOnlyList<HostColumn> columns, int first = 0)
-    {
-        for (var i = 0; i < columns.Count; i++)
-        {
-            command.Parameters[first + i].Value = columns[i].Get(host) ?? DBNull.Value;
-        }
-    }
-
-    private static Task<int> ExecuteAsync(SqliteCommand command, CancellationToken cancellationToken, params ReadOnlySpan<object?> values)
-    {
-        for (var i = 0; i < values.Length; i++)
-        {
-            command.Parameters[i].Value = values[i] ?? DBNull.Value;
-        }
-
-        return command.ExecuteNonQueryAsync(cancellationToken);
-    }
 }

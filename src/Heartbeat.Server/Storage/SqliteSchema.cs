@@ -9,7 +9,8 @@ namespace Heartbeat.Server.Storage;
 internal static class SqliteSchema
 {
     // 5: hosts keep their pause credit, learned gaps and next deadline; 6: settings an admin configured;
-    // 7: ping bodies in a table of their own.
+    // 7: ping bodies in a table of their own, and a token of the last write that tells the server its file is still
+    // the one it wrote to (see SqliteHostStore).
     public const int Version = 7;
 
     private static readonly string Tables = $"""
@@ -21,6 +22,8 @@ internal static class SqliteSchema
             host_id TEXT PRIMARY KEY,
             {string.Join(",\n    ", HostColumns.Bulky.Select(c => $"{c.Name} {c.SqliteType}"))}
         );
+        CREATE TABLE IF NOT EXISTS store_state (write_token INTEGER NOT NULL);
+        INSERT INTO store_state (write_token) SELECT random() WHERE NOT EXISTS (SELECT 1 FROM store_state);
         CREATE TABLE IF NOT EXISTS events (
             id INTEGER PRIMARY KEY,
             at INTEGER NOT NULL,

@@ -40,6 +40,9 @@ internal static class OperationsEndpoints
             var status = services.GetRequiredService<HeartbeatLog>().Status;
             metrics.LogWritable.Set(status.Writable ? 1 : 0);
             metrics.LogLastWrite.Set(status.LastWrite?.ToUnixTimeMilliseconds() / 1000.0 ?? 0);
+            var storeStatus = services.GetRequiredService<IStoreWriter>().Status;
+            metrics.StoreWritable.Set(storeStatus.Writable ? 1 : 0);
+            metrics.StoreLastWrite.Set(storeStatus.LastWrite?.ToUnixTimeMilliseconds() / 1000.0 ?? 0);
         });
         app.MapMetrics("/metrics", metrics.Registry).WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head])).RequireAuthorization(Access.Read);
         app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = HealthReportJson.WriteAsync })
@@ -73,25 +76,37 @@ internal static class OperationsEndpoints
                 ? HealthCheckResult.Healthy("The heartbeat log takes lines.", data)
                 : HealthCheckResult.Unhealthy($"The heartbeat log cannot be written: {status.LastError?.Message}", data: data);
         }
-
-        private static string Format(DateTimeOffset? time) => time?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture) ?? string.Empty;
     }
 
-    private sealed class StoreHealthCheck(IHostStore store) : IHealthCheck
+    // The store answers, and the last write to it went through (a failed one is kept in memory and tried again).
+    private sealed class StoreHealthCheck(IHostStore store, IStoreWriter writer) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
+            var status = writer.Status;
+            var data = new Dictionary<string, object>
+            {
+                ["store"] = store.Description,
+                ["lastWrite"] = Format(status.LastWrite),
+                ["lastError"] = status.LastError?.Message ?? string.Empty,
+                ["lastErrorAt"] = Format(status.LastError?.At),
+            };
             try
             {
                 await store.CheckAsync(cancellationToken);
-                return HealthCheckResult.Healthy();
             }
 #pragma warning disable CA1031 // Whatever the store says, the answer is "unhealthy", not a 500.
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                return HealthCheckResult.Unhealthy("The store cannot be reached.", e);
+                return HealthCheckResult.Unhealthy($"The store cannot be reached: {e.Message}", data: data);
             }
+
+            return status.Writable
+                ? HealthCheckResult.Healthy("The store takes writes.", data)
+                : HealthCheckResult.Unhealthy($"The store cannot be written: {status.LastError?.Message}", data: data);
         }
     }
+
+    private static string Format(DateTimeOffset? time) => time?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture) ?? string.Empty;
 }
