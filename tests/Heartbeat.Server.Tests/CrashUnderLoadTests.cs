@@ -1,0 +1,152 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+namespace Heartbeat.Server.Tests;
+
+/// <summary>
+/// kill -9 at moments nobody chose, while pings with bodies pour in: no acknowledged beat is missing from the log, no
+/// line is torn, and after a restart the store has every host's state as acknowledged before the window the README
+/// states (a flush interval, plus the time the flush in progress takes).
+/// </summary>
+public sealed class CrashUnderLoadTests
+{
+    private const int Hosts = 1_000;
+    private const int Workers = 8;
+    private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(250);
+
+    [Fact]
+    public async Task KillNineAtRandomMomentsUnderPingLoadWithBodiesLosesNoAcknowledgedBeatAndNoStateOlderThanTheWindow()
+    {
+        using var directory = new TempDirectory();
+        var log = directory.File("heartbeat.log");
+        var seed = Environment.TickCount;
+        var random = new Random(seed);
+        TestContext.Current.TestOutputHelper?.WriteLine($"seed {seed}");
+        var acknowledged = new ConcurrentDictionary<string, Acknowledgement>(StringComparer.Ordinal);
+        for (var round = 0; round < 3; round++)
+        {
+            using var server = Start(directory);
+            var port = await server.WaitForStartAsync(log, earlierStarts: round);
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            if (round > 0)
+            {
+                await AssertStoredAsync(http, acknowledged);
+            }
+
+            // Load, then a kill at a random moment 1 to 3 s in, with the slowest flush seen so far as the window's second part.
+            using var load = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var beats = Task.WhenAll(Enumerable.Range(0, Workers).Select(worker => BeatAsync(http, worker, round, acknowledged, load.Token)));
+            var killAt = Stopwatch.GetTimestamp() + (long)(Stopwatch.Frequency * (1 + (random.NextDouble() * 2)));
+            var slowestFlush = TimeSpan.Zero;
+            while (Stopwatch.GetTimestamp() < killAt)
+            {
+                slowestFlush = Max(slowestFlush, await SlowestFlushAsync(http));
+                await Task.Delay(100, TestContext.Current.CancellationToken);
+            }
+
+            server.KillHard();
+            var killedAt = Stopwatch.GetTimestamp();
+            await load.CancelAsync();
+            await beats;
+            var window = FlushInterval + slowestFlush;
+            TestContext.Current.TestOutputHelper?.WriteLine($"round {round}: {acknowledged.Count} hosts, slowest flush up to {slowestFlush.TotalMilliseconds} ms");
+
+            AssertLogWhole(log, acknowledged);
+            foreach (var (host, ack) in acknowledged)
+            {
+                acknowledged[host] = ack.Settle(killedAt - (long)(window.TotalSeconds * Stopwatch.Frequency));
+            }
+        }
+
+        using (var last = Start(directory))
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{await last.WaitForStartAsync(log, earlierStarts: 3)}") };
+            await AssertStoredAsync(http, acknowledged);
+        }
+    }
+
+    private static ChildProcess Start(TempDirectory directory) => ServerProcess.Start(
+        ["0", "--bind", "127.0.0.1", "--log-file", directory.File("heartbeat.log"), "--data", directory.File("heartbeat.db"), "--rate-limit", "0", "--host-rate-limit", "0"],
+        new Dictionary<string, string> { ["HEARTBEAT_STORE"] = "sqlite" });
+
+    // Pings for every host in turn, with a body each: the same for even hosts, new in every round for odd ones.
+    private static async Task BeatAsync(HttpClient http, int worker, int round, ConcurrentDictionary<string, Acknowledgement> acknowledged, CancellationToken stop)
+    {
+        for (var beat = 0; !stop.IsCancellationRequested && beat < 100_000; beat++)
+        {
+            var index = ((beat * Workers) + worker) % Hosts;
+            var host = $"host-{index}";
+            var body = index % 2 == 0 ? $"backup of {host} done\n{new string('=', 4000)}" : $"report {round}.{beat} of {host}\n{new string('-', 4000)}";
+            var sent = Stopwatch.GetTimestamp();
+            try
+            {
+                using var response = await http.PostAsync($"/ping/{host}", new StringContent(body, Encoding.UTF8, "text/plain"), stop);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+            {
+                return; // the server was killed: this one was never acknowledged
+            }
+
+            acknowledged.AddOrUpdate(host, _ => new Acknowledgement(1, 0, sent, body, null), (_, ack) => ack with { Beats = ack.Beats + 1, LastSentAt = sent, LastBody = body });
+        }
+    }
+
+    private static void AssertLogWhole(string log, ConcurrentDictionary<string, Acknowledgement> acknowledged)
+    {
+        var text = File.ReadAllText(log);
+        Assert.EndsWith("\n", text, StringComparison.Ordinal);
+        var logged = HeartbeatLogFile.HeartbeatMessages(log).GroupBy(m => m[(m.LastIndexOf(' ') + 1)..], StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count());
+        Assert.All(acknowledged, a => Assert.True(logged.GetValueOrDefault(a.Key) >= a.Value.Beats, $"{a.Key}: {a.Value.Beats} acknowledged, {logged.GetValueOrDefault(a.Key)} logged"));
+    }
+
+    // Every beat acknowledged before the window is counted in the stored host, and its body is the one last acknowledged then.
+    private static async Task AssertStoredAsync(HttpClient http, ConcurrentDictionary<string, Acknowledgement> acknowledged)
+    {
+        var stored = await StoredAsync(http);
+        Assert.All(acknowledged.Where(a => a.Value.SettledBeats > 0), a =>
+        {
+            Assert.True(stored.TryGetValue(a.Key, out var host), $"{a.Key} is stored");
+            Assert.True(host.Beats >= a.Value.SettledBeats, $"{a.Key}: {host.Beats} beats stored, {a.Value.SettledBeats} acknowledged before the window");
+        });
+        foreach (var (id, ack) in acknowledged.Where(a => a.Value.SettledBody is not null && stored[a.Key].Beats == a.Value.SettledBeats).Take(50))
+        {
+            using var host = JsonDocument.Parse(await http.GetStringAsync($"/api/v1/hosts/{id}", TestContext.Current.CancellationToken));
+            Assert.Equal(ack.SettledBody, host.RootElement.GetProperty("lastBody").GetProperty("text").GetString());
+        }
+    }
+
+    private static async Task<Dictionary<string, (long Beats, string Id)>> StoredAsync(HttpClient http)
+    {
+        using var page = JsonDocument.Parse(await http.GetStringAsync($"/api/v1/hosts?limit={Hosts}", TestContext.Current.CancellationToken));
+        return page.RootElement.GetProperty("hosts").EnumerateArray()
+            .ToDictionary(h => h.GetProperty("id").GetString()!, h => (h.GetProperty("beats").GetInt64(), h.GetProperty("id").GetString()!), StringComparer.Ordinal);
+    }
+
+    // The upper bound of the highest bucket of heartbeat_store_flush_seconds that holds a flush.
+    private static async Task<TimeSpan> SlowestFlushAsync(HttpClient http)
+    {
+        var scrape = await http.GetStringAsync("/metrics", TestContext.Current.CancellationToken);
+        var buckets = scrape.Split('\n')
+            .Where(line => line.StartsWith("heartbeat_store_flush_seconds_bucket{", StringComparison.Ordinal) && !line.Contains("+Inf", StringComparison.Ordinal))
+            .Select(line => (Le: double.Parse(line.Split('"')[1], CultureInfo.InvariantCulture), Count: double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture)))
+            .ToList();
+        var total = scrape.Split('\n').Where(line => line.StartsWith("heartbeat_store_flush_seconds_count ", StringComparison.Ordinal))
+            .Select(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture)).FirstOrDefault();
+        var bound = buckets.Where(b => b.Count >= total).Select(b => b.Le).DefaultIfEmpty(double.NaN).Min();
+        return double.IsNaN(bound) ? TimeSpan.FromSeconds(buckets.Max(b => b.Le) * 2) : TimeSpan.FromSeconds(bound);
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    // What a host had acknowledged: in all, and (settled) before the kill's window, which the store must have.
+    private sealed record Acknowledgement(long Beats, long SettledBeats, long LastSentAt, string? LastBody, string? SettledBody)
+    {
+        // Only a beat sent before the cut-off is surely acknowledged before it.
+        public Acknowledgement Settle(long cutoff) => LastSentAt <= cutoff ? this with { SettledBeats = Beats, SettledBody = LastBody } : this;
+    }
+}
