@@ -95,7 +95,8 @@ internal sealed record HostsOptions
     // How long a down host's alert waits for the rest of its site to go silent too, before it goes out on its own.
     public TimeSpan OutageWindow { get; init; } = TimeSpan.FromMinutes(2);
 
-    // From bench/memory.sh: about 1.5 kB a host without a body; 100,000 hosts take some 150 MB more than an empty server.
+    // bench/memory.sh (bench/RESULTS.md): about 1.5 kB of RSS a host; 100,000 hosts with bodies at the default
+    // --max-body-memory took 504 MiB in all, the most a flood of invented names can cost with the defaults.
     public int MaxHosts { get; init; } = 100_000;
 
     // Far above an office joining behind one NAT (a few hundred hosts, each new once), far below a script inventing names.
