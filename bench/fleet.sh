@@ -85,7 +85,7 @@ for nodes in 1 2; do
     port=$((17780 + n))
     HEARTBEAT_STORE=postgres HEARTBEAT_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=$database" \
       "$work/server/heartbeat-server" "$port" --bind 127.0.0.1 --log-file "$work/$database-$n.log" \
-      --rate-limit 0 --host-rate-limit 0 >"$work/$database-$n.out" 2>&1 &
+      --rate-limit 0 --host-rate-limit 0 --max-new-hosts-per-minute 0 --max-hosts 10000000 >"$work/$database-$n.out" 2>&1 &
     server_pids+=($!)
     urls+=("http://127.0.0.1:$port/")
     wait_until_up "http://127.0.0.1:$port/healthz"

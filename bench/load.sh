@@ -67,7 +67,7 @@ nginx_port=17772
 
 start_server() { # $1: data file
   "$server_bin" "$server_port" --bind 127.0.0.1 --log-file "$work/heartbeat.log" --data "$1" \
-    --rate-limit 0 --host-rate-limit 0 >"$work/server.out" 2>&1 &
+    --rate-limit 0 --host-rate-limit 0 --max-new-hosts-per-minute 0 --max-hosts 10000000 >"$work/server.out" 2>&1 &
   server_pid=$!
   wait_until_up "http://127.0.0.1:$server_port/healthz"
 }

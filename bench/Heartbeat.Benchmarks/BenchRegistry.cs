@@ -15,7 +15,8 @@ internal sealed class BenchRegistry : IAsyncDisposable
         Transitions = new HostTransitions(new HostsOptions(), new EventLines(TimeZoneInfo.Utc));
         Changes = new ChangeQueue(Transitions, clock);
         Log = new HeartbeatLog(new HeartbeatLogOptions { Path = "/dev/null", MaxSizeBytes = 0 }, time, metrics, NullLogger<HeartbeatLog>.Instance);
-        Registry = new HostRegistry(clock, Transitions, Changes, new HostEventSink(new HostEventFeed(), Changes, Log, metrics));
+        var bodies = new PingBodies(new HostsOptions(), metrics, NullLogger<PingBodies>.Instance);
+        Registry = new HostRegistry(clock, Transitions, Changes, new HostEventSink(new HostEventFeed(), Changes, Log, metrics), bodies);
     }
 
     public HostTransitions Transitions { get; }

@@ -42,7 +42,9 @@ internal partial class Program
         builder.Services.AddSingleton<HostTransitions>();
         builder.Services.AddSingleton<ChangeQueue>();
         builder.Services.AddSingleton<HostEventSink>();
+        builder.Services.AddSingleton<PingBodies>();
         builder.Services.AddSingleton<HostRegistry>();
+        builder.Services.AddSingleton<HostAdmission>();
         builder.Services.AddSingleton<HeartbeatIntake>();
         builder.Services.AddSingleton<HostViews>();
         builder.Services.AddSingleton(options.Store);

@@ -125,6 +125,9 @@ public sealed class CommandLineTests
     [InlineData("--max-body", "64 KiB")]
     [InlineData("--store", "sqlite")]
     [InlineData("--log-keep", "5")]
+    [InlineData("--max-hosts", "100000")]
+    [InlineData("--max-new-hosts-per-minute", "100")]
+    [InlineData("--max-body-memory", "256 MiB")]
     public async Task HelpShowsEachDefaultAsPeopleWriteIt(string option, string shown)
     {
         using var output = new StringWriter();

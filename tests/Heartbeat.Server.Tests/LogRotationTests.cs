@@ -115,7 +115,7 @@ public sealed class LogRotationTests
     }
 
     private static ChildProcess StartServer(string log) => ServerProcess.Start(
-        ["0", "--bind", "127.0.0.1", "--log-file", log, "--log-max-size", "0", "--rate-limit", "0", "--host-rate-limit", "0"]);
+        ["0", "--bind", "127.0.0.1", "--log-file", log, "--log-max-size", "0", "--rate-limit", "0", "--host-rate-limit", "0", "--max-new-hosts-per-minute", "0"]);
 
     /// <summary>One client beating, each beat a host of its own, until told to stop (or a bounded number of beats).</summary>
     private static async Task BeatUntilAsync(int port, int client, ConcurrentQueue<string> acknowledged, CancellationToken stop)

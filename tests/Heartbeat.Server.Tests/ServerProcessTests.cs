@@ -15,7 +15,8 @@ public sealed class ServerProcessTests
         const int beats = 400;
         using var directory = new TempDirectory();
         var log = directory.File("heartbeat.log");
-        using var server = ServerProcess.Start(["0", "--bind", "127.0.0.1", "--log-file", log]);
+        // 400 new hosts from one address: more than --max-new-hosts-per-minute allows, on purpose.
+        using var server = ServerProcess.Start(["0", "--bind", "127.0.0.1", "--log-file", log, "--max-new-hosts-per-minute", "0"]);
         var port = await server.WaitForStartAsync(log);
 
         using (var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") })

@@ -22,6 +22,10 @@ internal sealed class ServerMetrics
         LogReopens = metrics.CreateCounter("heartbeat_log_reopens_total", "Times the heartbeat log was reopened, by why: signal (SIGHUP), moved (gone from its path).", "reason");
         LogWritable = metrics.CreateGauge("heartbeat_log_writable", "1 while the heartbeat log takes lines, 0 after a failed write until one succeeds.");
         LogLastWrite = metrics.CreateGauge("heartbeat_log_last_write_timestamp_seconds", "When a batch was last written to the heartbeat log, in Unix seconds (0: not yet).");
+        HostsMax = metrics.CreateGauge("heartbeat_hosts_max", "Most hosts the server tracks (--max-hosts): beats of new hosts past it are refused (reason host_limit).");
+        PingBodyBytes = metrics.CreateGauge("heartbeat_ping_body_bytes", "Memory taken by the ping bodies kept (2 bytes a character).");
+        PingBodyBytesMax = metrics.CreateGauge("heartbeat_ping_body_bytes_max", "Memory ping bodies may take together (--max-body-memory).");
+        PingBodiesDropped = metrics.CreateCounter("heartbeat_ping_bodies_dropped_total", "Ping bodies not kept because kept bodies filled --max-body-memory.");
         StoreFlushSeconds = metrics.CreateHistogram("heartbeat_store_flush_seconds", "Time to write one batch of changes to the store.",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0005, 2, 14) });
         StoreWriteErrors = metrics.CreateCounter("heartbeat_store_write_errors_total", "Writes to the store that failed (kept in memory and tried again), or found the store replaced.");
@@ -62,6 +66,14 @@ internal sealed class ServerMetrics
     public Gauge StoreWritable { get; }
 
     public Gauge StoreLastWrite { get; }
+
+    public Gauge HostsMax { get; }
+
+    public Gauge PingBodyBytes { get; }
+
+    public Gauge PingBodyBytesMax { get; }
+
+    public Counter PingBodiesDropped { get; }
 
     public void Rejected(string reason) => HeartbeatsRejected.WithLabels(reason).Inc();
 }

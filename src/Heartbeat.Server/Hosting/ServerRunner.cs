@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Heartbeat.Server.Hosts;
+using Heartbeat.Server.Ingest;
 using Heartbeat.Server.Logging;
 using Heartbeat.Server.Security;
 using Heartbeat.Server.Storage;
@@ -67,6 +68,8 @@ internal static partial class ServerRunner
             registry.Restore(hosts);
             app.Services.GetRequiredService<HostEventSink>().ContinueAfter(lastEventId);
         }
+
+        app.Services.GetRequiredService<HostAdmission>().Restored();
 
         await app.StartAsync(cancellationToken);
 

@@ -168,8 +168,9 @@ internal sealed class HostRecord(string id)
     public HostRecord Copy() => (HostRecord)MemberwiseClone();
 }
 
-// The body of a ping request (a job's output, say), bounded, and what kind of ping carried it.
-internal sealed record PingBody(DateTimeOffset At, string Kind, string Text)
+// The body of a ping request (a job's output, say), bounded, and what kind of ping carried it; Text is null when
+// the body was not kept (see PingBodies).
+internal sealed record PingBody(DateTimeOffset At, string Kind, string? Text)
 {
     // The same kind and text, whenever sent.
     public static bool SameContent(PingBody? a, PingBody? b) =>

@@ -8,7 +8,7 @@ namespace Heartbeat.Server.Hosts;
 // machine (HostTransitions); deadlines wait in a DeadlineQueue that only the sweeper
 // works through; what changed goes to the ChangeQueue for the store, and every event to the
 // HostEventSink. A fleet server keeps here only a copy of the shared store, for its page and API.
-internal sealed class HostRegistry(HostClock clock, HostTransitions transitions, ChangeQueue changes, HostEventSink sink) : IHostLedger
+internal sealed class HostRegistry(HostClock clock, HostTransitions transitions, ChangeQueue changes, HostEventSink sink, PingBodies bodies) : IHostLedger
 {
     private readonly ConcurrentDictionary<string, TrackedHost> _hosts = new(StringComparer.Ordinal);
     private readonly DeadlineQueue _deadlines = new();
@@ -16,6 +16,8 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
     private readonly HostsOptions _options = transitions.Options;
 
     public int Count => _hosts.Count;
+
+    public bool Knows(string id) => _hosts.ContainsKey(id);
 
     // The identity rule of PRODUCT.md: the host's name, else its reported IP, else its peer address.
     public static string IdentityOf(ReceivedHeartbeat heartbeat, string peer) => heartbeat.Host ?? heartbeat.Ip ?? peer;
@@ -31,6 +33,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
             record.NotBefore = now.Mono;
             var host = new TrackedHost(record) { StoredBody = record.LastBody };
             _hosts[record.Id] = host;
+            bodies.Restored(record);
             lock (host)
             {
                 UpdateSite(host);
@@ -71,7 +74,9 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
                     continue; // forgotten between lookup and lock: take the fresh record
                 }
 
+                var body = host.Record.LastBody;
                 transitions.Beat(host.Record, heartbeat, peer, clock.Read(), outcome);
+                bodies.Settle(host.Record, body);
                 AfterBeat(host, outcome);
                 Changed(host, outcome);
                 return sink.PublishAsync(outcome.Events);
@@ -111,6 +116,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
         lock (host)
         {
             host.Live = false;
+            bodies.Forgotten(host.Record);
             _sites.Move(host.Record, host.Record.Site, null);
         }
 
@@ -252,7 +258,9 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
                 return false;
             }
 
+            var body = host.Record.LastBody;
             change(host.Record, clock.Read(), outcome);
+            bodies.Settle(host.Record, body);
             Changed(host, outcome);
             published = sink.PublishAsync(outcome.Events);
         }

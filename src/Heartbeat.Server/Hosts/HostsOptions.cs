@@ -54,6 +54,27 @@ internal sealed record HostsOptions
             Parse = Window, Format = Durations.Format,
             Get = o => o.ClockSkewWarning, Set = (o, skew) => o with { ClockSkewWarning = skew },
         },
+        new ValueSetting<HostsOptions, int>
+        {
+            Name = "max-hosts", Variable = "HEARTBEAT_MAX_HOSTS", ValueName = "count",
+            Help = "Most hosts the server tracks: past it, beats of new hosts (and PUT of new ones) get 503, while known hosts go on as before",
+            Parse = ValueParsers.Int(1, 100_000_000, "a number of hosts"),
+            Get = o => o.MaxHosts, Set = (o, max) => o with { MaxHosts = max },
+        },
+        new ValueSetting<HostsOptions, int>
+        {
+            Name = "max-new-hosts-per-minute", Variable = "HEARTBEAT_MAX_NEW_HOSTS_PER_MINUTE", ValueName = "count",
+            Help = "Most new hosts one address (a proxy's client with --trust-proxy) may add in a minute: past it, 429 with Retry-After; 0 = off",
+            Parse = ValueParsers.Int(0, 1_000_000, "a number of hosts a minute", "; 0 turns it off"),
+            Get = o => o.MaxNewHostsPerMinute, Set = (o, max) => o with { MaxNewHostsPerMinute = max },
+        },
+        new ValueSetting<HostsOptions, long>
+        {
+            Name = "max-body-memory", Variable = "HEARTBEAT_MAX_BODY_MEMORY", ValueName = "size",
+            Help = "Memory all kept ping bodies may take together (2 bytes a character): past it, a new body is not kept (the API shows \"kept\": false)",
+            Parse = ValueParsers.Size("a memory size", "256MiB, 1GiB, 0 to keep none"), Format = ByteSize.Format,
+            Get = o => o.MaxBodyMemory, Set = (o, size) => o with { MaxBodyMemory = size },
+        },
     ];
 
     // Expected interval of a host that neither declares one nor has beaten often enough to learn it from.
@@ -73,6 +94,16 @@ internal sealed record HostsOptions
 
     // How long a down host's alert waits for the rest of its site to go silent too, before it goes out on its own.
     public TimeSpan OutageWindow { get; init; } = TimeSpan.FromMinutes(2);
+
+    // bench/memory.sh (bench/RESULTS.md): about 1.5 kB of RSS a host; 100,000 hosts with bodies at the default
+    // --max-body-memory took 504 MiB in all, the most a flood of invented names can cost with the defaults.
+    public int MaxHosts { get; init; } = 100_000;
+
+    // Far above an office joining behind one NAT (a few hundred hosts, each new once), far below a script inventing names.
+    public int MaxNewHostsPerMinute { get; init; } = 100;
+
+    // Room for the full 10,000-byte body (20 kB as held) of about 13,000 hosts.
+    public long MaxBodyMemory { get; init; } = 256L << 20;
 
     // Named address ranges (--group NAME=CIDR): hosts whose IP or peer address falls in one form a site.
     public IReadOnlyList<SiteRule> SiteRules { get; init; } = [];

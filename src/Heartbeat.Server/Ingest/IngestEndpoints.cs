@@ -24,7 +24,7 @@ internal static class IngestEndpoints
         {
             var result = await next(context);
             var inner = result is INestedHttpResult nested ? nested.Result : result;
-            if (inner is IStatusCodeHttpResult { StatusCode: >= 400 and var status })
+            if (!HostAdmission.Counted(context.HttpContext) && inner is IStatusCodeHttpResult { StatusCode: >= 400 and var status })
             {
                 context.HttpContext.RequestServices.GetRequiredService<ServerMetrics>().Rejected(status switch
                 {
@@ -84,23 +84,33 @@ internal static class IngestEndpoints
         return await AcceptAsync(intake, gate, heartbeat, Tokens.FromHeader(context.Request) ?? token, context, time);
     }
 
-    // The answer to a valid beat from any ingress: refused by the gate (token, rate limit), 200 with the
-    // ack, or 503 when it could not be logged.
+    // The answer to a valid beat from any ingress: refused by the gate (token, rate limit) or, for a new host, by the
+    // bounds on hosts; 200 with the ack, or 503 when it could not be logged.
     public static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> AcceptAsync(
         HeartbeatIntake intake, BeatGate gate, ReceivedHeartbeat heartbeat, string? token, HttpContext context, TimeProvider time)
     {
         var peer = PeerAddress.Format(context.Connection.RemoteIpAddress);
-        if (gate.Check(context, HostRegistry.IdentityOf(heartbeat, peer), token) is { } refused)
+        var id = HostRegistry.IdentityOf(heartbeat, peer);
+        if (gate.Check(context, id, token) is { } refused)
         {
             return refused;
         }
 
-        if (!await intake.AcceptAsync(heartbeat, peer))
+        var admission = context.RequestServices.GetRequiredService<HostAdmission>();
+        if (admission.Check(context, id, fromAddress: peer, out var slot) is { } full)
         {
-            return TypedResults.Problem(
-                title: "Heartbeat not recorded",
-                detail: "The server could not write its heartbeat log. Try again later.",
-                statusCode: StatusCodes.Status503ServiceUnavailable);
+            return full;
+        }
+
+        using (slot)
+        {
+            if (!await intake.AcceptAsync(heartbeat, peer))
+            {
+                return TypedResults.Problem(
+                    title: "Heartbeat not recorded",
+                    detail: "The server could not write its heartbeat log. Try again later.",
+                    statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
         }
 
         return TypedResults.Ok(new HeartbeatAck("ok", peer, time.GetUtcNow()));

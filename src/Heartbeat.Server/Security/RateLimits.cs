@@ -28,15 +28,15 @@ internal static class RateLimits
         ? PartitionedRateLimiter.Create<string, string>(host => RateLimitPartition.GetTokenBucketLimiter(host, _ => Bucket(options.BeatsPerSecondPerHost)))
         : null;
 
-    // 429 with Retry-After, in seconds, as the bucket says.
-    public static ProblemHttpResult TooMany(HttpContext context, RateLimitLease lease)
+    // 429 with Retry-After, in seconds, as the limiter says; why, when given, comes before the wait in the detail.
+    public static ProblemHttpResult TooMany(HttpContext context, RateLimitLease lease, string title = "Too many requests", string? why = null)
     {
         var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
         var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
         context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         return TypedResults.Problem(
-            title: "Too many requests",
-            detail: $"Slow down: try again in {seconds} s.",
+            title: title,
+            detail: why is null ? $"Slow down: try again in {seconds} s." : $"{why} Try again in {seconds} s.",
             statusCode: StatusCodes.Status429TooManyRequests);
     }
 

@@ -62,7 +62,7 @@ internal static class HostColumns
         // A ping body is three columns; its time comes first and makes it exist.
         OptionalTime("body_at", h => h.LastBody?.At, (h, v) => h.LastBody = v is { } at ? new PingBody(at, string.Empty, string.Empty) : null),
         Text("body_kind", h => h.LastBody?.Kind, (h, v) => h.LastBody = h.LastBody is { } body ? body with { Kind = v ?? string.Empty } : null) with { Bulky = true },
-        Text("body", h => h.LastBody?.Text, (h, v) => h.LastBody = h.LastBody is { } body ? body with { Text = v ?? string.Empty } : null) with { Bulky = true },
+        Text("body", h => h.LastBody?.Text, (h, v) => h.LastBody = h.LastBody is { } body ? body with { Text = v } : null) with { Bulky = true },
 
         // What another server (a fleet's) needs to go on judging the host: the pause credit, the gaps it learns from, its next deadline.
         Duration("pause_credit_ms", h => h.PauseCredit, (h, v) => h.PauseCredit = v ?? TimeSpan.Zero),

@@ -84,11 +84,12 @@ internal sealed class HostViews(HostsOptions options, TimeProvider time)
             host.ClientStatus.ToString().ToLowerInvariant(), host.Message, host.IpChanges, host.DeclaredMisses,
             host.MaintenanceUntil, host.Site, host.BootId, host.DuplicateSeenAt, host.ClockSkew?.TotalSeconds, host.ClockOff(options.ClockSkewWarning),
             host.StartedAt, host.LastRunTime?.TotalSeconds, HostNotes.Of(host, time.GetUtcNow(), time.LocalTimeZone, options), liveness,
-            withBody && host.LastBody is { } body ? new PingBodyView(body.At, body.Kind, body.Text) : null);
+            withBody && host.LastBody is { } body ? new PingBodyView(body.At, body.Kind, body.Text, body.Text is not null) : null);
     }
 }
 
-internal sealed record PingBodyView(DateTimeOffset At, string Kind, string Text);
+// Kept is false for a body the server had no room for (--max-body-memory): then Text is null.
+internal sealed record PingBodyView(DateTimeOffset At, string Kind, string? Text, bool Kept);
 
 internal sealed record HostPage(int Total, int Offset, int Limit, IReadOnlyDictionary<string, int> Counts, IReadOnlyList<HostView> Hosts);
 

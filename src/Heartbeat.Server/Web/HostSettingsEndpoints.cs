@@ -4,6 +4,7 @@ using System.Text.Json;
 using Cronos;
 using Heartbeat.Protocol;
 using Heartbeat.Server.Hosts;
+using Heartbeat.Server.Ingest;
 using Heartbeat.Server.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -46,7 +47,7 @@ internal static class HostSettingsEndpoints
     }
 
     private static async Task<Results<Created<HostView>, Ok<HostView>, ProblemHttpResult>> ExpectAsync(
-        string id, HttpRequest request, IHostLedger ledger, HostRegistry registry, HostViews views)
+        string id, HttpRequest request, IHostLedger ledger, HostRegistry registry, HostAdmission admission, HostViews views)
     {
         if (!HeartbeatRules.IsValidHost(id))
         {
@@ -59,7 +60,17 @@ internal static class HostSettingsEndpoints
             return problem;
         }
 
-        var added = await ledger.ExpectAsync(id, change!);
+        if (admission.Check(request.HttpContext, id, fromAddress: null, out var slot) is { } full)
+        {
+            return full;
+        }
+
+        bool added;
+        using (slot)
+        {
+            added = await ledger.ExpectAsync(id, change!);
+        }
+
         var view = views.From(registry.Find(id)!, withBody: true);
         return added ? TypedResults.Created($"/api/v1/hosts/{Uri.EscapeDataString(id)}", view) : TypedResults.Ok(view);
     }

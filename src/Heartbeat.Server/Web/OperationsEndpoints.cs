@@ -36,6 +36,11 @@ internal static class OperationsEndpoints
                 metrics.Hosts.WithLabels(ApiNames.Of(state)).Set(count);
             }
 
+            var limits = services.GetRequiredService<HostsOptions>();
+            metrics.HostsMax.Set(limits.MaxHosts);
+            metrics.PingBodyBytes.Set(services.GetRequiredService<PingBodies>().Bytes);
+            metrics.PingBodyBytesMax.Set(limits.MaxBodyMemory);
+
             metrics.NotificationsWaiting.Set((await store.ReadNotifierStatsAsync(cancellationToken)).Sum(s => s.Pending));
             var status = services.GetRequiredService<HeartbeatLog>().Status;
             metrics.LogWritable.Set(status.Writable ? 1 : 0);

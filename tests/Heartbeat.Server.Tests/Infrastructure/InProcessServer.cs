@@ -29,7 +29,7 @@ internal sealed class InProcessServer : IAsyncDisposable
 
     /// <summary>For tests that send far more from one address than any agent would: a flood, on purpose.</summary>
     public static Func<ServerOptions, ServerOptions> WithoutRateLimits { get; } =
-        o => o with { Security = o.Security with { RequestsPerSecondPerAddress = 0, BeatsPerSecondPerHost = 0 } };
+        o => o with { Security = o.Security with { RequestsPerSecondPerAddress = 0, BeatsPerSecondPerHost = 0 }, Hosts = o.Hosts with { MaxNewHostsPerMinute = 0 } };
 
     public ServerOptions Options { get; }
 
