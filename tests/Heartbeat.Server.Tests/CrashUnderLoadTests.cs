@@ -70,7 +70,7 @@ public sealed class CrashUnderLoadTests
     }
 
     private static ChildProcess Start(TempDirectory directory) => ServerProcess.Start(
-        ["0", "--bind", "127.0.0.1", "--log-file", directory.File("heartbeat.log"), "--data", directory.File("heartbeat.db"), "--rate-limit", "0", "--host-rate-limit", "0"],
+        ["0", "--bind", "127.0.0.1", "--log-file", directory.File("heartbeat.log"), "--data", directory.File("heartbeat.db"), "--rate-limit", "0", "--host-rate-limit", "0", "--max-new-hosts-per-minute", "0"],
         new Dictionary<string, string> { ["HEARTBEAT_STORE"] = "sqlite" });
 
     // Pings for every host in turn, with a body each: the same for even hosts, new in every round for odd ones.
