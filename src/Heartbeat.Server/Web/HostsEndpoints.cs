@@ -20,7 +20,7 @@ internal static class HostsEndpoints
     public static IEndpointRouteBuilder MapHostsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1").RequireAccess();
-        api.MapGet("/hosts", ListHosts);
+        api.MapGet("/hosts", ListHosts).RequireRateLimiting(RateLimits.HostList);
         api.MapGet("/hosts/{id}", GetHost);
         api.MapGet("/hosts/{id}/history", GetHistoryAsync);
         api.MapDelete("/hosts/{id}", ForgetHost);

@@ -32,7 +32,7 @@ internal static class StatusPageEndpoints
             }
 
             return TypedResults.Bytes(Encoding.UTF8.GetBytes(Render(view, status, q, time, LoginEndpoints.SessionControls(request.HttpContext, tokens))), "text/html; charset=utf-8");
-        }).RequireAccess();
+        }).RequireAccess().RequireRateLimiting(RateLimits.HostList);
 
         app.MapGet("/assets/{name}", (string name) => Assets.TryGetValue(name, out var asset)
             ? Results.Bytes(asset.Content, asset.ContentType)
