@@ -54,10 +54,11 @@ cleanup() {
 trap cleanup EXIT
 
 echo "Building this tree ($(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ', with uncommitted changes')) and $(git rev-parse --short "$base")..."
-dotnet publish src/Heartbeat.Server/Heartbeat.Server.csproj -c Release -o "$work/this" >/dev/null
+publish() { dotnet publish "$1" -c Release -o "$2" >"$work/build.log" || { cat "$work/build.log" >&2; exit 1; }; }
+publish src/Heartbeat.Server/Heartbeat.Server.csproj "$work/this"
 mkdir "$work/base-src"
 git archive "$base" | tar -x -C "$work/base-src"
-dotnet publish "$work/base-src/src/Heartbeat.Server/Heartbeat.Server.csproj" -c Release -o "$work/base" >/dev/null
+publish "$work/base-src/src/Heartbeat.Server/Heartbeat.Server.csproj" "$work/base"
 port=17781
 
 start_server() { # $1: build (this/base), $2: data file

@@ -3,6 +3,7 @@ using System.Net;
 using System.Threading.RateLimiting;
 using Heartbeat.Server.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.RateLimiting;
 
 namespace Heartbeat.Server.Security;
 
