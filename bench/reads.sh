@@ -94,7 +94,7 @@ read_load() {
     wrk -t1 -c"$page" -d"$1"s --timeout 30s -H "Accept: application/json" "http://127.0.0.1:$port/" >"$work/wrk-page.out" 2>&1 & pids+=($!)
   fi
   wait "${pids[@]}"
-  cat "$work"/wrk-*.out | awk '/^Requests\/sec:/ { sum += $2 } END { printf "%.0f", sum }'
+  cat "$work"/wrk-*.out | awk '/^Requests\/sec:/ { sum += $2 } END { printf "%.1f", sum }'
   rm -f "$work"/wrk-*.out
 }
 
