@@ -173,8 +173,6 @@ internal sealed class HostListing(long version, ImmutableSortedSet<ListedHost> h
     // By (int)HostState.
     public int[] Counts { get; } = counts;
 
-    public int Count => Hosts.Count;
-
     public ListedHost this[int position] => Hosts[position];
 
     // Where the hosts in that state start and end (every host without one), in O(log n).
