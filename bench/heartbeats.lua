@@ -1,8 +1,9 @@
 -- wrk script: POST / heartbeats from HOSTS distinct hosts (default 1000), each with its own IP.
 -- Usage: HOSTS=100000 THREADS=2 wrk -t2 -c64 -d10s -s bench/heartbeats.lua http://127.0.0.1:7777
 -- The threads take turns through the hosts (thread i sends hosts START+i, START+i+THREADS, …), so a run
--- of HOSTS requests reaches every host once; START shifts where a run begins.
+-- of HOSTS requests reaches every host once; START shifts where a run begins; INTERVAL is the declared interval (60).
 local hosts = tonumber(os.getenv("HOSTS") or "1000")
+local interval = tonumber(os.getenv("INTERVAL") or "60")
 local start = tonumber(os.getenv("START") or "0")
 local stride = tonumber(os.getenv("THREADS") or "1")
 local next_index = 0
@@ -22,8 +23,8 @@ end
 request = function()
   counter = counter + stride
   local n = counter % hosts
-  local body = string.format('{"ip":"10.%d.%d.%d","host":"host-%d","interval":60}',
-    math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256, n)
+  local body = string.format('{"ip":"10.%d.%d.%d","host":"host-%d","interval":%d}',
+    math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256, n, interval)
   return wrk.format(nil, "/", nil, body)
 end
 

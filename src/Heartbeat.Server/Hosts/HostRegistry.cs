@@ -19,6 +19,9 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
 
     public bool Knows(string id) => _hosts.ContainsKey(id);
 
+    // The hosts in the order the page and the API list them, kept as states change.
+    public HostIndex Index { get; } = new();
+
     // The identity rule of PRODUCT.md: the host's name, else its reported IP, else its peer address.
     public static string IdentityOf(ReceivedHeartbeat heartbeat, string peer) => heartbeat.Host ?? heartbeat.Ip ?? peer;
 
@@ -43,6 +46,8 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
                 }
             }
         }
+
+        Index.UpdateAll(_hosts.Values);
     }
 
     // Takes hosts as a fleet's store has them, replacing what this server knew: on a fleet server, this registry is a
@@ -51,13 +56,22 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
     {
         foreach (var id in forgotten)
         {
-            _hosts.TryRemove(id, out _);
+            if (_hosts.TryRemove(id, out var gone))
+            {
+                Index.Remove(gone);
+            }
         }
 
+        var mirrored = new List<TrackedHost>();
         foreach (var record in hosts)
         {
-            _hosts[record.Id] = new TrackedHost(record);
+            // Nothing else changes a fleet server's registry, so the new copy takes over where the old one is listed.
+            var host = new TrackedHost(record) { Listed = _hosts.TryGetValue(record.Id, out var old) ? old.Listed : null };
+            _hosts[record.Id] = host;
+            mirrored.Add(host);
         }
+
+        Index.UpdateAll(mirrored);
     }
 
     public Task RecordBeatAsync(ReceivedHeartbeat heartbeat, string peer)
@@ -118,6 +132,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
             host.Live = false;
             bodies.Forgotten(host.Record);
             _sites.Move(host.Record, host.Record.Site, null);
+            Index.Remove(host);
         }
 
         changes.Forgotten(id);
@@ -154,6 +169,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
                 if (host.Record.State != outcome.PreviousState)
                 {
                     changes.HostChanged(host);
+                    Index.Update(host);
                 }
 
                 if (host.Record.State != HostState.Down)
@@ -217,29 +233,25 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
         }
     }
 
-    public List<HostRecord> List()
+    // The host if it matches: match reads the live record without its lock (a field read is a moment old at worst), so
+    // a search copies only the hosts it shows.
+    public HostRecord? Find(string id, Func<HostRecord, bool> match)
     {
-        var copies = new List<HostRecord>(_hosts.Count);
-        foreach (var host in _hosts.Values)
+        if (!_hosts.TryGetValue(id, out var host) || !match(host.Record))
         {
-            lock (host)
-            {
-                copies.Add(host.Record.Copy());
-            }
+            return null;
         }
 
-        return copies;
+        lock (host)
+        {
+            return host.Live ? host.Record.Copy() : null;
+        }
     }
 
     public Dictionary<HostState, int> CountByState()
     {
-        var counts = Enum.GetValues<HostState>().ToDictionary(s => s, _ => 0);
-        foreach (var host in _hosts.Values)
-        {
-            counts[host.Record.State]++; // read without the host's lock: a gauge may be a moment behind
-        }
-
-        return counts;
+        var counts = Index.Current.Counts;
+        return Enum.GetValues<HostState>().ToDictionary(s => s, s => counts[(int)s]);
     }
 
     private async Task<bool> UpdateAsync(string id, Action<HostRecord, Now, HostOutcome> change)
@@ -309,6 +321,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
     private void Changed(TrackedHost host, HostOutcome outcome)
     {
         changes.HostChanged(host);
+        Index.Update(host);
         if (outcome.AddressChanges.Count > 0)
         {
             changes.AddressesChanged(outcome.AddressChanges);

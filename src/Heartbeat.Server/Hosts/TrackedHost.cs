@@ -16,4 +16,7 @@ internal sealed class TrackedHost(HostRecord record)
 
     // False once the host is forgotten: a stale reference must not write it back.
     public bool Live { get; set; } = true;
+
+    // The state the HostIndex lists it under (null: not listed yet, or forgotten); changed by the index only.
+    public HostState? Listed { get; set; }
 }

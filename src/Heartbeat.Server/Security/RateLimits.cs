@@ -3,6 +3,7 @@ using System.Net;
 using System.Threading.RateLimiting;
 using Heartbeat.Server.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.RateLimiting;
 
 namespace Heartbeat.Server.Security;
 
@@ -11,10 +12,20 @@ namespace Heartbeat.Server.Security;
 // what agents send (one beat a minute, or a few hundred hosts behind one NAT) but stop a flood.
 internal static class RateLimits
 {
+    // The policy of the host list and the page: at most half the cores render lists at once, so however many read,
+    // beats keep the other half. Readers past that wait their turn (up to 100 of them; more get a 429).
+    public const string HostList = "host-list";
+
     public static IServiceCollection AddAddressRateLimit(this IServiceCollection services, SecurityOptions options) =>
         services.AddRateLimiter(limiter =>
         {
             limiter.OnRejected = (context, cancellationToken) => RejectAsync(context.HttpContext, context.Lease);
+            limiter.AddConcurrencyLimiter(HostList, list =>
+            {
+                list.PermitLimit = Math.Max(1, Environment.ProcessorCount / 2);
+                list.QueueLimit = 100;
+                list.QueueProcessingOrder = QueueProcessingOrder.OldestFirst;
+            });
             if (options.RequestsPerSecondPerAddress > 0)
             {
                 limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, IPAddress>(context => RateLimitPartition.GetTokenBucketLimiter(

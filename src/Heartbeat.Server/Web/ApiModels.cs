@@ -91,7 +91,15 @@ internal sealed class HostViews(HostsOptions options, TimeProvider time)
 // Kept is false for a body the server had no room for (--max-body-memory): then Text is null.
 internal sealed record PingBodyView(DateTimeOffset At, string Kind, string? Text, bool Kept);
 
-internal sealed record HostPage(int Total, int Offset, int Limit, IReadOnlyDictionary<string, int> Counts, IReadOnlyList<HostView> Hosts);
+// One page of the host list. Total is how many hosts the walk lists in all (absent with a search, which does not count
+// them); NextCursor fetches the next page, and is absent on the last.
+internal sealed record HostPage(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Total,
+    int Offset,
+    int Limit,
+    IReadOnlyDictionary<string, int> Counts,
+    IReadOnlyList<HostView> Hosts,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? NextCursor);
 
 internal sealed record EventView(
     long Id,

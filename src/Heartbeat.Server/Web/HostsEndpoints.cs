@@ -20,7 +20,7 @@ internal static class HostsEndpoints
     public static IEndpointRouteBuilder MapHostsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1").RequireAccess();
-        api.MapGet("/hosts", ListHosts);
+        api.MapGet("/hosts", ListHosts).RequireRateLimiting(RateLimits.HostList);
         api.MapGet("/hosts/{id}", GetHost);
         api.MapGet("/hosts/{id}/history", GetHistoryAsync);
         api.MapDelete("/hosts/{id}", ForgetHost);
@@ -30,7 +30,8 @@ internal static class HostsEndpoints
         return app;
     }
 
-    private static Results<Ok<HostPage>, ProblemHttpResult> ListHosts(HostRegistry registry, HostViews views, string? state, string? q, int? offset, int? limit)
+    private static Results<Ok<HostPage>, ProblemHttpResult> ListHosts(
+        HostRegistry registry, HostViews views, string? state, string? q, string? cursor, int? offset, int? limit)
     {
         var parsedState = ApiNames.ParseState(state);
         if (state is not null && parsedState is null)
@@ -43,7 +44,18 @@ internal static class HostsEndpoints
             return BadQuery($"'offset' must be 0 or more and 'limit' between 1 and {HostQuery.MaxLimit}.");
         }
 
-        return TypedResults.Ok(HostQuery.Run(registry, views, parsedState, q, offset ?? 0, limit ?? HostQuery.DefaultLimit));
+        HostCursor? after = null;
+        if (cursor is not null)
+        {
+            if (!HostCursor.TryParse(cursor, out var parsed))
+            {
+                return BadQuery("'cursor' must be a nextCursor from an earlier page, as it was given.");
+            }
+
+            after = parsed;
+        }
+
+        return TypedResults.Ok(HostQuery.Run(registry, views, parsedState, q, after, offset ?? 0, limit ?? HostQuery.DefaultLimit));
     }
 
     private static Results<Ok<HostView>, ProblemHttpResult> GetHost(HostRegistry registry, HostViews views, string id) =>

@@ -65,7 +65,10 @@
       const counter = document.querySelector(`[data-count=${state}]`);
       if (counter) counter.textContent = String(count);
     }
-    document.getElementById("shown").textContent = page.hosts.length < page.total ? `${page.hosts.length} of ${page.total} shown` : "";
+    const shown = page.hosts.length.toLocaleString("en-US");
+    document.getElementById("shown").textContent = !page.nextCursor ? ""
+      : page.total !== undefined ? `${shown} of ${page.total.toLocaleString("en-US")} shown, ${(page.total - page.hosts.length).toLocaleString("en-US")} more`
+      : `first ${shown} matches shown, more match`;
   }
 
   // A read token given in the page's address (?token=…) goes along with every request the page makes.

@@ -1,0 +1,195 @@
+using System.Collections.Immutable;
+
+namespace Heartbeat.Server.Hosts;
+
+// Every host in the order the page and the API list them, trouble first, with a count per state. The registry tells it
+// only of state changes (rare: a beat that changes nothing never comes here), under the host's lock; the change makes
+// a new immutable listing in O(log n) under a short lock of its own. Readers take the current listing and no lock at
+// all, so however many read, no beat waits on them. A paging client walks the listing its first page came from: the
+// last few handed out stay pinned, so every host listed then is seen exactly once however states change meanwhile.
+internal sealed class HostIndex
+{
+    // Trouble first: down, failing, silent in maintenance, late; then pending (expected but not seen yet: not trouble
+    // before its first deadline, but worth seeing above the hosts that are fine); then up.
+    public static readonly IReadOnlyList<HostState> Order =
+        [HostState.Down, HostState.Failing, HostState.Maintenance, HostState.Late, HostState.Pending, HostState.Up];
+
+    // How many earlier listings stay walkable for paging clients. Each shares all but what changed with the current
+    // one; only a storm of state changes between pages makes one cost up to a whole tree (about 64 bytes a host).
+    private const int PinnedListings = 8;
+
+    private static readonly int[] Ranks = RanksOf(Order);
+
+    private readonly Lock _lock = new();
+    private readonly LinkedList<HostListing> _pinned = new();
+    private HostListing _current = HostListing.Empty;
+
+    public HostListing Current => Volatile.Read(ref _current);
+
+    public static int RankOf(HostState state) => Ranks[(int)state];
+
+    // Lists the host under its current state, if that changed since it was last listed. The caller holds the host's lock.
+    public void Update(TrackedHost host)
+    {
+        if (host.Listed == host.Record.State)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            var listing = _current;
+            var hosts = listing.Hosts;
+            var counts = (int[])listing.Counts.Clone();
+            if (host.Listed is { } was)
+            {
+                hosts = hosts.Remove(new ListedHost(RankOf(was), host.Record.Id));
+                counts[(int)was]--;
+            }
+
+            host.Listed = host.Record.State;
+            counts[(int)host.Record.State]++;
+            Publish(listing, hosts.Add(new ListedHost(RankOf(host.Record.State), host.Record.Id)), counts);
+        }
+    }
+
+    // Lists many hosts at once, for hosts nobody else changes yet: a restore before the server listens, a fleet's mirror.
+    public void UpdateAll(IEnumerable<TrackedHost> changed)
+    {
+        lock (_lock)
+        {
+            var listing = _current;
+            var hosts = listing.Hosts.ToBuilder();
+            var counts = (int[])listing.Counts.Clone();
+            foreach (var host in changed)
+            {
+                if (host.Listed == host.Record.State)
+                {
+                    continue;
+                }
+
+                if (host.Listed is { } was)
+                {
+                    hosts.Remove(new ListedHost(RankOf(was), host.Record.Id));
+                    counts[(int)was]--;
+                }
+
+                host.Listed = host.Record.State;
+                hosts.Add(new ListedHost(RankOf(host.Record.State), host.Record.Id));
+                counts[(int)host.Record.State]++;
+            }
+
+            Publish(listing, hosts.ToImmutable(), counts);
+        }
+    }
+
+    // The host is forgotten. The caller holds the host's lock.
+    public void Remove(TrackedHost host)
+    {
+        if (host.Listed is not { } was)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            var listing = _current;
+            var counts = (int[])listing.Counts.Clone();
+            counts[(int)was]--;
+            host.Listed = null;
+            Publish(listing, listing.Hosts.Remove(new ListedHost(RankOf(was), host.Record.Id)), counts);
+        }
+    }
+
+    // Keeps the listing walkable for the cursor about to be handed out; the oldest pinned one goes.
+    public void Pin(HostListing listing)
+    {
+        lock (_pinned)
+        {
+            if (_pinned.First?.Value == listing)
+            {
+                return;
+            }
+
+            _pinned.Remove(listing);
+            _pinned.AddFirst(listing);
+            if (_pinned.Count > PinnedListings)
+            {
+                _pinned.RemoveLast();
+            }
+        }
+    }
+
+    // The listing a cursor came from if it is still pinned, else the current one (a host that changed state since may
+    // then be missed or seen twice).
+    public HostListing Resume(long version)
+    {
+        lock (_pinned)
+        {
+            for (var node = _pinned.First; node is not null; node = node.Next)
+            {
+                if (node.Value.Version == version)
+                {
+                    return node.Value;
+                }
+            }
+        }
+
+        return Current;
+    }
+
+    private void Publish(HostListing previous, ImmutableSortedSet<ListedHost> hosts, int[] counts) =>
+        Volatile.Write(ref _current, new HostListing(previous.Version + 1, hosts, counts));
+
+    private static int[] RanksOf(IReadOnlyList<HostState> order)
+    {
+        var ranks = new int[Enum.GetValues<HostState>().Length];
+        for (var i = 0; i < order.Count; i++)
+        {
+            ranks[(int)order[i]] = i;
+        }
+
+        return ranks;
+    }
+}
+
+// A host's place in the listing: by rank of its state (HostIndex.Order), then by id, ordinal. A null id stands for the
+// place before every host of that rank.
+internal readonly record struct ListedHost(int Rank, string? Id) : IComparable<ListedHost>
+{
+    public int CompareTo(ListedHost other) =>
+        Rank != other.Rank ? Rank.CompareTo(other.Rank) : string.CompareOrdinal(Id, other.Id);
+}
+
+// One version of the listing; never changes once made.
+internal sealed class HostListing(long version, ImmutableSortedSet<ListedHost> hosts, int[] counts)
+{
+    public static readonly HostListing Empty = new(0, [], new int[Enum.GetValues<HostState>().Length]);
+
+    public long Version { get; } = version;
+
+    public ImmutableSortedSet<ListedHost> Hosts { get; } = hosts;
+
+    // By (int)HostState.
+    public int[] Counts { get; } = counts;
+
+    public ListedHost this[int position] => Hosts[position];
+
+    // Where the hosts in that state start and end (every host without one), in O(log n).
+    public (int Start, int End) RangeOf(HostState? state) => state is { } s
+        ? (PositionOf(new ListedHost(HostIndex.RankOf(s), null)), PositionOf(new ListedHost(HostIndex.RankOf(s) + 1, null)))
+        : (0, Hosts.Count);
+
+    // The position of the first host after this place, in O(log n).
+    public int PositionAfter(ListedHost place)
+    {
+        var found = Hosts.IndexOf(place);
+        return found >= 0 ? found + 1 : ~found;
+    }
+
+    private int PositionOf(ListedHost place)
+    {
+        var found = Hosts.IndexOf(place);
+        return found >= 0 ? found : ~found;
+    }
+}

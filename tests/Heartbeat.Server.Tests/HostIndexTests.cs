@@ -1,0 +1,84 @@
+using Heartbeat.Server.Hosts;
+
+namespace Heartbeat.Server.Tests;
+
+/// <summary>The order the page and the API list hosts in, and the counts beside it, kept as states change.</summary>
+public sealed class HostIndexTests
+{
+    private readonly HostIndex _index = new();
+
+    [Fact]
+    public void HostsAreListedTroubleFirstThenByOrdinalIdWithACountPerState()
+    {
+        var hosts = new[]
+        {
+            Host("web", HostState.Up), Host("Web", HostState.Up), Host("db", HostState.Down), Host("cron", HostState.Failing),
+            Host("new", HostState.Pending), Host("nas", HostState.Maintenance), Host("pi", HostState.Late), Host("cam", HostState.Down),
+        };
+        foreach (var host in hosts)
+        {
+            _index.Update(host);
+        }
+
+        Assert.Equal(["cam", "db", "cron", "nas", "pi", "new", "Web", "web"], Ids(_index.Current));
+        Assert.Equal(2, _index.Current.Counts[(int)HostState.Down]);
+        Assert.Equal(2, _index.Current.Counts[(int)HostState.Up]);
+        Assert.Equal((2, 3), _index.Current.RangeOf(HostState.Failing));
+        Assert.Equal((5, 6), _index.Current.RangeOf(HostState.Pending));
+    }
+
+    [Fact]
+    public void AStateChangeMovesTheHostAndItsCountAndNothingElsePublishesANewListing()
+    {
+        var web = Host("web", HostState.Up);
+        var db = Host("db", HostState.Up);
+        _index.Update(web);
+        _index.Update(db);
+        var before = _index.Current;
+
+        _index.Update(web); // a beat that changed nothing
+        Assert.Same(before, _index.Current);
+
+        web.Record.State = HostState.Down;
+        _index.Update(web);
+        Assert.Equal(["web", "db"], Ids(_index.Current));
+        Assert.Equal((1, 1), (_index.Current.Counts[(int)HostState.Down], _index.Current.Counts[(int)HostState.Up]));
+
+        _index.Remove(db);
+        Assert.Equal(["web"], Ids(_index.Current));
+        Assert.Equal(0, _index.Current.Counts[(int)HostState.Up]);
+        Assert.Equal(["db", "web"], Ids(before)); // a listing once taken never changes
+    }
+
+    [Fact]
+    public void APinnedListingIsResumedAndAnUnknownVersionResumesTheCurrentOne()
+    {
+        var web = Host("web", HostState.Up);
+        _index.Update(web);
+        var first = _index.Current;
+        _index.Pin(first);
+
+        web.Record.State = HostState.Late;
+        _index.Update(web);
+
+        Assert.Same(first, _index.Resume(first.Version));
+        Assert.Same(_index.Current, _index.Resume(_index.Current.Version + 100));
+    }
+
+    [Fact]
+    public void ARestoreListsEveryHostAtOnceInTheSameOrder()
+    {
+        var hosts = Enumerable.Range(0, 1000).Select(i => Host($"h{i:D4}", i % 10 == 0 ? HostState.Down : HostState.Up)).ToList();
+
+        _index.UpdateAll(hosts);
+
+        var ids = Ids(_index.Current);
+        Assert.Equal(hosts.Where(h => h.Record.State == HostState.Down).Select(h => h.Record.Id), ids.Take(100));
+        Assert.Equal(hosts.Where(h => h.Record.State == HostState.Up).Select(h => h.Record.Id), ids.Skip(100));
+        Assert.Equal(100, _index.Current.Counts[(int)HostState.Down]);
+    }
+
+    private static TrackedHost Host(string id, HostState state) => new(new HostRecord(id) { State = state });
+
+    private static List<string> Ids(HostListing listing) => [.. listing.Hosts.Select(h => h.Id!)];
+}
