@@ -19,6 +19,9 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
 
     public bool Knows(string id) => _hosts.ContainsKey(id);
 
+    // A lone server's changes wait for nothing but memory, which the host bounds keep.
+    public string? WhyNotNow() => null;
+
     // The hosts in the order the page and the API list them, kept as states change.
     public HostIndex Index { get; } = new();
 

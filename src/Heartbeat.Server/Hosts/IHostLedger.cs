@@ -5,6 +5,10 @@ namespace Heartbeat.Server.Hosts;
 // Events that result go to the HostEventSink, whenever they are decided.
 internal interface IHostLedger
 {
+    // Null when a beat can be taken now; else why not (a fleet server whose store has been away until its queue of
+    // changes reached its bound), said once in the server's log when it starts. Asked before the beat's line is written.
+    string? WhyNotNow();
+
     // Records a beat whose line is in the log already; the task completes once the lines of the events it caused are too.
     Task RecordBeatAsync(ReceivedHeartbeat heartbeat, string peer);
 

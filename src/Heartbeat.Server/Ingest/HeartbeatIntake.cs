@@ -8,6 +8,9 @@ namespace Heartbeat.Server.Ingest;
 // A beat whose line cannot be written is refused and changes nothing; once it is written, every read sees it.
 internal sealed class HeartbeatIntake(IHostLedger ledger, HeartbeatLog log, ServerMetrics metrics)
 {
+    // Why no beat can be taken now, asked before its line is written; null when it can (see IHostLedger.WhyNotNow).
+    public string? WhyNotNow() => ledger.WhyNotNow();
+
     // False when the heartbeat log cannot be written: the beat must then be refused, not acknowledged.
     public async Task<bool> AcceptAsync(ReceivedHeartbeat heartbeat, string peer)
     {

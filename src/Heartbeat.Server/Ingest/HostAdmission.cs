@@ -1,5 +1,4 @@
 using System.Threading.RateLimiting;
-using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -11,11 +10,8 @@ namespace Heartbeat.Server.Ingest;
 // always pass. Each bound is reported once in the server's log, not once per refused beat.
 internal sealed partial class HostAdmission : IDisposable
 {
-    private static readonly object CountedKey = new();
-
     private readonly HostRegistry _registry;
     private readonly HostsOptions _options;
-    private readonly ServerMetrics _metrics;
     private readonly ILogger<HostAdmission> _logger;
     private readonly PartitionedRateLimiter<string>? _perAddress;
 
@@ -26,9 +22,9 @@ internal sealed partial class HostAdmission : IDisposable
     private int _pending; // new hosts let in whose beats are not in the registry yet: counted against the cap
     private int _full; // 1 once the cap was reported, until a new host fits again
 
-    public HostAdmission(HostRegistry registry, HostsOptions options, ServerMetrics metrics, ILogger<HostAdmission> logger)
+    public HostAdmission(HostRegistry registry, HostsOptions options, ILogger<HostAdmission> logger)
     {
-        (_registry, _options, _metrics, _logger) = (registry, options, metrics, logger);
+        (_registry, _options, _logger) = (registry, options, logger);
         if (options.MaxNewHostsPerMinute > 0)
         {
             _perAddress = PartitionedRateLimiter.Create<string, string>(peer =>
@@ -54,7 +50,7 @@ internal sealed partial class HostAdmission : IDisposable
                 LogCapReached(_logger, _registry.Count, _options.MaxHosts);
             }
 
-            return Refuse(context, "host_limit", TypedResults.Problem(
+            return IngestEndpoints.Refused(context, "host_limit", TypedResults.Problem(
                 title: "Too many hosts",
                 detail: $"The server tracks {_registry.Count} hosts, its limit (--max-hosts {_options.MaxHosts}, HEARTBEAT_MAX_HOSTS): "
                     + "no new host is added until some are forgotten or the limit is raised. Beats of known hosts are still accepted.",
@@ -75,7 +71,7 @@ internal sealed partial class HostAdmission : IDisposable
                     }
                 }
 
-                return Refuse(context, "new_host_rate", RateLimits.TooMany(
+                return IngestEndpoints.Refused(context, "new_host_rate", RateLimits.TooMany(
                     context,
                     lease,
                     "Too many new hosts",
@@ -100,9 +96,6 @@ internal sealed partial class HostAdmission : IDisposable
         }
     }
 
-    // Whether the answer was counted here already (heartbeat_rejected_total), with its own reason.
-    public static bool Counted(HttpContext context) => context.Items.ContainsKey(CountedKey);
-
     public void Dispose()
     {
         _perAddress?.Dispose();
@@ -110,13 +103,6 @@ internal sealed partial class HostAdmission : IDisposable
     }
 
     private void Release() => Interlocked.Decrement(ref _pending);
-
-    private ProblemHttpResult Refuse(HttpContext context, string reason, ProblemHttpResult problem)
-    {
-        _metrics.Rejected(reason);
-        context.Items[CountedKey] = reason;
-        return problem;
-    }
 
     // A fixed window of a minute; idle partitions are replenished (and dropped) by the partitioned limiter's own timer.
     private static FixedWindowRateLimiterOptions Window(int permits) => new()

@@ -10,6 +10,9 @@ namespace Heartbeat.Server.Ingest;
 
 internal static class IngestEndpoints
 {
+    // Marks a refusal counted already, with its own reason (see Refused).
+    private static readonly object CountedKey = new();
+
     public static IEndpointRouteBuilder MapIngest(this IEndpointRouteBuilder app)
     {
         // Content-Type is not looked at: the seed's own curl example sends JSON as a form post.
@@ -24,7 +27,7 @@ internal static class IngestEndpoints
         {
             var result = await next(context);
             var inner = result is INestedHttpResult nested ? nested.Result : result;
-            if (!HostAdmission.Counted(context.HttpContext) && inner is IStatusCodeHttpResult { StatusCode: >= 400 and var status })
+            if (!context.HttpContext.Items.ContainsKey(CountedKey) && inner is IStatusCodeHttpResult { StatusCode: >= 400 and var status })
             {
                 context.HttpContext.RequestServices.GetRequiredService<ServerMetrics>().Rejected(status switch
                 {
@@ -96,6 +99,12 @@ internal static class IngestEndpoints
             return refused;
         }
 
+        if (intake.WhyNotNow() is { } busy)
+        {
+            return Refused(context, "store_backlog", TypedResults.Problem(
+                title: "Heartbeat not recorded", detail: busy, statusCode: StatusCodes.Status503ServiceUnavailable));
+        }
+
         var admission = context.RequestServices.GetRequiredService<HostAdmission>();
         if (admission.Check(context, id, fromAddress: peer, out var slot) is { } full)
         {
@@ -114,6 +123,14 @@ internal static class IngestEndpoints
         }
 
         return TypedResults.Ok(new HeartbeatAck("ok", peer, time.GetUtcNow()));
+    }
+
+    // A refusal whose status code does not tell its reason (there are several 503s and 429s), counted here, once.
+    public static ProblemHttpResult Refused(HttpContext context, string reason, ProblemHttpResult problem)
+    {
+        context.RequestServices.GetRequiredService<ServerMetrics>().Rejected(reason);
+        context.Items[CountedKey] = reason;
+        return problem;
     }
 
     public static ProblemHttpResult Invalid(HeartbeatError error) => TypedResults.Problem(

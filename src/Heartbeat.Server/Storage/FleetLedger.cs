@@ -6,13 +6,34 @@ namespace Heartbeat.Server.Storage;
 // The ledger of a server in a fleet: it only queues what happens to hosts. FleetSync applies the queue
 // to the shared store every flush, with the rows locked, and publishes the events that result. A beat is acknowledged
 // once its line is in this server's log; a request that needs an answer (is the host known?) waits for its flush.
-internal sealed class FleetLedger(TimeProvider time) : IHostLedger
+internal sealed partial class FleetLedger(StoreOptions options, TimeProvider time, ILogger<FleetLedger> logger) : IHostLedger
 {
     private readonly ConcurrentQueue<FleetChange> _changes = new();
 
+    // Changes queued here or held by FleetSync until written: bounded by --fleet-max-waiting.
+    private int _waiting;
+    private int _full; // 1 from the moment the bound was reached until the queue has caught up
+
+    public string? WhyNotNow()
+    {
+        var waiting = Volatile.Read(ref _waiting);
+        if (waiting < options.FleetMaxWaiting)
+        {
+            return null;
+        }
+
+        if (Interlocked.Exchange(ref _full, 1) == 0)
+        {
+            LogFull(logger, waiting, options.FleetMaxWaiting);
+        }
+
+        return $"{waiting} changes wait for the fleet's database, this server's limit (--fleet-max-waiting {options.FleetMaxWaiting}): "
+            + "beats are refused until the database answers again. Try again later.";
+    }
+
     public Task RecordBeatAsync(ReceivedHeartbeat heartbeat, string peer)
     {
-        _changes.Enqueue(new FleetBeat(HostRegistry.IdentityOf(heartbeat, peer), heartbeat, peer, time.GetUtcNow()));
+        Enqueue(new FleetBeat(HostRegistry.IdentityOf(heartbeat, peer), heartbeat, peer, time.GetUtcNow()));
         return Task.CompletedTask;
     }
 
@@ -37,11 +58,34 @@ internal sealed class FleetLedger(TimeProvider time) : IHostLedger
         }
     }
 
+    // So many changes drained earlier are in the store now.
+    public void Written(int count)
+    {
+        // Caught up once a tenth of the room is free again, so a queue at its bound does not flap in the log.
+        if (Interlocked.Add(ref _waiting, -count) < options.FleetMaxWaiting * 9 / 10 && Interlocked.Exchange(ref _full, 0) == 1)
+        {
+            LogCaughtUp(logger);
+        }
+    }
+
+    private void Enqueue(FleetChange change)
+    {
+        Interlocked.Increment(ref _waiting);
+        _changes.Enqueue(change);
+    }
+
     private Task<bool> CommandAsync(FleetCommand command)
     {
-        _changes.Enqueue(command);
+        Enqueue(command);
         return command.Done.Task;
     }
+
+    [LoggerMessage(EventId = 312, Level = LogLevel.Warning,
+        Message = "{Waiting} changes wait for the fleet's database (--fleet-max-waiting {Limit}): beats are refused with 503 until it answers again")]
+    private static partial void LogFull(ILogger logger, int waiting, int limit);
+
+    [LoggerMessage(EventId = 313, Level = LogLevel.Information, Message = "The fleet's database has caught up with the changes that waited; beats are taken again")]
+    private static partial void LogCaughtUp(ILogger logger);
 }
 
 // A change to one host, waiting for the next flush.

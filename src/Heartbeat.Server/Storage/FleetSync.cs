@@ -110,6 +110,7 @@ internal sealed partial class FleetSync(
             await CommitAsync(transaction, changes, now, cancellationToken);
         }
 
+        ledger.Written(_changes.Count);
         _changes.Clear();
         metrics.StoreFlushSeconds.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         foreach (var (command, known) in answers)

@@ -34,6 +34,13 @@ internal sealed record StoreOptions
             Parse = ValueParsers.Text,
             Get = o => o.Postgres, Set = (o, connection) => o with { Postgres = connection },
         },
+        new ValueSetting<StoreOptions, int>
+        {
+            Name = "fleet-max-waiting", Variable = "HEARTBEAT_FLEET_MAX_WAITING", ValueName = "count",
+            Help = "With --store postgres: most changes (beats, admin actions) that may wait in memory while the database is away; past it, beats get 503 until it is back",
+            Parse = ValueParsers.Int(1_000, 10_000_000, "a number of changes"),
+            Get = o => o.FleetMaxWaiting, Set = (o, max) => o with { FleetMaxWaiting = max },
+        },
     ];
 
     public StoreKind Kind { get; init; } = StoreKind.Sqlite;
@@ -43,6 +50,10 @@ internal sealed record StoreOptions
 
     // The connection string of the shared PostgreSQL database (Postgres).
     public string? Postgres { get; init; }
+
+    // A change waiting is about half a kilobyte (more with a ping body): 100,000 of them, some 10 to 20 s of a busy
+    // fleet's beats at one server, stay well inside a small VM's memory.
+    public int FleetMaxWaiting { get; init; } = 100_000;
 
     // How often changes are written; also the most state a crash can lose (the heartbeat log keeps every beat).
     public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(250);

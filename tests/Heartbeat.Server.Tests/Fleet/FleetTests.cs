@@ -148,6 +148,40 @@ public sealed class FleetTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task WhilePostgresIsAwayWhatWaitsIsBoundedBeatsPastItGet503AndLeaveNoLineAndAllIsWrittenOnceItIsBack()
+    {
+        const int limit = 10;
+        await using var own = await PostgresFixture.StartOwnServerAsync();
+        var database = await own.CreateDatabaseAsync();
+        await using var node = await StartNodeAsync(database, o => InProcessServer.WithoutRateLimits(o) with { Store = o.Store with { FleetMaxWaiting = limit } });
+        await node.BeatAsync("""{"host": "steady"}""");
+        await Eventually.TrueAsync(async () => await BeatsAsync(database, "steady") == 1, "the first beat in the store");
+
+        await own.StopAsync();
+        for (var beat = 1; beat < limit; beat++)
+        {
+            await node.BeatAsync("""{"host": "steady"}""");
+        }
+
+        await node.BeatAsync("""{"host": "last-one-in"}""");
+        using (var refused = await node.PostAsync("""{"host": "steady"}"""))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+            Assert.Contains("--fleet-max-waiting", await refused.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(limit + 1, node.HeartbeatMessages().Length); // the refused beat left no line
+        Assert.Equal(1, node.Metrics.HeartbeatsRejected.WithLabels("store_backlog").Value);
+
+        await own.StartAgainAsync();
+        await Eventually.TrueAsync(
+            async () => await BeatsAsync(database, "steady") == limit && await BeatsAsync(database, "last-one-in") == 1,
+            "every acknowledged beat in the store", TimeSpan.FromSeconds(30));
+        await Eventually.TrueAsync(async () => (await node.PostAsync("""{"host": "steady"}""")).StatusCode == HttpStatusCode.OK, "beats taken again");
+    }
+
+    [Fact]
     public async Task ConcurrentFirstStartsMigrateOnce()
     {
         var database = await postgres.CreateDatabaseAsync();
@@ -184,5 +218,9 @@ public sealed class FleetTests(PostgresFixture postgres)
     }
 
     internal static Task<InProcessServer> StartNodeAsync(string database, Func<ServerOptions, ServerOptions>? configure = null) =>
-        InProcessServer.StartAsync(o => (configure?.Invoke(o) ?? o) with { Store = o.Store with { Kind = StoreKind.Postgres, Postgres = database } });
+        InProcessServer.StartAsync(o =>
+        {
+            var configured = configure?.Invoke(o) ?? o;
+            return configured with { Store = configured.Store with { Kind = StoreKind.Postgres, Postgres = database } };
+        });
 }
