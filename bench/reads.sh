@@ -10,8 +10,8 @@
 #   --rate N      beats per second of the paced writer (default 50)
 #   --base REV    the build to compare with (default: git merge-base HEAD main)
 #
-# Builds both (Release, framework-dependent), registers the hosts once with wrk and bench/heartbeats.lua (interval
-# one hour: nothing turns late while measuring) and keeps that SQLite file. Each round starts each build on a copy
+# Builds both (Release, framework-dependent), registers the hosts once with the base build, wrk and
+# bench/heartbeats.lua (interval one hour: nothing turns late while measuring) and keeps that SQLite file. Each round starts each build on a copy
 # of it; bench/paced_beats.py then sends normal beats for --seconds with no readers, and again while wrk keeps the
 # readers busy. Prints each beat's p50/p99/max and the reads answered. Every load is bounded in time; every process
 # it starts is stopped on exit.
@@ -77,8 +77,9 @@ stop_server() {
 
 total() { curl -fsS "http://127.0.0.1:$port/api/v1/hosts?limit=1" | grep -o '"total":[0-9]*' | cut -d: -f2; }
 
+# Registered by the base build: its file is of the older schema, which this build migrates on a copy each round.
 echo "Registering $hosts hosts..."
-start_server this "$work/seed.db"
+start_server base "$work/seed.db"
 deadline=$((SECONDS + 300))
 while registered=$(total); [ "$registered" -lt "$hosts" ]; do
   [ "$SECONDS" -lt "$deadline" ] || { echo "reads.sh: could not register $hosts hosts in 300 s" >&2; exit 1; }
