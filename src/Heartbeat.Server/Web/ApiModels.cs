@@ -20,6 +20,7 @@ internal sealed record HostView(
     string IntervalSource,
     string ClientStatus,
     string? Message,
+    string? Reason,
     int IpChanges,
     int? MissesBeforeDown,
     DateTimeOffset? MaintenanceUntil,
@@ -81,7 +82,7 @@ internal sealed class HostViews(HostsOptions options, TimeProvider time)
         return new(
             host.Id, ApiNames.Of(host.State), host.Ip, host.ReportedIp, host.Peer, host.FirstSeen, host.LastSeen, host.StateSince,
             host.Beats, liveness.IntervalSeconds, liveness.IntervalSource,
-            host.ClientStatus.ToString().ToLowerInvariant(), host.Message, host.IpChanges, host.DeclaredMisses,
+            host.ClientStatus.ToString().ToLowerInvariant(), host.Message, HostNotes.ReasonOf(host), host.IpChanges, host.DeclaredMisses,
             host.MaintenanceUntil, host.Site, host.BootId, host.DuplicateSeenAt, host.ClockSkew?.TotalSeconds, host.ClockOff(options.ClockSkewWarning),
             host.StartedAt, host.LastRunTime?.TotalSeconds, HostNotes.Of(host, time.GetUtcNow(), time.LocalTimeZone, options), liveness,
             withBody && host.LastBody is { } body ? new PingBodyView(body.At, body.Kind, body.Text, body.Text is not null) : null);

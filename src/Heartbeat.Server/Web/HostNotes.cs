@@ -10,6 +10,8 @@ internal sealed record HostNote(string Text, string Kind);
 // What else is worth knowing of a host, worded once: the page renders these as they come, on the server and live.
 internal static class HostNotes
 {
+    private const int MaxReasonLength = 200;
+
     private static readonly TimeSpan DuplicateShownFor = TimeSpan.FromDays(1);
 
     public static IReadOnlyList<HostNote> Of(HostRecord host, DateTimeOffset now, TimeZoneInfo zone, HostsOptions options)
@@ -45,6 +47,26 @@ internal static class HostNotes
         }
 
         return notes;
+    }
+
+    // Why a host says it fails, for the list: the message of its last beat, else the first line of its failure's body.
+    public static string? ReasonOf(HostRecord host)
+    {
+        if (host.ClientStatus != HeartbeatStatus.Fail)
+        {
+            return null;
+        }
+
+        var reason = host.Message ?? (host.LastBody is { Kind: "fail", Text: { } text } ? FirstLine(text) : null);
+        return reason is { Length: > MaxReasonLength } ? string.Concat(reason.AsSpan(0, MaxReasonLength - 1), "…") : reason;
+    }
+
+    private static string? FirstLine(string text)
+    {
+        var line = text.AsSpan().TrimStart();
+        var end = line.IndexOfAny('\r', '\n');
+        line = (end < 0 ? line : line[..end]).TrimEnd();
+        return line.IsEmpty ? null : line.ToString();
     }
 
     public static string LocalTime(DateTimeOffset at, TimeZoneInfo zone) =>

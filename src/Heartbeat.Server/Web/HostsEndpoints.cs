@@ -31,7 +31,7 @@ internal static class HostsEndpoints
     }
 
     private static Results<Ok<HostPage>, ProblemHttpResult> ListHosts(
-        HostRegistry registry, HostViews views, string? state, string? q, string? cursor, int? offset, int? limit)
+        HostRegistry registry, HostViews views, string? state, string? q, string? group, string? cursor, int? offset, int? limit)
     {
         var parsedState = ApiNames.ParseState(state);
         if (state is not null && parsedState is null)
@@ -55,7 +55,7 @@ internal static class HostsEndpoints
             after = parsed;
         }
 
-        return TypedResults.Ok(HostQuery.Run(registry, views, parsedState, q, after, offset ?? 0, limit ?? HostQuery.DefaultLimit));
+        return TypedResults.Ok(HostQuery.Run(registry, views, parsedState, q, group is null ? null : [group], after, offset ?? 0, limit ?? HostQuery.DefaultLimit));
     }
 
     private static Results<Ok<HostView>, ProblemHttpResult> GetHost(HostRegistry registry, HostViews views, string id) =>

@@ -21,9 +21,16 @@ internal static class StatusPageEndpoints
     {
         // HEAD is answered by the same handler: Kestrel sends the headers (Content-Length included) and drops the body.
         app.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], async (
-            HttpRequest request, ServerStatus status, HostRegistry registry, HostViews views, HostEventFeed feed, Notifiers notifiers, IHostStore store, Tokens tokens, TimeProvider time, string? q) =>
+            HttpRequest request, ServerStatus status, HostRegistry registry, HostViews views, HostEventFeed feed, Notifiers notifiers, IHostStore store, Tokens tokens, TimeProvider time,
+            string? state, string? q, string? group, string? cursor) =>
         {
-            var hosts = HostQuery.Run(registry, views, state: null, q, cursor: null, offset: 0, HostQuery.DefaultLimit);
+            var filter = new ListFilter(state, q, group, cursor);
+            if (filter.Problem() is { } problem)
+            {
+                return problem;
+            }
+
+            var hosts = HostQuery.Run(registry, views, filter.State, q, filter.Groups, filter.Cursor, offset: 0, HostQuery.DefaultLimit);
             var recent = feed.Recent(20).Select(EventView.From).ToList();
             var view = new StatusView(ServerView.From(status), hosts, recent, await NotifierEndpoints.ReadAsync(notifiers, store, request.HttpContext.RequestAborted));
             if (request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)))
@@ -31,7 +38,7 @@ internal static class StatusPageEndpoints
                 return Results.Json(view, ApiJsonContext.Default.StatusView);
             }
 
-            return TypedResults.Bytes(Encoding.UTF8.GetBytes(Render(view, status, q, time, LoginEndpoints.SessionControls(request.HttpContext, tokens))), "text/html; charset=utf-8");
+            return TypedResults.Bytes(Encoding.UTF8.GetBytes(Render(view, status, filter, time, LoginEndpoints.SessionControls(request.HttpContext, tokens))), "text/html; charset=utf-8");
         }).RequireAccess().RequireRateLimiting(RateLimits.HostList);
 
         app.MapGet("/assets/{name}", (string name) => Assets.TryGetValue(name, out var asset)
@@ -44,6 +51,8 @@ internal static class StatusPageEndpoints
     {
         ["status.css"] = (ReadAsset("status.css"), "text/css; charset=utf-8"),
         ["status.js"] = (ReadAsset("status.js"), "text/javascript; charset=utf-8"),
+        ["favicon.svg"] = (ReadAsset("favicon.svg"), "image/svg+xml"),
+        ["favicon-down.svg"] = (ReadAsset("favicon-down.svg"), "image/svg+xml"),
     };
 
     private static byte[] ReadAsset(string name)
@@ -55,20 +64,13 @@ internal static class StatusPageEndpoints
         return copy.ToArray();
     }
 
-    private static string Render(StatusView view, ServerStatus status, string? search, TimeProvider time, string session)
+    private static string Render(StatusView view, ServerStatus status, ListFilter filter, TimeProvider time, string session)
     {
         var (hosts, recent) = (view.Hosts, view.RecentEvents);
-        var page = new StringBuilder(4096 + (hosts.Hosts.Count * 400));
+        var page = new StringBuilder(4096 + (hosts.Hosts.Count * 600));
+        page.Append(PageHtml.Head("Heartbeat", hosts.Counts[ApiNames.Of(HostState.Down)], script: true));
         page.Append(CultureInfo.InvariantCulture, $$"""
-            <!doctype html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>Heartbeat</title>
-            <link rel="stylesheet" href="/assets/status.css">
-            <script src="/assets/status.js" defer></script>
-            </head>
+
             <body>
             <main>
             <h1>Heartbeat</h1>
@@ -85,13 +87,19 @@ internal static class StatusPageEndpoints
         foreach (var state in HostIndex.Order)
         {
             var name = ApiNames.Of(state);
-            page.Append(CultureInfo.InvariantCulture, $"<span class=\"state state-{name}\">{name} <span data-count=\"{name}\">{hosts.Counts[name]}</span></span>\n");
+            page.Append(CultureInfo.InvariantCulture, $"<a class=\"state state-{name}\" href=\"{Html.Encode(PageHtml.ListLink("/", [("state", name)]))}\">{name} <span data-count=\"{name}\">{hosts.Counts[name]}</span></a>\n");
         }
 
         page.Append(CultureInfo.InvariantCulture, $"""
             </div>
-            <form class="filter" method="get" action="/"><input type="search" name="q" value="{Html.Encode(search ?? string.Empty)}" placeholder="Filter by name or address" aria-label="Filter hosts"> <span id="shown" class="muted">{Html.Encode(Shown(hosts))}</span> <span id="live" class="live"></span></form>
-            <table id="hosts">
+            <form class="filter" method="get" action="/">
+            <input type="search" name="q" value="{Html.Encode(filter.Search ?? string.Empty)}" placeholder="Name or address" aria-label="Filter by name or address">
+            <select name="state" aria-label="Filter by state"><option value="">every state</option>{StateOptions(filter.State)}</select>
+            <input type="search" name="group" value="{Html.Encode(filter.Group ?? string.Empty)}" placeholder="Group" aria-label="Filter by group" class="group">
+            <button type="submit">Filter</button>
+            <span id="shown" class="muted">{Html.Encode(Shown(hosts))}</span> <span id="live" class="live"></span>
+            </form>
+            <table id="hosts" class="cards">
             <thead><tr><th>Host</th><th>State</th><th>IP</th><th>Peer</th><th>Last seen</th><th>Interval</th><th>IP changes</th><th>Notes</th></tr></thead>
             <tbody>
 
@@ -99,13 +107,25 @@ internal static class StatusPageEndpoints
         var now = time.GetUtcNow();
         foreach (var host in hosts.Hosts)
         {
+            var reason = host.Reason is null ? string.Empty : $"<div class=\"reason\">{Html.Encode(host.Reason)}</div>";
             page.Append(CultureInfo.InvariantCulture, $"""
-                <tr data-host="{Html.Encode(host.Id)}"><td class="host">{Html.Encode(host.Id)}</td><td class="state state-{host.State}">{host.State}</td><td>{Html.Encode(host.Ip)}</td><td class="muted">{Html.Encode(host.Peer)}</td><td data-last-seen="{host.LastSeen.UtcDateTime:O}" title="{Local(host.LastSeen, time)}">{Durations.Format(now - host.LastSeen)} ago</td><td class="muted">{Durations.Format(TimeSpan.FromSeconds(host.IntervalSeconds))} ({host.IntervalSource})</td><td>{host.IpChanges}</td><td class="notes">{RenderNotes(host)}</td></tr>
+                <tr data-host="{Html.Encode(host.Id)}"><td class="host"><a href="{Html.Encode(PageHtml.HostLink(host.Id))}">{PageHtml.BreakableName(host.Id)}</a>{reason}</td><td class="state state-{host.State}" data-label="State">{host.State}</td><td data-label="IP">{Html.Encode(host.Ip)}</td><td class="muted" data-label="Peer">{Html.Encode(host.Peer)}</td><td data-label="Last seen" data-last-seen="{host.LastSeen.UtcDateTime:O}" title="{Local(host.LastSeen, time)}">{Durations.Format(now - host.LastSeen)} ago</td><td class="muted" data-label="Interval">{Durations.Format(TimeSpan.FromSeconds(host.IntervalSeconds))} ({host.IntervalSource})</td><td data-label="IP changes">{host.IpChanges}</td><td class="notes">{RenderNotes(host)}</td></tr>
 
                 """);
         }
 
-        page.Append("</tbody>\n</table>\n<h2>Recent events</h2>\n<ul id=\"events\">\n");
+        page.Append("</tbody>\n</table>\n<nav class=\"pager\" id=\"pager\">");
+        if (filter.Cursor is not null)
+        {
+            page.Append(CultureInfo.InvariantCulture, $"<a id=\"first-page\" href=\"{Html.Encode(filter.Link(cursor: null))}\">First page</a> ");
+        }
+
+        if (hosts.NextCursor is { } next)
+        {
+            page.Append(CultureInfo.InvariantCulture, $"<a id=\"next-page\" href=\"{Html.Encode(filter.Link(next))}\">Next page</a>");
+        }
+
+        page.Append("</nav>\n<h2>Recent events</h2>\n<ul id=\"events\">\n");
         foreach (var e in recent)
         {
             page.Append(CultureInfo.InvariantCulture, $"<li><time datetime=\"{e.At.UtcDateTime:O}\">{Local(e.At, time)}</time>{Html.Encode(e.Summary)}</li>\n");
@@ -114,13 +134,13 @@ internal static class StatusPageEndpoints
         page.Append("</ul>\n");
         if (view.Notifiers.Count > 0)
         {
-            page.Append("<h2>Notifiers</h2>\n<table id=\"notifiers\">\n<thead><tr><th>Target</th><th>Events</th><th>Waiting</th><th>Parked</th><th>Last delivered</th><th>Last error</th></tr></thead>\n<tbody>\n");
+            page.Append("<h2>Notifiers</h2>\n<table id=\"notifiers\" class=\"cards\">\n<thead><tr><th>Target</th><th>Events</th><th>Waiting</th><th>Parked</th><th>Last delivered</th><th>Last error</th></tr></thead>\n<tbody>\n");
             foreach (var n in view.Notifiers)
             {
                 var events = n.Events.Count == 0 ? "all" : string.Join(", ", n.Events);
                 var delivered = n.LastDelivered is { } at ? Local(at, time) : "never";
                 var error = n.LastError is null ? string.Empty : $"{Local(n.LastErrorAt!.Value, time)}: {n.LastError}";
-                page.Append(CultureInfo.InvariantCulture, $"<tr><td>{Html.Encode(n.Name)}</td><td>{events}</td><td>{n.Pending}</td><td>{n.Parked}</td><td>{delivered}</td><td>{Html.Encode(error)}</td></tr>\n");
+                page.Append(CultureInfo.InvariantCulture, $"<tr><td class=\"host\">{Html.Encode(n.Name)}</td><td data-label=\"Events\">{events}</td><td data-label=\"Waiting\">{n.Pending}</td><td data-label=\"Parked\">{n.Parked}</td><td data-label=\"Last delivered\">{delivered}</td><td data-label=\"Last error\">{Html.Encode(error)}</td></tr>\n");
             }
 
             page.Append("</tbody>\n</table>\n");
@@ -129,6 +149,9 @@ internal static class StatusPageEndpoints
         page.Append("</main>\n</body>\n</html>\n");
         return page.ToString();
     }
+
+    private static string StateOptions(HostState? selected) => string.Concat(HostIndex.Order.Select(s =>
+        $"<option value=\"{ApiNames.Of(s)}\"{(s == selected ? " selected" : string.Empty)}>{ApiNames.Of(s)}</option>"));
 
     // The first page only (trouble first): past it, the API pages through the rest. status.js words it the same way.
     private static string Shown(HostPage hosts) => hosts switch

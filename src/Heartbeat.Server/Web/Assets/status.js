@@ -5,7 +5,11 @@
   const body = table.tBodies[0];
   const events = document.getElementById("events");
   const live = document.getElementById("live");
-  const filter = document.querySelector("form.filter input[name=q]");
+  const form = document.querySelector("form.filter");
+  const pager = document.getElementById("pager");
+  const favicon = document.getElementById("favicon");
+  // The page of the list this address shows; a filter change starts again from the first.
+  let cursor = new URLSearchParams(location.search).get("cursor");
 
   function ago(iso) {
     const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
@@ -28,21 +32,76 @@
     return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ` +
       `${sign}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
   }
-  function cell(text, className) {
+  function cell(text, className, label) {
     const td = document.createElement("td");
     td.textContent = text;
     if (className) td.className = className;
+    if (label) td.dataset.label = label;
+    return td;
+  }
+  // As the server renders it (PageHtml.BreakableName): the name may wrap after '.', '-' and '_'.
+  function breakable(name) {
+    const parts = name.split(/(?<=[.\-_])(?=.)/);
+    const nodes = [];
+    parts.forEach((part, i) => {
+      nodes.push(document.createTextNode(part));
+      if (i < parts.length - 1) nodes.push(document.createElement("wbr"));
+    });
+    return nodes;
+  }
+  function hostCell(host) {
+    const td = cell("", "host");
+    const link = document.createElement("a");
+    link.href = `/hosts/${encodeURIComponent(host.id)}`;
+    link.append(...breakable(host.id));
+    td.append(link);
+    if (host.reason) {
+      const reason = document.createElement("div");
+      reason.className = "reason";
+      reason.textContent = host.reason;
+      td.append(reason);
+    }
     return td;
   }
   function row(host) {
     const tr = document.createElement("tr");
     tr.dataset.host = host.id;
-    tr.append(cell(host.id, "host"), cell(host.state, `state state-${host.state}`), cell(host.ip), cell(host.peer, "muted"));
-    const seen = cell(ago(host.lastSeen));
+    tr.append(hostCell(host), cell(host.state, `state state-${host.state}`, "State"), cell(host.ip, "", "IP"), cell(host.peer, "muted", "Peer"));
+    const seen = cell(ago(host.lastSeen), "", "Last seen");
     seen.dataset.lastSeen = host.lastSeen;
     seen.title = local(host.lastSeen);
-    tr.append(seen, cell(`${duration(host.intervalSeconds)} (${host.intervalSource})`, "muted"), cell(String(host.ipChanges)), notes(host));
+    tr.append(seen, cell(`${duration(host.intervalSeconds)} (${host.intervalSource})`, "muted", "Interval"), cell(String(host.ipChanges), "", "IP changes"), notes(host));
     return tr;
+  }
+  function filters() {
+    const query = new URLSearchParams();
+    for (const name of ["q", "state", "group"]) {
+      const value = form ? form.elements[name].value : "";
+      if (value) query.set(name, value);
+    }
+    return query;
+  }
+  function link(id, text, query) {
+    const a = document.createElement("a");
+    a.id = id;
+    a.href = withToken(`/?${query}`);
+    a.textContent = text;
+    return a;
+  }
+  function renderPager(page) {
+    const links = [];
+    if (cursor) links.push(link("first-page", "First page", filters()), document.createTextNode(" "));
+    if (page.nextCursor) {
+      const next = filters();
+      next.set("cursor", page.nextCursor);
+      links.push(link("next-page", "Next page", next));
+    }
+    pager.replaceChildren(...links);
+  }
+  function renderDown(down) {
+    const icon = down > 0 ? "/assets/favicon-down.svg" : "/assets/favicon.svg";
+    if (favicon.getAttribute("href") !== icon) favicon.setAttribute("href", icon);
+    document.title = down > 0 ? `(${down.toLocaleString("en-US")} down) Heartbeat` : "Heartbeat";
   }
   // The server words the notes (HostNotes); the page only shows them.
   function notes(host) {
@@ -69,6 +128,8 @@
     document.getElementById("shown").textContent = !page.nextCursor ? ""
       : page.total !== undefined ? `${shown} of ${page.total.toLocaleString("en-US")} shown, ${(page.total - page.hosts.length).toLocaleString("en-US")} more`
       : `first ${shown} matches shown, more match`;
+    renderPager(page);
+    renderDown(page.counts.down || 0);
   }
 
   // A read token given in the page's address (?token=…) goes along with every request the page makes.
@@ -81,8 +142,9 @@
   let pending = null;
   async function refresh() {
     pending = null;
-    const query = new URLSearchParams();
-    if (filter && filter.value) query.set("q", filter.value);
+    const query = filters();
+    if (cursor) query.set("cursor", cursor);
+    history.replaceState(null, "", withToken(query.size ? `/?${query}` : "/"));
     try {
       const response = await fetch(withToken(`/?${query}`), { headers: { Accept: "application/json" } });
       if (response.ok) render(await response.json());
@@ -100,9 +162,11 @@
     while (events.children.length > 50) events.lastElementChild.remove();
   }
 
-  if (filter) {
-    filter.form.addEventListener("submit", (event) => { event.preventDefault(); refresh(); });
-    filter.addEventListener("input", soon);
+  if (form) {
+    const restart = () => { cursor = null; soon(); };
+    form.addEventListener("submit", (event) => { event.preventDefault(); cursor = null; refresh(); });
+    form.addEventListener("input", restart);
+    form.addEventListener("change", restart);
   }
   setInterval(() => {
     for (const td of body.querySelectorAll("[data-last-seen]")) td.textContent = ago(td.dataset.lastSeen);
