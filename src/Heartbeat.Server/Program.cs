@@ -100,6 +100,8 @@ internal partial class Program
         app.MapPings();
         app.MapPeerIngress();
         app.MapStatusPage();
+        app.MapBadges();
+        app.MapPublicStatus();
         app.MapLogin();
         app.MapHostsApi();
         app.MapHostSettings();

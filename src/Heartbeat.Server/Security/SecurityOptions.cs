@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Sockets;
+using Heartbeat.Protocol;
 using Heartbeat.Server.Settings;
 
 namespace Heartbeat.Server.Security;
@@ -47,6 +48,20 @@ internal sealed record SecurityOptions
             Help = "The address people reach the page at (e.g. https://status.example.org/): the page answers to its name, and trusts forms from it",
             Parse = TryParsePublicUrl,
             Get = o => o.PublicUrl, Set = (o, url) => o with { PublicUrl = url },
+        },
+        new ValueSetting<SecurityOptions, bool>
+        {
+            Name = "public-badges", Variable = "HEARTBEAT_PUBLIC_BADGES", ValueName = "bool",
+            Help = "Serve the status badges (/badge/HOST.svg, .json, /badge/group/GROUP.svg) to anyone, without a read token",
+            Parse = ValueParsers.Bool,
+            Get = o => o.PublicBadges, Set = (o, on) => o with { PublicBadges = on },
+        },
+        new ListSetting<SecurityOptions, string>(',')
+        {
+            Name = "public-status", Variable = "HEARTBEAT_PUBLIC_STATUS", ValueName = "group",
+            Help = "Show these groups' hosts, read-only and without a token, at /status, repeatable; nothing else opens",
+            Parse = TryParseGroup,
+            Set = (o, groups) => o with { PublicStatus = groups },
         },
         new ListSetting<SecurityOptions, string>(',')
         {
@@ -117,6 +132,12 @@ internal sealed record SecurityOptions
     // More Host names (or *.example.org patterns, or * for any) that the page, API and metrics answer to.
     public IReadOnlyList<string> AllowedHosts { get; init; } = [];
 
+    // The badges need no token.
+    public bool PublicBadges { get; init; }
+
+    // Groups whose hosts /status shows to anyone; empty: no public status page.
+    public IReadOnlyList<string> PublicStatus { get; init; } = [];
+
     // Source networks that may send beats or read; empty allows everyone.
     public IReadOnlyList<IPNetwork> Allow { get; init; } = [];
 
@@ -156,6 +177,13 @@ internal sealed record SecurityOptions
     {
         error = $"'{text}' is not an http:// or https:// address (e.g. https://status.example.org/)";
         return Uri.TryCreate(text, UriKind.Absolute, out url) && url.Scheme is "http" or "https" && url.UserInfo.Length == 0;
+    }
+
+    private static bool TryParseGroup(string text, [MaybeNullWhen(false)] out string group, out string error)
+    {
+        group = text;
+        error = $"'{text}' is not a group name (letters, digits, '.', '-', '_' or ':', up to {HeartbeatRules.MaxGroupLength})";
+        return HeartbeatRules.IsValidLabel(text, HeartbeatRules.MaxGroupLength);
     }
 
     private static bool TryParseHostName(string text, [MaybeNullWhen(false)] out string name, out string error)
