@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The status page's first screen at a large fleet: time to first byte and to the whole answer of the page (HTML), the
+# page as its script asks for it (JSON), the first API page, a filtered list and a group badge. Target: under a second.
+# This build only, on this machine, 127.0.0.1 only.
+#
+# Usage: bench/page.sh [--hosts N] [--requests N] [--down N]
+#   --hosts N     hosts registered before measuring (default 100000)
+#   --requests N  requests per URL, one at a time (default 20)
+#   --down N      of them, hosts made to fail first, so trouble leads the list (default 1000)
+#
+# Publishes the server (Release, framework-dependent), registers the hosts with wrk and bench/heartbeats.lua (interval
+# one hour: nothing turns late while measuring), makes --down of them fail, then asks each URL --requests times with
+# curl after one warm-up request. Prints median and max of time to first byte and total, and the size. Every load is
+# bounded in time; the server it starts is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/common.sh
+
+hosts=100000
+requests=20
+down=1000
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --hosts) hosts="$2"; shift 2 ;;
+    --requests) requests="$2"; shift 2 ;;
+    --down) down="$2"; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "page.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+if ! command -v wrk >/dev/null; then
+  echo "Installing wrk (apt-get install wrk)..."
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >/dev/null
+fi
+
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+  [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "Building $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' with uncommitted changes')..."
+dotnet publish src/Heartbeat.Server/Heartbeat.Server.csproj -c Release -o "$work/server" >"$work/build.log" || { cat "$work/build.log" >&2; exit 1; }
+port=17791
+base="http://127.0.0.1:$port"
+HEARTBEAT_MAX_HOSTS=100000000 HEARTBEAT_MAX_NEW_HOSTS_PER_MINUTE=0 "$work/server/heartbeat-server" "$port" --bind 127.0.0.1 \
+  --log-file "$work/heartbeat.log" --store memory --rate-limit 0 --host-rate-limit 0 --public-badges >"$work/server.out" 2>&1 &
+server_pid=$!
+wait_until_up "$base/healthz"
+
+total() { curl -fsS "$base/api/v1/hosts?limit=1" | grep -o '"total":[0-9]*' | cut -d: -f2; }
+echo "Registering $hosts hosts..."
+deadline=$((SECONDS + 300))
+while registered=$(total); [ "$registered" -lt "$hosts" ]; do
+  [ "$SECONDS" -lt "$deadline" ] || { echo "page.sh: could not register $hosts hosts in 300 s" >&2; exit 1; }
+  HOSTS=$hosts START=$registered THREADS=2 INTERVAL=3600 wrk -t2 -c64 -d10s -s bench/heartbeats.lua "$base/" >/dev/null
+done
+echo "Making $down of them fail (a group of their own, \"failing\")..."
+for i in $(seq 0 $((down - 1))); do
+  printf '{"host":"host-%d","status":"fail","msg":"benchmark failure","group":"failing","interval":3600}\n' "$((i * (hosts / down)))"
+done | while read -r body; do curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' --data "$body" "$base/"; done
+
+# median and max of a column of numbers (seconds), in ms
+stats() { sort -n | awk '{ v[NR] = $1 } END { printf "%.1f %.1f", v[int((NR + 1) / 2)] * 1000, v[NR] * 1000 }'; }
+
+printf '%-40s %10s %10s %10s %10s %10s\n' url ttfb-p50 ttfb-max total-p50 total-max bytes
+echo "| URL | first byte, median | first byte, max | whole answer, median | whole answer, max | bytes |" >"$work/results.md"
+echo "|---|---:|---:|---:|---:|---:|" >>"$work/results.md"
+measure() { # $1: label, $2: path, $3…: curl options
+  local label="$1" path="$2"; shift 2
+  curl -fsS -o /dev/null "$@" "$base$path" # warm-up
+  : >"$work/times"
+  for _ in $(seq 1 "$requests"); do
+    curl -fsS -o /dev/null --max-time 30 -w '%{time_starttransfer} %{time_total} %{size_download}\n' "$@" "$base$path" >>"$work/times"
+  done
+  read -r ttfb50 ttfbmax < <(cut -d' ' -f1 "$work/times" | stats)
+  read -r total50 totalmax < <(cut -d' ' -f2 "$work/times" | stats)
+  bytes=$(tail -1 "$work/times" | cut -d' ' -f3)
+  printf '%-40s %8s ms %8s ms %8s ms %8s ms %10s\n' "$label" "$ttfb50" "$ttfbmax" "$total50" "$totalmax" "$bytes"
+  echo "| $label | $ttfb50 ms | $ttfbmax ms | $total50 ms | $totalmax ms | $bytes |" >>"$work/results.md"
+}
+measure "GET / (HTML)" "/" -H 'Accept: text/html'
+measure "GET / (JSON, as status.js asks)" "/" -H 'Accept: application/json'
+measure "GET /api/v1/hosts" "/api/v1/hosts"
+measure "GET /api/v1/hosts?state=up (past trouble)" "/api/v1/hosts?state=up"
+measure "GET /?group=failing (HTML)" "/?group=failing" -H 'Accept: text/html'
+measure "GET /?q=host-99999 (HTML, one match)" "/?q=host-99999" -H 'Accept: text/html'
+measure "GET /badge/group/failing.svg" "/badge/group/failing.svg"
+measure "GET /badge/host-5.svg" "/badge/host-5.svg"
+echo
+cat "$work/results.md"
