@@ -65,7 +65,7 @@ for i in $(seq 0 $((down - 1))); do
 done | while read -r body; do curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' --data "$body" "$base/"; done
 
 # median and max of a column of numbers (seconds), in ms
-stats() { sort -n | awk '{ v[NR] = $1 } END { printf "%.1f %.1f", v[int((NR + 1) / 2)] * 1000, v[NR] * 1000 }'; }
+stats() { sort -n | awk '{ v[NR] = $1 } END { printf "%.1f %.1f\n", v[int((NR + 1) / 2)] * 1000, v[NR] * 1000 }'; }
 
 printf '%-40s %10s %10s %10s %10s %10s\n' url ttfb-p50 ttfb-max total-p50 total-max bytes
 echo "| URL | first byte, median | first byte, max | whole answer, median | whole answer, max | bytes |" >"$work/results.md"
@@ -89,6 +89,7 @@ measure "GET /api/v1/hosts" "/api/v1/hosts"
 measure "GET /api/v1/hosts?state=up (past trouble)" "/api/v1/hosts?state=up"
 measure "GET /?group=failing (HTML)" "/?group=failing" -H 'Accept: text/html'
 measure "GET /?q=host-99999 (HTML, one match)" "/?q=host-99999" -H 'Accept: text/html'
+measure "GET /?group=nowhere (HTML, no match: every host looked at)" "/?group=nowhere" -H 'Accept: text/html'
 measure "GET /badge/group/failing.svg" "/badge/group/failing.svg"
 measure "GET /badge/host-5.svg" "/badge/host-5.svg"
 echo

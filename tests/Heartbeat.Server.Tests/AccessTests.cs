@@ -164,6 +164,7 @@ public sealed class AccessTests
         Assert.Equal(HttpStatusCode.OK, await StatusAsync(server, Remote, HttpMethod.Get, "/healthz"));
         Assert.Equal(HttpStatusCode.OK, await StatusAsync(server, Remote, HttpMethod.Get, "/login"));
         Assert.Equal(HttpStatusCode.OK, await StatusAsync(server, Remote, HttpMethod.Get, "/assets/status.css"));
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(server, Remote, HttpMethod.Get, "/assets/favicon-down.svg"));
     }
 
     [Fact]
