@@ -57,7 +57,8 @@ public sealed class LiveViewTests
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.True(html.IndexOf("data-host=\"broken\"", StringComparison.Ordinal) < html.IndexOf("data-host=\"healthy\"", StringComparison.Ordinal));
-        Assert.Contains("<td class=\"state state-failing\">failing</td>", html, StringComparison.Ordinal);
+        Assert.Contains("<td class=\"state state-failing\" data-label=\"State\">failing</td>", html, StringComparison.Ordinal);
+        Assert.Contains("<div class=\"reason\">&lt;script&gt;alert(&#x27;owned&#x27;)&lt;/script&gt;</div>", html, StringComparison.Ordinal);
         Assert.Contains("Host failing - broken (&lt;script&gt;alert(&#x27;owned&#x27;)&lt;/script&gt;)", html, StringComparison.Ordinal);
         Assert.DoesNotContain("<script>alert", html, StringComparison.Ordinal);
     }
