@@ -124,6 +124,30 @@ public sealed class HostListBrowserTests
         Assert.Empty(await page.EvaluateAsync<string[]>("() => window.violations"));
     }
 
+    [Fact]
+    public async Task PublicStatusPageFitsAPhoneInTheDarkAndShowsOnlyItsGroups()
+    {
+        await using var server = await InProcessServer.StartAsync(o => o with { Security = o.Security with { ReadToken = "reader-token", PublicStatus = ["office"] } });
+        await server.BeatAsync($$"""{"host": "{{LongName}}", "group": "office"}""");
+        await server.BeatAsync("""{"host": "office-printer", "group": "office", "status": "fail"}""");
+        await server.BeatAsync("""{"host": "lab-1", "group": "lab"}""");
+        await using var chromium = await BrowserAsync();
+        await using var context = await chromium.Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            ViewportSize = new ViewportSize { Width = 400, Height = 700 },
+            ColorScheme = ColorScheme.Dark,
+        });
+        var page = await context.NewPageAsync();
+        await page.AddInitScriptAsync(RecordViolations);
+        await page.GotoAsync(new Uri(server.Client.BaseAddress!, "/status").ToString());
+
+        await Assertions.Expect(page.Locator("#hosts tbody tr")).ToHaveCountAsync(2);
+        await Assertions.Expect(page.Locator("#hosts tbody tr").First).ToHaveAttributeAsync("data-host", "office-printer");
+        Assert.True(await page.EvaluateAsync<bool>("() => document.scrollingElement.scrollWidth <= window.innerWidth"), "the public page scrolls sideways");
+        Assert.Empty(await page.EvaluateAsync<string[]>("() => window.violations"));
+        await ScreenshotAsync(page, "public-status-400-dark.png");
+    }
+
     private static async Task<Chromium> BrowserAsync()
     {
         Assert.True(File.Exists(ChromiumPath), $"The browser tests need Chromium at {ChromiumPath} (apt-get install chromium); ./test.sh installs it.");

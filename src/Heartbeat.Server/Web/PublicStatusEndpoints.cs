@@ -47,7 +47,7 @@ internal static class PublicStatusEndpoints
             <body>
             <main class="public">
             <h1>Status</h1>
-            <p class="muted">{PageHtml.Encode(string.Join(", ", groups))}: {(hosts.Count == 0 ? "no hosts yet" : down > 0 ? $"{down:N0} down" : "no host down")}. This page reloads every {RefreshSeconds} s.</p>
+            <p class="muted">{PageHtml.Encode(string.Join(", ", groups))}: {(hosts.Count == 0 ? "no hosts yet" : down > 0 ? $"{down:N0} down" : "no host down")}. This page reloads every {RefreshSeconds}&nbsp;s.</p>
             <table id="hosts" class="cards">
             <thead><tr><th>Host</th><th>Group</th><th>State</th><th>Since</th><th>Last seen</th></tr></thead>
             <tbody>
