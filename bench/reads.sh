@@ -12,9 +12,9 @@
 #
 # Builds both (Release, framework-dependent), registers the hosts once with the base build, wrk and
 # bench/heartbeats.lua (interval one hour: nothing turns late while measuring) and keeps that SQLite file. Each
-# round starts each build on a copy of it; bench/paced_beats.py then sends normal beats for --seconds with no readers, and again while wrk keeps the
-# readers busy. Prints each beat's p50/p99/max and the reads answered. Every load is bounded in time; every process
-# it starts is stopped on exit.
+# round starts each build on a copy of it; bench/paced_beats.py then sends normal beats for --seconds with no
+# readers, and again while wrk keeps the readers busy. Prints each beat's p50/p99/max and the reads answered. Every
+# load is bounded in time; every process it starts is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.sh
