@@ -25,16 +25,18 @@ internal static class HostPageView
 
     private static readonly HtmlEncoder Html = HtmlEncoder.Default;
 
+    private static readonly (string Outcome, string Label)[] Legend =
+        [("on-time", "on time"), ("late", "late"), ("missed", "missed (down)"), ("failed", "failed"), ("maintenance", "maintenance"), ("unknown", "not known")];
+
     public static string Render(HostPageModel model, HttpContext context, string session, TimeProvider time)
     {
         var host = model.Host;
         var now = time.GetUtcNow();
-        var id = Html.Encode(host.Id);
         var path = $"/hosts/{Html.Encode(Uri.EscapeDataString(host.Id))}";
         var page = new StringBuilder(16_384);
         Head(page, host.Id, session);
         page.Append(CultureInfo.InvariantCulture, $"""
-            <h1 class="host-id">{id}</h1>
+            <h1 class="host-id">{Breakable(host.Id)}</h1>
             <p class="host-state"><span id="state" class="state state-{host.State}">{host.State}</span> since {Time(host.StateSince, time)} (<span data-since="{host.StateSince.UtcDateTime:O}">{Durations.Format(now - host.StateSince)}</span>)</p>
 
             """);
@@ -60,7 +62,7 @@ internal static class HostPageView
     {
         var page = new StringBuilder(1024);
         Head(page, id, session);
-        page.Append(CultureInfo.InvariantCulture, $"<h1 class=\"host-id\">{Html.Encode(id)}</h1>\n");
+        page.Append(CultureInfo.InvariantCulture, $"<h1 class=\"host-id\">{Breakable(id)}</h1>\n");
         page.Append(flash is null
             ? "<p class=\"error\">No host is known by this name. It has not beaten yet, or it was forgotten.</p>\n"
             : $"<p class=\"flash\" role=\"status\">{Html.Encode(flash)}</p>\n");
@@ -123,7 +125,13 @@ internal static class HostPageView
             page.Append(CultureInfo.InvariantCulture, $"<span class=\"slot slot-{s.Outcome}\" title=\"{Local(s.From, time)}: {s.Outcome}\"></span>");
         }
 
-        page.Append("</div>\n<p class=\"legend small\"><span class=\"slot slot-on-time\"></span>on time <span class=\"slot slot-late\"></span>late <span class=\"slot slot-missed\"></span>missed (down) <span class=\"slot slot-failed\"></span>failed <span class=\"slot slot-maintenance\"></span>maintenance <span class=\"slot slot-unknown\"></span>not known</p>\n");
+        page.Append("</div>\n<p class=\"legend small\">");
+        foreach (var (outcome, label) in Legend)
+        {
+            page.Append(CultureInfo.InvariantCulture, $"<span><span class=\"slot slot-{outcome}\"></span>{label}</span> ");
+        }
+
+        page.Append("</p>\n");
     }
 
     private static void LastWords(StringBuilder page, HostView host, TimeProvider time)
@@ -247,6 +255,10 @@ internal static class HostPageView
         { } s when s % 60 == 0 => string.Create(CultureInfo.InvariantCulture, $"{s / 60}m"),
         { } s => string.Create(CultureInfo.InvariantCulture, $"{s}s"),
     };
+
+    // A long name wraps after its dots and dashes on a narrow screen, not in the middle of a word.
+    private static string Breakable(string id) =>
+        Html.Encode(id).Replace(".", ".<wbr>", StringComparison.Ordinal).Replace("-", "-<wbr>", StringComparison.Ordinal);
 
     private static string Seconds(double? seconds) => seconds is { } s ? Durations.Format(TimeSpan.FromSeconds(s)) : "-";
 
