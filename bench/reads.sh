@@ -11,10 +11,10 @@
 #   --base REV    the build to compare with (default: git merge-base HEAD main)
 #
 # Builds both (Release, framework-dependent), registers the hosts once with the base build, wrk and
-# bench/heartbeats.lua (interval one hour: nothing turns late while measuring) and keeps that SQLite file. Each round starts each build on a copy
-# of it; bench/paced_beats.py then sends normal beats for --seconds with no readers, and again while wrk keeps the
-# readers busy. Prints each beat's p50/p99/max and the reads answered. Every load is bounded in time; every process
-# it starts is stopped on exit.
+# bench/heartbeats.lua (interval one hour: nothing turns late while measuring) and keeps that SQLite file. Each
+# round starts each build on a copy of it; bench/paced_beats.py then sends normal beats for --seconds with no
+# readers, and again while wrk keeps the readers busy. Prints each beat's p50/p99/max and the reads answered. Every
+# load is bounded in time; every process it starts is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.sh
@@ -33,7 +33,7 @@ while [ $# -gt 0 ]; do
     --readers) readers="$2"; shift 2 ;;
     --rate) rate="$2"; shift 2 ;;
     --base) base="$2"; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "reads.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done

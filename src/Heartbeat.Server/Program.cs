@@ -100,6 +100,7 @@ internal partial class Program
         app.MapPings();
         app.MapPeerIngress();
         app.MapStatusPage();
+        app.MapHostPage();
         app.MapBadges();
         app.MapPublicStatus();
         app.MapLogin();

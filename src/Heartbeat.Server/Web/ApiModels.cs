@@ -5,7 +5,7 @@ using Heartbeat.Server.Hosts;
 
 namespace Heartbeat.Server.Web;
 
-// A host as the API shows it. Times are UTC (ISO 8601); durations are in seconds.
+// A host as the API shows it. Times are UTC (ISO 8601); durations are in seconds. Uptime is in the view of one host only.
 internal sealed record HostView(
     string Id,
     string State,
@@ -33,7 +33,8 @@ internal sealed record HostView(
     double? LastRunSeconds,
     IReadOnlyList<HostNote> Notes,
     LivenessView Liveness,
-    PingBodyView? LastBody);
+    PingBodyView? LastBody,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] UptimeView? Uptime = null);
 
 // How the host is judged, and where each number comes from: "schedule" or "configured" (an admin set it), "declared"
 // (the host said so), "learned" (from the gaps between its beats), or "default" (the server's).

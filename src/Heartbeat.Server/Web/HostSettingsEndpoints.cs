@@ -112,7 +112,8 @@ internal static class HostSettingsEndpoints
         }
     }
 
-    private static bool TryRead(JsonProperty field, ref HostSettingsChange change, [NotNullWhen(false)] out string? error)
+    // One field of a change, checked; the host page's settings form comes here too.
+    public static bool TryRead(JsonProperty field, ref HostSettingsChange change, [NotNullWhen(false)] out string? error)
     {
         error = null;
         var value = field.Value;

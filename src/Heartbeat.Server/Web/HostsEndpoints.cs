@@ -21,7 +21,7 @@ internal static class HostsEndpoints
     {
         var api = app.MapGroup("/api/v1").RequireAccess();
         api.MapGet("/hosts", ListHosts).RequireRateLimiting(RateLimits.HostList);
-        api.MapGet("/hosts/{id}", GetHost);
+        api.MapGet("/hosts/{id}", GetHostAsync);
         api.MapGet("/hosts/{id}/history", GetHistoryAsync);
         api.MapDelete("/hosts/{id}", ForgetHost);
         api.MapPost("/hosts/{id}/maintenance", StartMaintenance);
@@ -57,6 +57,12 @@ internal static class HostsEndpoints
 
         return TypedResults.Ok(HostQuery.Run(registry, views, parsedState, q, group is null ? null : [group], after, offset ?? 0, limit ?? HostQuery.DefaultLimit));
     }
+
+    private static async Task<Results<Ok<HostView>, ProblemHttpResult>> GetHostAsync(
+        HostRegistry registry, HostViews views, IHostStore store, TimeProvider time, string id, CancellationToken cancellationToken) =>
+        registry.Find(id) is { } host
+            ? TypedResults.Ok(views.From(host, withBody: true) with { Uptime = UptimeView.Of(await StateHistory.ReadAsync(store, host, cancellationToken), time.GetUtcNow()) })
+            : NoSuchHost(id);
 
     private static Results<Ok<HostView>, ProblemHttpResult> GetHost(HostRegistry registry, HostViews views, string id) =>
         registry.Find(id) is { } host ? TypedResults.Ok(views.From(host, withBody: true)) : NoSuchHost(id);

@@ -22,13 +22,26 @@ internal static class NotifierEndpoints
         return [.. notifiers.Targets.Select(t => NotifierView.From(t, stats.GetValueOrDefault(t.Key)))];
     }
 
+    // A test notification to every target; none without targets.
+    public static async Task<IReadOnlyList<PendingNotification>> QueueTestAsync(Notifiers notifiers, IHostStore store, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var tests = notifiers.Test(time.GetUtcNow());
+        if (tests.Count > 0)
+        {
+            await store.EnqueueNotificationsAsync(tests, cancellationToken);
+            notifiers.Queued();
+        }
+
+        return tests;
+    }
+
     private static async Task<Ok<IReadOnlyList<NotifierView>>> ListAsync(Notifiers notifiers, IHostStore store, CancellationToken cancellationToken) =>
         TypedResults.Ok(await ReadAsync(notifiers, store, cancellationToken));
 
     private static async Task<Results<Accepted<TestQueued>, ProblemHttpResult>> SendTestAsync(
         Notifiers notifiers, IHostStore store, TimeProvider time, CancellationToken cancellationToken)
     {
-        var tests = notifiers.Test(time.GetUtcNow());
+        var tests = await QueueTestAsync(notifiers, store, time, cancellationToken);
         if (tests.Count == 0)
         {
             return TypedResults.Problem(
@@ -37,8 +50,6 @@ internal static class NotifierEndpoints
                 statusCode: StatusCodes.Status409Conflict);
         }
 
-        await store.EnqueueNotificationsAsync(tests, cancellationToken);
-        notifiers.Queued();
         return TypedResults.Accepted("/api/v1/notifiers", new TestQueued(tests.Count, tests[0].Notification.EventId));
     }
 }
