@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using Heartbeat.Protocol;
@@ -29,14 +28,8 @@ internal static class HostPageEndpoints
         ["forgotten"] = "Forgotten, with its history. If it beats again it comes back as a new host.",
     };
 
-    private static readonly byte[] Css = ReadAsset("host.css");
-    private static readonly byte[] Script = ReadAsset("host.js");
-
     public static IEndpointRouteBuilder MapHostPage(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/assets/host.css", () => TypedResults.Bytes(Css, "text/css; charset=utf-8"));
-        app.MapGet("/assets/host.js", () => TypedResults.Bytes(Script, "text/javascript; charset=utf-8"));
-
         var page = app.MapGroup("/hosts/{id}").RequireAccess().RequireAntiforgery();
         page.MapGet(string.Empty, ShowAsync);
         page.MapPost("/maintenance", StartMaintenanceAsync);
@@ -185,14 +178,5 @@ internal static class HostPageEndpoints
         }
 
         return (change, null);
-    }
-
-    private static byte[] ReadAsset(string name)
-    {
-        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream($"Heartbeat.Server.Web.Assets.{name}")
-            ?? throw new InvalidOperationException($"The asset {name} is not embedded in the server.");
-        using var copy = new MemoryStream();
-        stream.CopyTo(copy);
-        return copy.ToArray();
     }
 }

@@ -34,9 +34,9 @@ internal static class HostPageView
         var now = time.GetUtcNow();
         var path = $"/hosts/{Html.Encode(Uri.EscapeDataString(host.Id))}";
         var page = new StringBuilder(16_384);
-        Head(page, host.Id, session);
+        Head(page, host.Id, session, down: host.State == ApiNames.Of(HostState.Down));
         page.Append(CultureInfo.InvariantCulture, $"""
-            <h1 class="host-id">{Breakable(host.Id)}</h1>
+            <h1 class="host-id">{PageHtml.BreakableName(host.Id)}</h1>
             <p class="host-state"><span id="state" class="state state-{host.State}">{host.State}</span> since {Time(host.StateSince, time)} (<span data-since="{host.StateSince.UtcDateTime:O}">{Durations.Format(now - host.StateSince)}</span>)</p>
 
             """);
@@ -62,7 +62,7 @@ internal static class HostPageView
     {
         var page = new StringBuilder(1024);
         Head(page, id, session);
-        page.Append(CultureInfo.InvariantCulture, $"<h1 class=\"host-id\">{Breakable(id)}</h1>\n");
+        page.Append(CultureInfo.InvariantCulture, $"<h1 class=\"host-id\">{PageHtml.BreakableName(id)}</h1>\n");
         page.Append(flash is null
             ? "<p class=\"error\">No host is known by this name. It has not beaten yet, or it was forgotten.</p>\n"
             : $"<p class=\"flash\" role=\"status\">{Html.Encode(flash)}</p>\n");
@@ -70,13 +70,14 @@ internal static class HostPageView
         return page.ToString();
     }
 
-    private static void Head(StringBuilder page, string id, string session) => page.Append(CultureInfo.InvariantCulture, $"""
+    private static void Head(StringBuilder page, string id, string session, bool down = false) => page.Append(CultureInfo.InvariantCulture, $"""
         <!doctype html>
         <html lang="en">
         <head>
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>{Html.Encode(id)} - Heartbeat</title>
+        <link rel="icon" type="image/svg+xml" href="{PageHtml.FaviconOf(down ? 1 : 0)}">
         <link rel="stylesheet" href="/assets/status.css">
         <link rel="stylesheet" href="/assets/host.css">
         <script src="/assets/host.js" defer></script>
@@ -257,9 +258,6 @@ internal static class HostPageView
     };
 
     // A long name wraps after its dots and dashes on a narrow screen, not in the middle of a word.
-    private static string Breakable(string id) =>
-        Html.Encode(id).Replace(".", ".<wbr>", StringComparison.Ordinal).Replace("-", "-<wbr>", StringComparison.Ordinal);
-
     private static string Seconds(double? seconds) => seconds is { } s ? Durations.Format(TimeSpan.FromSeconds(s)) : "-";
 
     private static string Time(DateTimeOffset at, TimeProvider time) =>

@@ -51,6 +51,8 @@ internal static class StatusPageEndpoints
     {
         ["status.css"] = (ReadAsset("status.css"), "text/css; charset=utf-8"),
         ["status.js"] = (ReadAsset("status.js"), "text/javascript; charset=utf-8"),
+        ["host.css"] = (ReadAsset("host.css"), "text/css; charset=utf-8"),
+        ["host.js"] = (ReadAsset("host.js"), "text/javascript; charset=utf-8"),
         ["favicon.svg"] = (ReadAsset("favicon.svg"), "image/svg+xml"),
         ["favicon-down.svg"] = (ReadAsset("favicon-down.svg"), "image/svg+xml"),
     };
