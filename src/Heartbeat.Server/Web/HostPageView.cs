@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using Heartbeat.Protocol;
+using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Security;
 
 namespace Heartbeat.Server.Web;
