@@ -104,21 +104,21 @@ public sealed class HostPagingTests
     public async Task TheStatusPageShowsTheFirstPageTroubleFirstAndSaysHowManyMoreThereAre()
     {
         await using var server = await InProcessServer.StartAsync(InProcessServer.WithoutRateLimits);
-        await Parallel.ForEachAsync(Enumerable.Range(0, 505), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
+        await Parallel.ForEachAsync(Enumerable.Range(0, 105), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
         {
             using var response = await server.Client.PostAsync("/", new StringContent($$"""{"host": "node-{{i:D3}}"}"""), ct);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         });
-        await server.BeatAsync("""{"host": "node-504", "status": "fail"}""");
+        await server.BeatAsync("""{"host": "node-104", "status": "fail"}""");
 
         var html = await server.Client.GetStringAsync("/", TestContext.Current.CancellationToken);
         var json = (await server.GetStatusJsonAsync()).GetProperty("hosts");
 
-        Assert.Contains("500 of 505 shown, 5 more", html, StringComparison.Ordinal);
-        Assert.Equal("node-504", json.GetProperty("hosts")[0].GetProperty("id").GetString());
-        Assert.Equal(500, json.GetProperty("hosts").GetArrayLength());
+        Assert.Contains("100 of 105 shown, 5 more", html, StringComparison.Ordinal);
+        Assert.Equal("node-104", json.GetProperty("hosts")[0].GetProperty("id").GetString());
+        Assert.Equal(100, json.GetProperty("hosts").GetArrayLength());
         Assert.True(json.TryGetProperty("nextCursor", out _));
-        Assert.True(html.IndexOf("data-host=\"node-504\"", StringComparison.Ordinal) < html.IndexOf("data-host=\"node-000\"", StringComparison.Ordinal));
+        Assert.True(html.IndexOf("data-host=\"node-104\"", StringComparison.Ordinal) < html.IndexOf("data-host=\"node-000\"", StringComparison.Ordinal));
     }
 
     private static async Task<List<string>> PageThroughAsync(InProcessServer server, string path)

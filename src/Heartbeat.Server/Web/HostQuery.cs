@@ -8,6 +8,9 @@ namespace Heartbeat.Server.Web;
 internal static class HostQuery
 {
     public const int DefaultLimit = 500;
+
+    // The page shows fewer: a screen or two of rows is what a person reads, and a browser draws them at once.
+    public const int PageLimit = 100;
     public const int MaxLimit = 5000;
 
     public static HostPage Run(

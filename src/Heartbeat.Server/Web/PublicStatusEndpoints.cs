@@ -30,7 +30,7 @@ internal static class PublicStatusEndpoints
                 return problem;
             }
 
-            var page = HostQuery.Run(registry, views, state: null, search: null, shown, filter.Cursor, offset: 0, HostQuery.DefaultLimit);
+            var page = HostQuery.Run(registry, views, state: null, search: null, shown, filter.Cursor, offset: 0, HostQuery.PageLimit);
             return TypedResults.Bytes(Encoding.UTF8.GetBytes(Render(page, groups, filter, time)), "text/html; charset=utf-8");
         }).RequireRateLimiting(RateLimits.HostList);
         return app;

@@ -30,7 +30,7 @@ internal static class StatusPageEndpoints
                 return problem;
             }
 
-            var hosts = HostQuery.Run(registry, views, filter.State, q, filter.Groups, filter.Cursor, offset: 0, HostQuery.DefaultLimit);
+            var hosts = HostQuery.Run(registry, views, filter.State, q, filter.Groups, filter.Cursor, offset: 0, HostQuery.PageLimit);
             var recent = feed.Recent(20).Select(EventView.From).ToList();
             var view = new StatusView(ServerView.From(status), hosts, recent, await NotifierEndpoints.ReadAsync(notifiers, store, request.HttpContext.RequestAborted));
             if (request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)))
