@@ -42,7 +42,8 @@ public sealed class AccessTests
         (HttpMethod.Delete, "/api/v1/hosts/web1", null, HttpStatusCode.NoContent),
     ];
 
-    private static readonly string[] Reads = ["/", "/api/v1/hosts", "/api/v1/hosts/web1", "/api/v1/hosts/web1/history", "/api/v1/notifiers", "/metrics", "/api/v1/events"];
+    private static readonly string[] Reads =
+        ["/", "/hosts/web1", "/api/v1/hosts", "/api/v1/hosts/web1", "/api/v1/hosts/web1/history", "/api/v1/notifiers", "/metrics", "/api/v1/events", "/badge/web1.svg", "/badge/web1.json"];
 
     [Theory]
     [InlineData(TokensSet.None)]
@@ -151,6 +152,24 @@ public sealed class AccessTests
         foreach (var (method, path, body, done) in Changes)
         {
             Assert.Equal((path, done), (path, await StatusAsync(server, Remote, method, path, AdminToken, body)));
+        }
+    }
+
+    [Fact]
+    public async Task WithAReadTokenPublicBadgesAndThePublicStatusPageOpenOnlyThemselvesToAnyone()
+    {
+        await using var server = await InProcessServer.StartAsync(o => o with
+        {
+            Security = o.Security with { ReadToken = ReadToken, PublicBadges = true, PublicStatus = ["office"], TrustProxy = [IPNetwork.Parse("127.0.0.1/32")] },
+        });
+        await server.BeatAsync("""{"host": "web1", "group": "office"}""");
+
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(server, Remote, HttpMethod.Get, "/badge/web1.svg"));
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(server, Remote, HttpMethod.Get, "/badge/group/office.svg"));
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(server, Remote, HttpMethod.Get, "/status"));
+        foreach (var path in Reads.Where(p => !p.StartsWith("/badge/", StringComparison.Ordinal)))
+        {
+            Assert.Equal((path, HttpStatusCode.Unauthorized), (path, await StatusAsync(server, Remote, HttpMethod.Get, path)));
         }
     }
 

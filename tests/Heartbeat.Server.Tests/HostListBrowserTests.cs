@@ -162,16 +162,9 @@ public sealed class HostListBrowserTests
         return new Chromium(playwright, browser);
     }
 
-    // Saved under tests/artifacts/screenshots/ of the repository (git ignores it), where CI collects them.
     private static async Task ScreenshotAsync(IPage page, string name)
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root.Parent is not null && !File.Exists(Path.Combine(root.FullName, "Heartbeat.slnx")))
-        {
-            root = root.Parent;
-        }
-
-        var path = Path.Combine(root.FullName, "tests", "artifacts", "screenshots", name);
+        var path = Path.Combine(Screenshots.Folder, name);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
         TestContext.Current.SendDiagnosticMessage($"Screenshot: {path}");
     }

@@ -98,7 +98,7 @@ public sealed class HostPageBrowserTests
         var dark = await page.EvaluateAsync<bool>("() => getComputedStyle(document.body).color !== 'rgb(0, 0, 0)'"); // light text on the dark canvas
         Assert.Equal(scheme == ColorScheme.Dark, dark);
 
-        var screenshot = Path.Combine(ScreenshotFolder(), $"host-page-{width}-{scheme.ToString().ToLowerInvariant()}.png");
+        var screenshot = Path.Combine(Screenshots.Folder, $"host-page-{width}-{scheme.ToString().ToLowerInvariant()}.png");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
         TestContext.Current.SendDiagnosticMessage($"Host page screenshot: {screenshot}");
     }
@@ -127,20 +127,6 @@ public sealed class HostPageBrowserTests
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/hosts/{Host}") { Headers = { Authorization = new("Bearer", AdminToken) } };
         return server.Client.SendAsync(request, TestContext.Current.CancellationToken);
-    }
-
-    // tests/artifacts/screenshots in the checkout (ignored by git), where CI collects them.
-    private static string ScreenshotFolder()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Heartbeat.slnx")))
-        {
-            directory = directory.Parent;
-        }
-
-        var folder = Path.Combine(directory?.FullName ?? AppContext.BaseDirectory, "tests", "artifacts", "screenshots");
-        Directory.CreateDirectory(folder);
-        return folder;
     }
 
     private static Task<IBrowser> LaunchAsync(IPlaywright playwright)

@@ -1,0 +1,20 @@
+namespace Heartbeat.Server.Tests.Infrastructure;
+
+/// <summary>Where the browser tests save their screenshots: tests/artifacts/screenshots in the checkout (git ignores it), where CI collects them.</summary>
+internal static class Screenshots
+{
+    public static string Folder { get; } = Create();
+
+    private static string Create()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory.Parent is not null && !File.Exists(Path.Combine(directory.FullName, "Heartbeat.slnx")))
+        {
+            directory = directory.Parent;
+        }
+
+        var folder = Path.Combine(directory.FullName, "tests", "artifacts", "screenshots");
+        Directory.CreateDirectory(folder);
+        return folder;
+    }
+}
