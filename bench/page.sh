@@ -30,19 +30,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-if ! command -v wrk >/dev/null; then
-  echo "Installing wrk (apt-get install wrk)..."
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >/dev/null
-fi
-
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-  [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+need_wrk
+start_scratch
 
 echo "Building $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' with uncommitted changes')..."
 dotnet publish src/Heartbeat.Server/Heartbeat.Server.csproj -c Release -o "$work/server" >"$work/build.log" || { cat "$work/build.log" >&2; exit 1; }

@@ -39,19 +39,8 @@ while [ $# -gt 0 ]; do
 done
 base=${base:-$(git merge-base HEAD main)}
 
-if ! command -v wrk >/dev/null; then
-  echo "Installing wrk (apt-get install wrk)..."
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >/dev/null
-fi
-
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-  [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+need_wrk
+start_scratch
 
 echo "Building this tree ($(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ', with uncommitted changes')) and $(git rev-parse --short "$base")..."
 publish() { dotnet publish "$1" -c Release -o "$2" >"$work/build.log" || { cat "$work/build.log" >&2; exit 1; }; }
