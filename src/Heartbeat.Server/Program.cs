@@ -53,7 +53,7 @@ internal partial class Program
             // A fleet: the shared store decides every transition (and no site correlation: each server sees only part of a site's beats).
             builder.Services.AddSingleton(options.Hosts with { CorrelateSites = false });
             builder.Services.AddSingleton(services => PostgresHostStore.Open(
-                options.Store.Postgres!, options.Notify.LongestAttempt, services.GetRequiredService<Notifiers>().Targets.Select(t => t.Key)));
+                options.Store.Postgres!, options.Notify.LongestAttempt, () => services.GetRequiredService<Notifiers>().Targets.Select(t => t.Key)));
             builder.Services.AddSingleton<IHostStore>(services => services.GetRequiredService<PostgresHostStore>());
             builder.Services.AddSingleton<FleetLedger>();
             builder.Services.AddSingleton<IHostLedger>(services => services.GetRequiredService<FleetLedger>());
@@ -90,10 +90,10 @@ internal partial class Program
         app.UseExceptionHandler();
         app.UseStatusCodePages(); // bare 404/405 answers get a problem+json body too
         app.UseTrustedProxies(options.Security);
-        app.UseAllowList(options.Security);
+        app.UseAllowList();
         app.UseRateLimiter();
         app.UseSecurityHeaders();
-        app.UseAccessControl(options.Security);
+        app.UseAccessControl();
         app.RefuseDotSegmentHosts();
 
         app.MapIngest();

@@ -162,9 +162,9 @@ public sealed class CommandLineTests
     private static async Task<ServerOptions> ParseAsync(params string[] args)
     {
         ServerOptions? captured = null;
-        var parsed = ServerCommand.Create((options, _) =>
+        var parsed = ServerCommand.Create((settings, _) =>
         {
-            captured = options;
+            captured = settings.Options;
             return Task.FromResult(0);
         }).Parse(args);
 

@@ -253,5 +253,5 @@ public sealed class PostgresStoreContractTests(PostgresFixture postgres) : Store
     private string? _database;
 
     private protected override async Task<IHostStore> OpenStoreAsync() =>
-        PostgresHostStore.Open(_database ??= await postgres.CreateDatabaseAsync(), TimeSpan.FromSeconds(10), ["webhook:http://127.0.0.1:9/hook"]);
+        PostgresHostStore.Open(_database ??= await postgres.CreateDatabaseAsync(), TimeSpan.FromSeconds(10), () => ["webhook:http://127.0.0.1:9/hook"]);
 }

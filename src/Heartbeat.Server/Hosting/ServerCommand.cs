@@ -5,78 +5,143 @@ using Heartbeat.Server.Storage;
 
 namespace Heartbeat.Server.Hosting;
 
-// The command line: heartbeat-server [port] [options], one option per setting of Settings.
-// Every option can also come from its HEARTBEAT_* environment variable (handy under systemd); the command line wins
-// over the environment, and what neither gives keeps the options record's default.
+// Resolves a parse into the server's settings, or says what cannot go together.
+internal delegate (ServerSettings? Settings, string? Problem) SettingsResolver(ParseResult parsed);
+
+// The command line: heartbeat-server [port] [options], one option per setting of Settings, and the subcommands.
+// Every option can also come from its HEARTBEAT_* environment variable (handy under systemd) or from the config file;
+// the command line wins over the environment, the environment over the file, and what none gives keeps the options
+// record's default.
 internal static class ServerCommand
 {
     public const string Name = "heartbeat-server";
 
-    // Exit code for a command line or environment that cannot be used.
+    // Exit code for a command line, environment or config file that cannot be used.
     public const int UsageError = 2;
 
-    public static async Task<int> InvokeAsync(string[] args, Func<ServerOptions, CancellationToken, Task<int>> run)
+    public static async Task<int> InvokeAsync(string[] args, Func<ServerSettings, CancellationToken, Task<int>> run)
     {
-        var parsed = Create(run).Parse(args);
+        ConfigFile? file;
+        try
+        {
+            file = LoadConfig(args);
+        }
+        catch (InvalidDataException e)
+        {
+            return await UsageAsync(e.Message);
+        }
+
+        var parsed = Create(run, file, args).Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            foreach (var error in parsed.Errors)
-            {
-                await Console.Error.WriteLineAsync($"{Name}: {error.Message}");
-            }
-
-            await Console.Error.WriteLineAsync($"Try '{Name} --help' for the options.");
-            return UsageError;
+            return await UsageAsync([.. parsed.Errors.Select(e => e.Message)]);
         }
 
         // The host handles SIGTERM and SIGINT itself and drains in-flight requests; the parser must not race it.
         return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
 
-    internal static RootCommand Create(Func<ServerOptions, CancellationToken, Task<int>> run)
+    // The settings the arguments, the environment and the config file (as it is now) give; SIGHUP reads them again.
+    // Whatever is wrong is one InvalidDataException saying all of it.
+    public static ServerSettings Read(IReadOnlyList<string> args)
+    {
+        var parsed = Build((_, _) => Task.FromResult(0), LoadConfig(args), args, out var resolve).Parse([.. args]);
+        if (parsed.Errors.Count > 0)
+        {
+            throw new InvalidDataException(string.Join("; ", parsed.Errors.Select(e => e.Message)));
+        }
+
+        var (settings, problem) = resolve(parsed);
+        return settings ?? throw new InvalidDataException(problem);
+    }
+
+    internal static RootCommand Create(Func<ServerSettings, CancellationToken, Task<int>> run, ConfigFile? file = null, IReadOnlyList<string>? args = null) =>
+        Build(run, file, args ?? [], out _);
+
+    private static RootCommand Build(
+        Func<ServerSettings, CancellationToken, Task<int>> run, ConfigFile? file, IReadOnlyList<string> args, out SettingsResolver resolve)
     {
         var command = new RootCommand(
             "Heartbeat server: receives heartbeats (POST / with a JSON body such as {\"ip\": \"192.168.1.100\"}), "
             + "appends one line per beat to the heartbeat log, tracks every host's liveness and IP, "
             + "and shows them at GET / (HTML, or JSON) and /api/v1/hosts.");
-        var settings = ServerOptions.Settings.Select(setting => (Setting: setting, Value: Add(command, setting))).ToList();
-
-        command.SetAction(async (result, cancellationToken) =>
+        command.Add(new Option<string>("--config")
         {
-            var options = settings.Aggregate(new ServerOptions(), (read, s) => s.Value(result) is { } value ? s.Setting.Apply(read, value) : read);
-            if (Contradiction(options) is { } problem)
-            {
-                await Console.Error.WriteLineAsync($"{Name}: {problem}");
-                await Console.Error.WriteLineAsync($"Try '{Name} --help' for the options.");
-                return UsageError;
-            }
-
-            return await run(options, cancellationToken);
+            Description = "YAML file of settings, its keys the long option names (log-file: /var/log/heartbeat.log); the command line "
+                + $"and the environment win over it [env: {ConfigFile.Variable}; default: {ConfigFile.DefaultPath}, when it exists]",
+            HelpName = "file",
+            Recursive = true,
         });
+        var settings = ServerOptions.Settings.Select(setting => Add(command, setting, file)).ToList();
+        resolve = parsed =>
+        {
+            var values = settings.Select(value => value(parsed)).ToList();
+            var options = values.Aggregate(new ServerOptions(), (read, v) => v.Value is { } value ? v.Setting.Apply(read, value) : read);
+            return Contradiction(options) is { } problem ? (null, problem) : (new ServerSettings(options, values, file?.Path, args), null);
+        };
+
+        var resolved = resolve;
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            var (read, problem) = resolved(parsed);
+            return read is null ? await UsageAsync(problem!) : await run(read, cancellationToken);
+        });
+        command.Add(ConfigCheck.Create(resolved));
         return command;
     }
 
+    private static ConfigFile? LoadConfig(IReadOnlyList<string> args) =>
+        SettingSources.ConfigPathOf(args) is { } path ? ConfigFile.Read(path, ServerOptions.Settings.Select(s => s.Name).ToHashSet(StringComparer.Ordinal)) : null;
+
+    private static async Task<int> UsageAsync(params string[] problems)
+    {
+        foreach (var problem in problems)
+        {
+            await Console.Error.WriteLineAsync($"{Name}: {problem}");
+        }
+
+        await Console.Error.WriteLineAsync($"Try '{Name} --help' for the options.");
+        return UsageError;
+    }
+
     // Settings that cannot go together. Checked once every value is known: a parser validator sees only the command
-    // line, not the environment variables that stand in for what it leaves out.
+    // line, not the environment variables and the file that stand in for what it leaves out.
     private static string? Contradiction(ServerOptions options) =>
         (options.Security.TlsCertificate is null) != (options.Security.TlsKey is null) ? "--tls-cert and --tls-key go together: give both, or neither."
         : options.Store.Kind == StoreKind.Postgres && options.Store.Postgres is null ? "--store postgres needs a connection string: --postgres CONNECTION, HEARTBEAT_POSTGRES or HEARTBEAT_POSTGRES_FILE."
         : null;
 
-    // Puts a setting on the command line, and returns how to get its value once parsed: the command line's, else the
-    // environment's, else null (the record's default stands). A bad value from either is a parse error naming where it came from.
-    private static Func<ParseResult, object?> Add(RootCommand command, Setting<ServerOptions> setting)
+    // Puts a setting on the command line (for every subcommand too), and returns how to get its value once parsed: the
+    // command line's, else the environment's or the file's, else the default. A bad value from any of them is a parse
+    // error naming where it came from.
+    private static Func<ParseResult, SettingValue> Add(RootCommand command, Setting<ServerOptions> setting, ConfigFile? file)
     {
+        var fallback = SettingSources.Fallback(setting, file, out var fallbackError);
+        var shown = new Shown(fallback is null || setting.IsSecret ? setting.DefaultText ?? string.Empty : string.Join(", ", fallback.Texts));
+        SettingValue Otherwise() => fallback ?? new SettingValue(setting, Value: null, setting.DefaultText is { } text ? [text] : [], SettingValue.Default);
+        object? Fallen(ArgumentResult result)
+        {
+            if (fallbackError is not null)
+            {
+                result.AddError(fallbackError);
+            }
+
+            return shown;
+        }
+
         var description = Describe(setting);
         if (setting.IsSwitch)
         {
             var flag = new Option<bool>("--" + setting.Name)
             {
                 Description = description,
-                DefaultValueFactory = result => FromEnvironment(result, setting).Value is true,
+                Recursive = true,
+                DefaultValueFactory = result => Fallen(result) is not null && fallback?.Value is true,
             };
             command.Add(flag);
-            return result => result.GetValue(flag);
+            return parsed => parsed.GetResult(flag) is { Implicit: false } given
+                ? new SettingValue(setting, parsed.GetValue(flag), given.Tokens.Count > 0 ? [given.Tokens[0].Value] : ["true"], SettingValue.CommandLine)
+                : Otherwise();
         }
 
         if (setting.IsPositional)
@@ -85,11 +150,13 @@ internal static class ServerCommand
             {
                 Description = description,
                 Arity = ArgumentArity.ZeroOrOne,
-                DefaultValueFactory = result => FromEnvironment(result, setting),
-                CustomParser = result => Read(result, setting, setting.Name, [.. result.Tokens.Select(t => t.Value)]),
+                DefaultValueFactory = Fallen,
+                CustomParser = result => Read(result, setting, setting.Name),
             };
             command.Add(argument);
-            return result => Fallback.Unwrap(result.GetValue(argument));
+            return parsed => parsed.GetResult(argument) is { Tokens.Count: > 0 } given
+                ? new SettingValue(setting, parsed.GetValue(argument), [.. given.Tokens.Select(t => t.Value)], SettingValue.CommandLine)
+                : Otherwise();
         }
 
         var option = new Option<object?>("--" + setting.Name)
@@ -97,11 +164,14 @@ internal static class ServerCommand
             Description = description,
             HelpName = setting.ValueName,
             Arity = setting.Separator is null ? ArgumentArity.ExactlyOne : ArgumentArity.OneOrMore,
-            DefaultValueFactory = result => FromEnvironment(result, setting),
-            CustomParser = result => Read(result, setting, "--" + setting.Name, [.. result.Tokens.Select(t => t.Value)]),
+            Recursive = true,
+            DefaultValueFactory = Fallen,
+            CustomParser = result => Read(result, setting, "--" + setting.Name),
         };
         command.Add(option);
-        return result => Fallback.Unwrap(result.GetValue(option));
+        return parsed => parsed.GetResult(option) is { Implicit: false } given
+            ? new SettingValue(setting, parsed.GetValue(option), [.. given.Tokens.Select(t => t.Value)], SettingValue.CommandLine)
+            : Otherwise();
     }
 
     private static string Describe(Setting<ServerOptions> setting)
@@ -119,61 +189,9 @@ internal static class ServerCommand
         return setting.IsSecret ? $"{setting.Help}{secret}" : $"{setting.Help} [env: {setting.Variable}{joined}]";
     }
 
-    private static Fallback FromEnvironment(ArgumentResult result, Setting<ServerOptions> setting)
+    private static object? Read(ArgumentResult result, Setting<ServerOptions> setting, string source)
     {
-        var text = Environment.GetEnvironmentVariable(setting.Variable);
-        if (string.IsNullOrWhiteSpace(text) && setting.IsSecret)
-        {
-            text = SecretFile(result, setting);
-        }
-
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return new Fallback(null, setting.DefaultText ?? string.Empty);
-        }
-
-        var value = Read(result, setting, setting.Variable, [text]);
-        return new Fallback(value, value is null || setting.IsSecret ? string.Empty : text);
-    }
-
-    // A secret from a file: the one HEARTBEAT_X_FILE names (the containers' convention), else the systemd credential named
-    // like the option (LoadCredential=admin-token:/path puts it in $CREDENTIALS_DIRECTORY).
-    private static string? SecretFile(ArgumentResult result, Setting<ServerOptions> setting)
-    {
-        var variable = setting.Variable + "_FILE";
-        var (path, source) = (Environment.GetEnvironmentVariable(variable), variable);
-        if (string.IsNullOrWhiteSpace(path) && Environment.GetEnvironmentVariable("CREDENTIALS_DIRECTORY") is { Length: > 0 } credentials
-            && File.Exists(Path.Combine(credentials, setting.Name)))
-        {
-            (path, source) = (Path.Combine(credentials, setting.Name), $"the systemd credential '{setting.Name}'");
-        }
-
-        if (string.IsNullOrWhiteSpace(path))
-        {
-            return null;
-        }
-
-        try
-        {
-            // One secret, perhaps with the newline an editor or echo leaves at the end.
-            var secret = File.ReadAllText(path).Trim();
-            if (secret.Length == 0)
-            {
-                result.AddError($"{source}: '{path}' is empty");
-            }
-
-            return secret;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            result.AddError($"{source}: cannot read '{path}': {e.Message}");
-            return null;
-        }
-    }
-
-    private static object? Read(ArgumentResult result, Setting<ServerOptions> setting, string source, IReadOnlyList<string> texts)
-    {
-        if (setting.TryRead(texts, out var value, out var error))
+        if (setting.TryRead([.. result.Tokens.Select(t => t.Value)], out var value, out var error))
         {
             return value;
         }
@@ -182,12 +200,10 @@ internal static class ServerCommand
         return null;
     }
 
-    // What stands for a setting the command line leaves out: its environment variable's value, or null for the record's
-    // default. Help shows Text as the default, so it reads as people write it (60s, 100 MiB), and never a secret.
-    private sealed record Fallback(object? Value, string Text)
+    // What help shows as the default of a setting the command line leaves out: the environment's or the file's value,
+    // else the record's default, as people write it (60s, 100 MiB), and never a secret.
+    private sealed record Shown(string Text)
     {
-        public static object? Unwrap(object? value) => value is Fallback fallback ? fallback.Value : value;
-
         public override string ToString() => Text;
     }
 }

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Ingest;
 using Heartbeat.Server.Logging;
+using Heartbeat.Server.Notify;
 using Heartbeat.Server.Security;
 using Heartbeat.Server.Storage;
 using Microsoft.AspNetCore.Connections;
@@ -18,17 +19,30 @@ internal static partial class ServerRunner
     // Exit code for a server that could not start (port taken, log not writable, …).
     public const int StartFailed = 1;
 
-    public static async Task<int> RunAsync(ServerOptions options, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(ServerSettings settings, CancellationToken cancellationToken)
     {
+        var options = settings.Options;
         await using var app = Program.BuildApp(options, TimeProvider.System);
 
-        // logrotate's postrotate sends SIGHUP: the log is reopened at its path, and the server keeps running
-        // (SIGHUP's default would end it). One that comes before the log is open has nothing to reopen.
-        HeartbeatLog? log = null;
+        // SIGHUP, as logrotate's postrotate and systemctl reload send it: the log is reopened at its path and the settings
+        // are read again (see ConfigReload), and the server keeps running (SIGHUP's default would end it). One that comes
+        // while the server starts is handled once it is up.
+        Running? running = null;
+        var hangups = 0;
+        void Hangups()
+        {
+            if (Volatile.Read(ref running) is { } server && Interlocked.Exchange(ref hangups, 0) > 0)
+            {
+                server.Log.Reopen();
+                server.Config.Reload();
+            }
+        }
+
         using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, signal =>
         {
             signal.Cancel = true;
-            Volatile.Read(ref log)?.Reopen();
+            Interlocked.Increment(ref hangups);
+            Hangups();
         });
 
         try
@@ -43,7 +57,12 @@ internal static partial class ServerRunner
             return StartFailed;
         }
 
-        Volatile.Write(ref log, app.Services.GetRequiredService<HeartbeatLog>());
+        var services = app.Services;
+        var reload = new ConfigReload(
+            settings, services.GetRequiredService<Tokens>(), services.GetRequiredService<AllowList>(), services.GetRequiredService<HostNames>(),
+            services.GetRequiredService<Notifiers>(), services.GetRequiredService<HostRegistry>(), services.GetRequiredService<ILogger<ConfigReload>>());
+        Volatile.Write(ref running, new Running(services.GetRequiredService<HeartbeatLog>(), reload));
+        Hangups();
 
         // Returns on SIGTERM or SIGINT, after Kestrel has finished the requests in flight;
         // disposing the app then writes out the last batch of the heartbeat log.
@@ -117,4 +136,6 @@ internal static partial class ServerRunner
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Listening on {Addresses}; heartbeat log: {LogPath}; changes (forget, maintenance, notifier tests) allowed {Changes}")]
     private static partial void LogListening(ILogger logger, ICollection<string> addresses, string logPath, string changes);
+
+    private sealed record Running(HeartbeatLog Log, ConfigReload Config);
 }

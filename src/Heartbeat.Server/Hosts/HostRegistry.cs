@@ -14,6 +14,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
     private readonly DeadlineQueue _deadlines = new();
     private readonly SiteOutages _sites = new(transitions.Options.OutageWindow);
     private readonly HostsOptions _options = transitions.Options;
+    private volatile IReadOnlyList<SiteRule> _siteRules = transitions.Options.SiteRules;
 
     public int Count => _hosts.Count;
 
@@ -24,6 +25,9 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
 
     // The hosts in the order the page and the API list them, kept as states change.
     public HostIndex Index { get; } = new();
+
+    // The --group ranges of a configuration read again (SIGHUP): each host joins its site by them at its next beat.
+    public void UseSiteRules(IReadOnlyList<SiteRule> rules) => _siteRules = rules;
 
     // The identity rule of PRODUCT.md: the host's name, else its reported IP, else its peer address.
     public static string IdentityOf(ReceivedHeartbeat heartbeat, string peer) => heartbeat.Host ?? heartbeat.Ip ?? peer;
@@ -348,7 +352,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
         }
 
         var record = host.Record;
-        var site = SiteOutages.SiteOf(record.Group, record.ReportedIp, record.Peer, _options.SiteRules);
+        var site = SiteOutages.SiteOf(record.Group, record.ReportedIp, record.Peer, _siteRules);
         if (site != record.Site)
         {
             _sites.Move(record, record.Site, site);

@@ -7,25 +7,26 @@ namespace Heartbeat.Server.Notify;
 // GrowthDamper) each folded into one summary.
 internal sealed class Notifiers : IDisposable
 {
-    private readonly Dictionary<string, INotificationTarget> _targets;
+    private readonly IHttpClientFactory _http;
     private readonly FlapDamper _flapping;
     private readonly GrowthDamper _growth = new();
     private readonly SemaphoreSlim _queued = new(0, 1);
+    private volatile Dictionary<string, INotificationTarget> _targets;
 
     public Notifiers(NotifyOptions options, IHttpClientFactory http)
     {
-        IEnumerable<INotificationTarget> targets =
-        [
-            .. options.Webhooks.Select(webhook => new WebhookTarget(webhook, http.CreateClient(nameof(Notifiers)))),
-            .. options.Commands.Select(command => new ExecTarget(command, options.CommandTimeout)),
-        ];
-        _targets = targets.DistinctBy(t => t.Key).ToDictionary(t => t.Key, StringComparer.Ordinal);
+        _http = http;
+        _targets = TargetsOf(options);
         _flapping = new FlapDamper(options.FlapWindow, options.FlapThreshold);
     }
 
     public IReadOnlyCollection<INotificationTarget> Targets => _targets.Values;
 
     public INotificationTarget? Find(string key) => _targets.GetValueOrDefault(key);
+
+    // The targets of a configuration read again (SIGHUP). What is waiting in the outbox for a target that is gone
+    // is parked; a target whose spec is unchanged keeps its key, and with it what waits for it.
+    public void Use(NotifyOptions options) => _targets = TargetsOf(options);
 
     // The notifications the events call for, one per interested target: of the events that alert now (see
     // Alerts), and of released ones, held earlier and let go since.
@@ -74,6 +75,16 @@ internal sealed class Notifiers : IDisposable
     public Task WaitForQueuedAsync(TimeSpan timeout, CancellationToken cancellationToken) => _queued.WaitAsync(timeout, cancellationToken);
 
     public void Dispose() => _queued.Dispose();
+
+    private Dictionary<string, INotificationTarget> TargetsOf(NotifyOptions options)
+    {
+        IEnumerable<INotificationTarget> targets =
+        [
+            .. options.Webhooks.Select(webhook => new WebhookTarget(webhook, _http.CreateClient(nameof(Notifiers)))),
+            .. options.Commands.Select(command => new ExecTarget(command, options.CommandTimeout)),
+        ];
+        return targets.DistinctBy(t => t.Key).ToDictionary(t => t.Key, StringComparer.Ordinal);
+    }
 
     private IEnumerable<PendingNotification> ForTargets(Notification notification) => _targets.Values
         .Where(t => t.Events.Count == 0 || t.Events.Contains(notification.Event) || StandsFor(notification.Event).Any(t.Events.Contains))

@@ -26,6 +26,10 @@ internal static class Access
 
     public static IServiceCollection AddAccessControl(this IServiceCollection services, SecurityOptions options)
     {
+        // The names the page answers to and the networks that may talk to the server; a reload (SIGHUP) updates both.
+        services.AddSingleton(new HostNames(options));
+        services.AddSingleton(new AllowList(options));
+
         // Keys live in memory only: nothing secret is written to disk, and a restart (with new tokens, say) ends every session.
         services.AddDataProtection().UseEphemeralDataProtectionProvider();
 
@@ -44,8 +48,8 @@ internal static class Access
                 cookie.SlidingExpiration = true;
             });
         services.AddAuthorizationBuilder()
-            .AddPolicy(Read, policy => policy.AddAuthenticationSchemes(Scheme).AddRequirements(new AccessRequirement(Read, options.ReadToken is not null)))
-            .AddPolicy(Admin, policy => policy.AddAuthenticationSchemes(Scheme).AddRequirements(new AccessRequirement(Admin, options.AdminToken is not null)))
+            .AddPolicy(Read, policy => policy.AddAuthenticationSchemes(Scheme).AddRequirements(new AccessRequirement(Read)))
+            .AddPolicy(Admin, policy => policy.AddAuthenticationSchemes(Scheme).AddRequirements(new AccessRequirement(Admin)))
             .AddPolicy(Session, policy => policy.AddAuthenticationSchemes(CookieScheme).RequireAssertion(_ => true));
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, AccessDenied>();
         services.AddAntiforgery(antiforgery =>
@@ -59,9 +63,9 @@ internal static class Access
     }
 
     // Routing first, so that each check below knows the endpoint and what it asks for.
-    public static IApplicationBuilder UseAccessControl(this IApplicationBuilder app, SecurityOptions options) => app
+    public static IApplicationBuilder UseAccessControl(this IApplicationBuilder app) => app
         .UseRouting()
-        .UseBrowserGuard(options)
+        .UseBrowserGuard()
         .UseAuthentication()
         .UseAuthorization()
         .UseAntiforgery();
@@ -95,25 +99,29 @@ internal static class Access
 }
 
 // Read or admin access, as Access describes it; its own handler.
-internal sealed class AccessRequirement(string access, bool tokenSet) : AuthorizationHandler<AccessRequirement>, IAuthorizationRequirement
+internal sealed class AccessRequirement(string access) : AuthorizationHandler<AccessRequirement>, IAuthorizationRequirement
 {
     public string Access => access;
 
-    // Whether the server was given a token for this access.
-    public bool TokenSet => tokenSet;
+    // Whether the server has a token for this access now (a reload may give or take one).
+    public bool TokenSet(HttpContext context)
+    {
+        var tokens = context.RequestServices.GetRequiredService<Tokens>();
+        return access == Security.Access.Read ? tokens.ReadsNeedToken : tokens.AdminNeedsToken;
+    }
 
     // Why a request without this access is refused.
-    public AccessFailure Refusal => tokenSet
+    public AccessFailure Refusal(HttpContext context) => TokenSet(context)
         ? new AccessFailure(this, "Token refused", $"This needs the {access} token; the one given does not grant {access} access.")
         : new AccessFailure(this, "Only from this machine", "No admin token is set, so changes are allowed only from the server's own machine; start it with --admin-token to make them from elsewhere.");
 
     protected override async Task HandleRequirementAsync(AuthorizationHandlerContext context, AccessRequirement requirement)
     {
         var http = (HttpContext)context.Resource!;
-        var granted = context.User.IsInRole(access) || (!tokenSet && (access == Security.Access.Read || NetworkAccess.IsThisMachine(http)));
+        var granted = context.User.IsInRole(access) || (!TokenSet(http) && (access == Security.Access.Read || NetworkAccess.IsThisMachine(http)));
         if (!granted)
         {
-            context.Fail(Refusal);
+            context.Fail(Refusal(http));
             return;
         }
 

@@ -44,7 +44,7 @@ internal sealed class AccessDenied : IAuthorizationMiddlewareResultHandler
 
         var request = context.Request;
         var broughtNothing = Access.CredentialOf(request) is null && context.User.Identity?.IsAuthenticated != true;
-        if (broughtNothing && requirement.TokenSet)
+        if (broughtNothing && requirement.TokenSet(context))
         {
             if (Access.IsRead(request) && request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase))
             {
@@ -57,7 +57,7 @@ internal sealed class AccessDenied : IAuthorizationMiddlewareResultHandler
         }
 
         // Without a principal the framework passes on no reasons (a challenge); the requirement knows them anyway.
-        var failure = result.AuthorizationFailure?.FailureReasons.OfType<AccessFailure>().FirstOrDefault() ?? requirement.Refusal;
+        var failure = result.AuthorizationFailure?.FailureReasons.OfType<AccessFailure>().FirstOrDefault() ?? requirement.Refusal(context);
         return TypedResults.Problem(
             title: failure.Title,
             detail: failure.Message,

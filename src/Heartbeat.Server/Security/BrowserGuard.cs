@@ -20,9 +20,9 @@ internal static class BrowserGuard
         where TBuilder : IEndpointConventionBuilder => endpoints.WithMetadata(new OpenEndpoint(ChangesState: false));
 
     // After routing: what each endpoint allows depends on its metadata.
-    public static IApplicationBuilder UseBrowserGuard(this IApplicationBuilder app, SecurityOptions options)
+    public static IApplicationBuilder UseBrowserGuard(this IApplicationBuilder app)
     {
-        var names = new HostNames(options);
+        var names = app.ApplicationServices.GetRequiredService<HostNames>();
         var metrics = app.ApplicationServices.GetRequiredService<ServerMetrics>();
         return app.Use(async (context, next) =>
         {

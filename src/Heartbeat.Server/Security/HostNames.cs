@@ -14,11 +14,13 @@ internal sealed class HostNames
 
     private readonly List<StringSegment> _names;
     private readonly Task<StringSegment[]> _looked;
+    private volatile StringSegment[] _allowed;
 
     public HostNames(SecurityOptions options)
     {
         var machine = Dns.GetHostName();
-        _names = ["localhost", "*.localhost", machine, .. options.AllowedHosts.Select(n => new StringSegment(n))];
+        _names = ["localhost", "*.localhost", machine];
+        _allowed = AllowedOf(options);
         var domain = IPGlobalProperties.GetIPGlobalProperties().DomainName;
         if (!machine.Contains('.', StringComparison.Ordinal) && domain.Length > 0 && domain != "(none)")
         {
@@ -38,10 +40,13 @@ internal sealed class HostNames
     // The scheme, name and port people reach the server at, which a proxy in front of it may not pass on as the Host.
     public string? PublicOrigin { get; }
 
+    // The --allowed-host names of a configuration read again (SIGHUP); --public-url's stays.
+    public void Use(SecurityOptions options) => _allowed = AllowedOf(options);
+
     public async ValueTask<bool> AllowsAsync(HostString host)
     {
         var name = host.Host;
-        if (name.Length == 0 || IPAddress.TryParse(name.Trim('[', ']'), out _) || HostString.MatchesAny(name, _names))
+        if (name.Length == 0 || IPAddress.TryParse(name.Trim('[', ']'), out _) || HostString.MatchesAny(name, _names) || HostString.MatchesAny(name, _allowed))
         {
             return true; // no name (HTTP/1.0), an address, or one of ours
         }
@@ -55,6 +60,8 @@ internal sealed class HostNames
             return false;
         }
     }
+
+    private static StringSegment[] AllowedOf(SecurityOptions options) => [.. options.AllowedHosts.Select(n => new StringSegment(n))];
 
     private static async Task<StringSegment[]> LookUpAsync(string machine)
     {

@@ -27,21 +27,25 @@ internal static partial class NetworkAccess
         return app.UseForwardedHeaders(forwarded);
     }
 
-    // Only the --allow networks may talk to the server; others get 403, and one log line per address a minute.
-    public static IApplicationBuilder UseAllowList(this IApplicationBuilder app, SecurityOptions options)
+    // Only the --allow networks may talk to the server; others get 403, and one log line per address a minute. A reload
+    // can set the networks where there were none, so the check stays in place.
+    public static IApplicationBuilder UseAllowList(this IApplicationBuilder app)
     {
-        if (options.Allow.Count == 0)
-        {
-            return app;
-        }
-
+        var allow = app.ApplicationServices.GetRequiredService<AllowList>();
         var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(NetworkAccess).FullName!);
         var time = app.ApplicationServices.GetRequiredService<TimeProvider>();
         var lastLogged = new ConcurrentDictionary<IPAddress, DateTimeOffset>();
         return app.Use(async (context, next) =>
         {
+            var networks = allow.Networks;
+            if (networks.Count == 0)
+            {
+                await next(context);
+                return;
+            }
+
             var address = context.Connection.RemoteIpAddress is { IsIPv4MappedToIPv6: true } mapped ? mapped.MapToIPv4() : context.Connection.RemoteIpAddress;
-            if (address is not null && options.Allow.Any(network => network.Contains(address)))
+            if (address is not null && networks.Any(network => network.Contains(address)))
             {
                 await next(context);
                 return;
@@ -77,4 +81,14 @@ internal static partial class NetworkAccess
 
     [LoggerMessage(EventId = 510, Level = LogLevel.Warning, Message = "Refused requests from {Address}: not in --allow (logged at most once a minute per address)")]
     private static partial void LogRefused(ILogger logger, IPAddress address);
+}
+
+// The --allow networks; empty allows everyone. Read again on SIGHUP.
+internal sealed class AllowList(SecurityOptions options)
+{
+    private volatile IReadOnlyList<System.Net.IPNetwork> _networks = options.Allow;
+
+    public IReadOnlyList<System.Net.IPNetwork> Networks => _networks;
+
+    public void Use(SecurityOptions reloaded) => _networks = reloaded.Allow;
 }

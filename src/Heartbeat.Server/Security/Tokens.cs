@@ -6,8 +6,8 @@ namespace Heartbeat.Server.Security;
 // Who may do what, by token. Tokens are compared in constant time and never logged or echoed.
 internal sealed class Tokens
 {
-    private readonly SecurityOptions _options;
     private readonly HostTokensFile? _hostTokens;
+    private volatile SecurityOptions _options;
 
     // Reads the tokens file, if any, at once: a missing or malformed one stops the server at start.
     public Tokens(SecurityOptions options, HostTokensFile? hostTokens)
@@ -16,6 +16,9 @@ internal sealed class Tokens
         _hostTokens = hostTokens;
         hostTokens?.Load();
     }
+
+    // The tokens of a configuration read again (SIGHUP); the tokens file, if any, stays.
+    public void Use(SecurityOptions options) => _options = options;
 
     public bool BeatsNeedToken => _options.Token is not null || _hostTokens is not null;
 

@@ -16,8 +16,8 @@ internal sealed partial class NotificationDispatcher(
     private static readonly TimeSpan KeepDelivered = TimeSpan.FromDays(7);
 
     private readonly ConcurrentDictionary<long, Task> _inFlight = new();
-    private readonly Dictionary<string, SemaphoreSlim> _perTarget = notifiers.Targets.ToDictionary(
-        t => t.Key, _ => new SemaphoreSlim(options.ConcurrencyPerTarget), StringComparer.Ordinal);
+    // Targets come and go with a reload (SIGHUP), so each gets its gate when first used.
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _perTarget = new(StringComparer.Ordinal);
 
     private DateTimeOffset _nextPrune = DateTimeOffset.MinValue;
 
@@ -82,7 +82,7 @@ internal sealed partial class NotificationDispatcher(
                 return;
             }
 
-            var gate = _perTarget[target.Key];
+            var gate = _perTarget.GetOrAdd(target.Key, _ => new SemaphoreSlim(options.ConcurrencyPerTarget));
             await gate.WaitAsync(stoppingToken);
             try
             {

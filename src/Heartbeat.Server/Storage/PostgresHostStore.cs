@@ -19,9 +19,9 @@ internal sealed class PostgresHostStore : IHostStore
     private readonly string _server = Guid.NewGuid().ToString("N");
 
     // The alert targets this server sends to: it leaves alone those only other servers know (during a rolling change, say).
-    private readonly string[] _targets;
+    private readonly Func<IEnumerable<string>> _targets;
 
-    private PostgresHostStore(NpgsqlDataSource db, TimeSpan deliveryLease, string[] targets)
+    private PostgresHostStore(NpgsqlDataSource db, TimeSpan deliveryLease, Func<IEnumerable<string>> targets)
     {
         _db = db;
         _deliveryLease = deliveryLease;
@@ -40,8 +40,8 @@ internal sealed class PostgresHostStore : IHostStore
         }
     }
 
-    public static PostgresHostStore Open(string connectionString, TimeSpan longestAttempt, IEnumerable<string> targets) =>
-        new(NpgsqlDataSource.Create(connectionString), longestAttempt + TimeSpan.FromSeconds(5), [.. targets]);
+    public static PostgresHostStore Open(string connectionString, TimeSpan longestAttempt, Func<IEnumerable<string>> targets) =>
+        new(NpgsqlDataSource.Create(connectionString), longestAttempt + TimeSpan.FromSeconds(5), targets);
 
     // The cursor of the snapshot LoadAsync read: ReadUpdatesAsync from it misses nothing written since.
     public ulong LoadCursor { get; private set; }
@@ -219,7 +219,7 @@ internal sealed class PostgresHostStore : IHostStore
         command.Parameters.Add(new() { Value = now.ToUnixTimeMilliseconds() });
         command.Parameters.Add(new() { Value = (now + _deliveryLease).ToUnixTimeMilliseconds() });
         command.Parameters.Add(new() { Value = limit });
-        command.Parameters.Add(new() { Value = _targets });
+        command.Parameters.Add(new() { Value = _targets().ToArray() });
         return [.. (await StoreRows.ReadAllAsync(command, StoreRows.OutboxEntry, cancellationToken)).OrderBy(e => e.Id)];
     }
 
