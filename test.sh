@@ -29,6 +29,21 @@ if ! command -v python3 >/dev/null && ! install_package python3 "the webhook tes
   exit 1
 fi
 
+# The peer client tests drive the server with those tools' own client libraries: Healthchecks.io's from npm
+# (tests/clients), python-consul from Debian.
+if ! command -v npm >/dev/null && ! install_package npm "the peer client tests"; then
+  echo "The peer client tests need npm: sudo apt-get install npm" >&2
+  exit 1
+fi
+if [ ! -d tests/clients/node_modules ] || [ tests/clients/package-lock.json -nt tests/clients/node_modules ]; then
+  echo "Installing the test clients (npm ci --prefix tests/clients)..."
+  npm ci --prefix tests/clients --no-audit --no-fund --silent || { echo "Could not install the test clients with npm" >&2; exit 1; }
+fi
+if ! /usr/bin/python3 -c 'import consul' 2>/dev/null && ! install_package python3-consul "the peer client tests"; then
+  echo "The peer client tests need python-consul: sudo apt-get install python3-consul" >&2
+  exit 1
+fi
+
 # The fleet tests run against a real PostgreSQL: HEARTBEAT_TEST_POSTGRES names one, else they start a throwaway
 # server from Debian's binaries.
 if [ -z "${HEARTBEAT_TEST_POSTGRES:-}" ] && ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \

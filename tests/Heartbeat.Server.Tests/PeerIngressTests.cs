@@ -53,7 +53,8 @@ public sealed class PeerIngressTests
     [InlineData("GET", "/api/push/nas?status=sideways", HttpStatusCode.BadRequest)]
     [InlineData("GET", "/api/push/bad%20name", HttpStatusCode.BadRequest)]
     [InlineData("PUT", "/v1/agent/check/pass/web1?note=line%0Abreak", HttpStatusCode.BadRequest)]
-    [InlineData("GET", "/v1/agent/check/pass/web1", HttpStatusCode.MethodNotAllowed)]
+    [InlineData("DELETE", "/v1/agent/check/pass/web1", HttpStatusCode.MethodNotAllowed)]
+    [InlineData("PUT", "/v1/agent/check/update/web1", HttpStatusCode.BadRequest)]
     public async Task MalformedPeerRequestsAreRefusedAndLeaveNoTrace(string method, string path, HttpStatusCode status)
     {
         await using var server = await InProcessServer.StartAsync();

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Heartbeat.Protocol;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Security;
@@ -6,34 +7,87 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace Heartbeat.Server.Ingest;
 
 // Beats in the shapes other monitors' clients send, so that machines can move here without touching them:
-// Uptime Kuma's push URLs and Consul's TTL check updates. Each becomes an ordinary beat: same checks,
-// log line, states and limits as POST /.
+// Uptime Kuma's push URLs and Consul's TTL check updates, each answered as that tool answers. Each becomes an
+// ordinary beat: same checks, log line, states and limits as POST /.
 internal static class PeerIngressEndpoints
 {
+    private static readonly string[] ConsulMethods = [HttpMethods.Put, HttpMethods.Get];
+
     public static IEndpointRouteBuilder MapPeerIngress(this IEndpointRouteBuilder app)
     {
-        // Uptime Kuma: /api/push/{pushToken}?status=up|down&msg=…&ping=…, any method. The push token names the host.
+        // Uptime Kuma: /api/push/{pushToken}?status=up|down|pending&msg=…&ping=…, any method. The push token names the
+        // host. Kuma counts a pending push as down, and answers {"ok":true}.
         app.Map("/api/push/{token}", (string token, string? status, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-            status is null or "up" or "down"
-                ? BeatAsync(token, fail: status == "down", msg, context, intake, gate, time)
-                : Task.FromResult<Results<Ok<HeartbeatAck>, ProblemHttpResult>>(
-                    IngestEndpoints.Invalid(new HeartbeatError("'status' must be \"up\" or \"down\".", "status"))))
+            status is null or "up" or "down" or "pending"
+                ? Answered(BeatAsync(token, fail: status is "down" or "pending", msg, AccessControl.TokenOf(context.Request), context, intake, gate, time), KumaOk)
+                : Task.FromResult<Results<ContentHttpResult, ProblemHttpResult>>(
+                    IngestEndpoints.Invalid(new HeartbeatError("'status' must be \"up\", \"down\" or \"pending\".", "status"))))
             .ReceivesBeats()
             .CountRejections();
 
-        // Consul: PUT /v1/agent/check/{pass|warn|fail}/{checkId}?note=…; a warning is a reported problem too.
+        // Consul: PUT /v1/agent/check/{pass|warn|fail}/{checkId}?note=… (older clients send GET, as Consul once took);
+        // a warning is a reported problem too. Consul answers 200 with no body.
         foreach (var (result, fail) in new[] { ("pass", false), ("warn", true), ("fail", true) })
         {
-            app.MapPut($"/v1/agent/check/{result}/{{id}}", (string id, string? note, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-                BeatAsync(id, fail, note, context, intake, gate, time))
+            app.MapMethods($"/v1/agent/check/{result}/{{id}}", ConsulMethods,
+                (string id, string? note, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
+                    Answered(BeatAsync(id, fail, note, ConsulToken(context.Request), context, intake, gate, time), TypedResults.Text(string.Empty)))
                 .ReceivesBeats()
                 .CountRejections();
         }
 
+        // Consul: PUT /v1/agent/check/update/{checkId} with {"Status": "passing|warning|critical", "Output": "…"}.
+        app.MapPut("/v1/agent/check/update/{id}", CheckUpdateAsync)
+            .ReceivesBeats()
+            .CountRejections();
+
         return app;
     }
 
+    private static ContentHttpResult KumaOk => TypedResults.Text("""{"ok":true}""", "application/json");
+
+    private static async Task<Results<ContentHttpResult, ProblemHttpResult>> Answered(Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> beat, ContentHttpResult accepted) =>
+        (await beat).Result is ProblemHttpResult problem ? problem : accepted;
+
     private static Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> BeatAsync(
-        string host, bool fail, string? message, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-        PingEndpoints.PingAsync(host, fail ? HeartbeatStatus.Fail : HeartbeatStatus.Up, interval: null, string.IsNullOrEmpty(message) ? null : message, context, intake, gate, time);
+        string host, bool fail, string? message, string? token, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
+        PingEndpoints.PingAsync(
+            host, fail ? HeartbeatStatus.Fail : HeartbeatStatus.Up, interval: null, string.IsNullOrEmpty(message) ? null : message, token, context, intake, gate, time);
+
+    // Consul's clients send their ACL token as X-Consul-Token (or ?token=, as Consul also takes).
+    private static string? ConsulToken(HttpRequest request) =>
+        request.Headers["X-Consul-Token"].FirstOrDefault() is { Length: > 0 } token ? token : AccessControl.TokenOf(request);
+
+    // The body is read within --max-body, as Kestrel enforces it.
+    private static async Task<Results<ContentHttpResult, ProblemHttpResult>> CheckUpdateAsync(
+        string id, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time)
+    {
+        string? status, output;
+        try
+        {
+            using var body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+            (status, output) = body.RootElement.ValueKind == JsonValueKind.Object
+                ? (TextOf(body.RootElement, "Status"), TextOf(body.RootElement, "Output"))
+                : (null, null);
+        }
+        catch (JsonException)
+        {
+            (status, output) = (null, null);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TypedResults.Problem(title: "Body too large", detail: e.Message, statusCode: StatusCodes.Status413PayloadTooLarge);
+        }
+
+        if (status is not ("passing" or "warning" or "critical"))
+        {
+            return IngestEndpoints.Invalid(new HeartbeatError(
+                "The body must be JSON such as {\"Status\": \"passing\", \"Output\": \"…\"}; Status is passing, warning or critical.", "Status"));
+        }
+
+        return await Answered(BeatAsync(id, status != "passing", output, ConsulToken(context.Request), context, intake, gate, time), TypedResults.Text(string.Empty));
+    }
+
+    private static string? TextOf(JsonElement body, string name) =>
+        body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 }

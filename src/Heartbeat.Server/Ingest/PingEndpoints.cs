@@ -15,8 +15,10 @@ namespace Heartbeat.Server.Ingest;
 // - /log keeps its body without counting as a beat.
 // A POSTed body (a job's output, say) is kept with the host, its first BodyLimit bytes; the limit
 // is in every answer's Ping-Body-Limit header. It is never written to the log. ?interval=300
-// declares the interval, ?msg= adds a note and ?token= carries the token where the server wants one.
-// The address the request comes from is the host's IP.
+// declares the interval, ?msg= adds a note and ?token= carries the token where the server wants one; so does
+// Healthchecks' ping-key form, /ping/{token}/{host}[/fail|/start|/log|/{exit-code}]. A host named fail, start, log
+// or a number cannot be pinged in that form, as those words end the short one.
+// The address the request comes from is the host's IP. An accepted ping is answered OK in plain text, as Healthchecks does.
 internal static class PingEndpoints
 {
     public const int BodyLimit = 10_000;
@@ -25,27 +27,18 @@ internal static class PingEndpoints
 
     public static IEndpointRouteBuilder MapPings(this IEndpointRouteBuilder app)
     {
-        var pings = app.MapGroup("/ping/{host}").ReceivesBeats().AddEndpointFilter(async (context, next) =>
-        {
-            context.HttpContext.Response.Headers["Ping-Body-Limit"] = BodyLimit.ToString(CultureInfo.InvariantCulture);
-            return await next(context);
-        });
-        pings.MapMethods(string.Empty, Methods, (string host, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-            PingAsync(host, HeartbeatStatus.Up, interval, msg, context, intake, gate, time)).CountRejections();
-        pings.MapMethods("/fail", Methods, (string host, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-            PingAsync(host, HeartbeatStatus.Fail, interval, msg, context, intake, gate, time)).CountRejections();
-        pings.MapMethods("/{code:int}", Methods, (string host, int code, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-            ExitCodeAsync(host, code, interval, msg, context, intake, gate, time)).CountRejections();
-        pings.MapMethods("/start", Methods, (string host, HttpContext context, IHostLedger ledger, BeatGate gate, TimeProvider time) =>
-            SignalAsync(host, "start", context, ledger, gate, time)).CountRejections();
-        pings.MapMethods("/log", Methods, (string host, HttpContext context, IHostLedger ledger, BeatGate gate, TimeProvider time) =>
-            SignalAsync(host, "log", context, ledger, gate, time)).CountRejections();
+        MapPingUrls(app.MapGroup("/ping/{host}"), context => AccessControl.TokenOf(context.Request));
+        MapPingUrls(app.MapGroup("/ping/{key}/{host}"), context => context.Request.RouteValues["key"] as string);
         return app;
     }
 
+    // The answer Healthchecks' clients read: OK, in plain text.
+    public static async Task<Results<ContentHttpResult, ProblemHttpResult>> AnsweredOk(Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> beat) =>
+        (await beat).Result is ProblemHttpResult problem ? problem : TypedResults.Text("OK");
+
     // A beat whose fields come from a URL rather than a JSON body.
     internal static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> PingAsync(
-        string host, HeartbeatStatus status, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time)
+        string host, HeartbeatStatus status, string? interval, string? msg, string? token, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time)
     {
         if (!HeartbeatParser.TryParsePing(host, status == HeartbeatStatus.Fail, interval, msg, out var heartbeat, out var error))
         {
@@ -53,29 +46,48 @@ internal static class PingEndpoints
         }
 
         var (body, tooLarge) = await ReadBodyAsync(context.Request);
-        return tooLarge ?? await IngestEndpoints.AcceptAsync(intake, gate, heartbeat with { Body = body }, AccessControl.TokenOf(context.Request), context, time);
+        return tooLarge ?? await IngestEndpoints.AcceptAsync(intake, gate, heartbeat with { Body = body }, token, context, time);
+    }
+
+    private static void MapPingUrls(RouteGroupBuilder pings, Func<HttpContext, string?> tokenOf)
+    {
+        pings.ReceivesBeats().AddEndpointFilter(async (context, next) =>
+        {
+            context.HttpContext.Response.Headers["Ping-Body-Limit"] = BodyLimit.ToString(CultureInfo.InvariantCulture);
+            return await next(context);
+        });
+        pings.MapMethods(string.Empty, Methods, (string host, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
+            AnsweredOk(PingAsync(host, HeartbeatStatus.Up, interval, msg, tokenOf(context), context, intake, gate, time))).CountRejections();
+        pings.MapMethods("/fail", Methods, (string host, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
+            AnsweredOk(PingAsync(host, HeartbeatStatus.Fail, interval, msg, tokenOf(context), context, intake, gate, time))).CountRejections();
+        pings.MapMethods("/{code:int}", Methods, (string host, int code, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
+            AnsweredOk(ExitCodeAsync(host, code, interval, msg, tokenOf(context), context, intake, gate, time))).CountRejections();
+        pings.MapMethods("/start", Methods, (string host, HttpContext context, IHostLedger ledger, BeatGate gate, TimeProvider time) =>
+            AnsweredOk(SignalAsync(host, "start", tokenOf(context), context, ledger, gate, time))).CountRejections();
+        pings.MapMethods("/log", Methods, (string host, HttpContext context, IHostLedger ledger, BeatGate gate, TimeProvider time) =>
+            AnsweredOk(SignalAsync(host, "log", tokenOf(context), context, ledger, gate, time))).CountRejections();
     }
 
     // A job's exit status, as a wrapper script reports it: 0 is success, 1-255 a failure.
     private static Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> ExitCodeAsync(
-        string host, int code, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) => code switch
+        string host, int code, string? interval, string? msg, string? token, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) => code switch
         {
-            0 => PingAsync(host, HeartbeatStatus.Up, interval, msg, context, intake, gate, time),
-            >= 1 and <= 255 => PingAsync(host, HeartbeatStatus.Fail, interval, msg ?? $"exit status {code}", context, intake, gate, time),
+            0 => PingAsync(host, HeartbeatStatus.Up, interval, msg, token, context, intake, gate, time),
+            >= 1 and <= 255 => PingAsync(host, HeartbeatStatus.Fail, interval, msg ?? $"exit status {code}", token, context, intake, gate, time),
             _ => Task.FromResult<Results<Ok<HeartbeatAck>, ProblemHttpResult>>(
                 IngestEndpoints.Invalid(new HeartbeatError("An exit status must be from 0 to 255."))),
         };
 
     // A start or log signal: checked like a beat, but not one; the host must be known already.
     private static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> SignalAsync(
-        string host, string kind, HttpContext context, IHostLedger ledger, BeatGate gate, TimeProvider time)
+        string host, string kind, string? token, HttpContext context, IHostLedger ledger, BeatGate gate, TimeProvider time)
     {
         if (!HeartbeatParser.TryParsePing(host, fail: false, interval: null, message: null, out _, out var error))
         {
             return IngestEndpoints.Invalid(error);
         }
 
-        if (gate.Check(context, host, AccessControl.TokenOf(context.Request)) is { } refused)
+        if (gate.Check(context, host, token) is { } refused)
         {
             return refused;
         }

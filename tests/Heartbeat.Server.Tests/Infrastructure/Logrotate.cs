@@ -38,22 +38,9 @@ internal static partial class Logrotate
 
     private static string Shipped(string log)
     {
-        var text = File.ReadAllText(Path.Combine(RepositoryRoot(), "deploy", "logrotate", "heartbeat-server"));
+        var text = File.ReadAllText(Repository.File("deploy", "logrotate", "heartbeat-server"));
         Assert.Contains("/var/log/heartbeat/*.log {", text, StringComparison.Ordinal);
         return text.Replace("/var/log/heartbeat/*.log {", $"{log} {{", StringComparison.Ordinal);
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Heartbeat.slnx")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("The tests run outside the repository.");
     }
 
     [GeneratedRegex(@"systemctl reload heartbeat-server\.service[^\n]*")]

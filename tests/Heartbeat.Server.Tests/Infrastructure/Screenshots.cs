@@ -7,13 +7,7 @@ internal static class Screenshots
 
     private static string Create()
     {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory.Parent is not null && !File.Exists(Path.Combine(directory.FullName, "Heartbeat.slnx")))
-        {
-            directory = directory.Parent;
-        }
-
-        var folder = Path.Combine(directory.FullName, "tests", "artifacts", "screenshots");
+        var folder = Repository.File("tests", "artifacts", "screenshots");
         Directory.CreateDirectory(folder);
         return folder;
     }
