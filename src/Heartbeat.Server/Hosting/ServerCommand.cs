@@ -87,6 +87,8 @@ internal static class ServerCommand
             return read is null ? await UsageAsync(problem!) : await run(read, cancellationToken);
         });
         command.Add(ConfigCheck.Create(resolved));
+        command.Add(StoreCommands.Backup(resolved));
+        command.Add(StoreCommands.Export(resolved));
         return command;
     }
 

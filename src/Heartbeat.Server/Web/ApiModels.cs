@@ -138,6 +138,7 @@ internal sealed record StatusView(ServerView Server, HostPage Hosts, IReadOnlyLi
 // The names states and events have in JSON, on the page and in the query string.
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(HostView))]
+[JsonSerializable(typeof(IReadOnlyList<HostView>))]
 [JsonSerializable(typeof(HostPage))]
 [JsonSerializable(typeof(EventView))]
 [JsonSerializable(typeof(HostHistory))]
