@@ -88,7 +88,7 @@ internal static class Installer
             ManagerAbsent: ManagerAbsent(target));
     }
 
-    // The system unit runs in a sandbox of its own (systemd-analyze security rates it 1.6); the agent only reads its
+    // The system unit runs in a sandbox of its own (systemd-analyze security rates it 1.1); the agent only reads its
     // boot id and sends HTTP(S). A user's service manager cannot set up most of that sandbox, so a user unit has none.
     private static string SystemdUnit(InstallTarget target, IReadOnlyList<string> command, string environment)
     {

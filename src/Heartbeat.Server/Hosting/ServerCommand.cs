@@ -40,6 +40,7 @@ internal static class ServerCommand
             + "appends one line per beat to the heartbeat log, tracks every host's liveness and IP, "
             + "and shows them at GET / (HTML, or JSON) and /api/v1/hosts.");
         var settings = ServerOptions.Settings.Select(setting => (Setting: setting, Value: Add(command, setting))).ToList();
+        command.Add(HealthProbe.Create());
 
         command.SetAction(async (result, cancellationToken) =>
         {
