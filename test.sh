@@ -44,6 +44,17 @@ if ! /usr/bin/python3 -c 'import consul' 2>/dev/null && ! install_package python
   exit 1
 fi
 
+# The deployment tests check the shipped units with Debian's systemd-analyze (part of the systemd package), and run the
+# published binaries as a service user with setpriv (util-linux).
+if [ ! -x /usr/bin/systemd-analyze ] && ! install_package systemd "the systemd unit tests"; then
+  echo "The systemd unit tests need systemd-analyze: sudo apt-get install systemd" >&2
+  exit 1
+fi
+if [ ! -x /usr/bin/setpriv ] && ! install_package util-linux "the deployment tests"; then
+  echo "The deployment tests need setpriv: sudo apt-get install util-linux" >&2
+  exit 1
+fi
+
 # The fleet tests run against a real PostgreSQL: HEARTBEAT_TEST_POSTGRES names one, else they start a throwaway
 # server from Debian's binaries.
 if [ -z "${HEARTBEAT_TEST_POSTGRES:-}" ] && ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \

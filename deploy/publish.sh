@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Builds heartbeat-server and the heartbeat agent, self-contained, per platform, with the agent's install.sh
 # beside them: no .NET needed where they run. A NativeAOT server comes with its SQLite library (libe_sqlite3).
-# Usage: deploy/publish.sh [runtime-id ...]   (default: linux-x64 linux-arm64 osx-arm64 osx-x64)
-# Output: dist/<runtime-id>/{heartbeat-server,heartbeat,install.sh[,libe_sqlite3.so]}
+# Usage: deploy/publish.sh [--out DIR] [runtime-id ...]   (default: linux-x64 linux-arm64 osx-arm64 osx-x64)
+# Output: DIR/<runtime-id>/{heartbeat-server,heartbeat,install.sh[,libe_sqlite3.so]}, DIR by default dist
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+dist=dist
+if [ "${1:-}" = --out ]; then
+  [ $# -ge 2 ] || { echo "usage: $0 [--out DIR] [runtime-id ...]" >&2; exit 2; }
+  dist="$2"
+  shift 2
+fi
 runtimes=("$@")
 [ ${#runtimes[@]} -gt 0 ] || runtimes=(linux-x64 linux-arm64 osx-arm64 osx-x64)
 
@@ -26,13 +32,13 @@ for rid in "${runtimes[@]}"; do
   # starts in milliseconds. Elsewhere: self-contained single files (the server untrimmed: a trimmed build
   # fails at start inside Kestrel's certificate loading).
   if [ "$rid" = "$host_rid" ] && command -v clang >/dev/null; then
-    dotnet publish src/Heartbeat.Server/Heartbeat.Server.csproj -c Release -r "$rid" -p:PublishAot=true -o "dist/$rid"
-    dotnet publish src/Heartbeat.Agent/Heartbeat.Agent.csproj -c Release -r "$rid" -p:PublishAot=true -o "dist/$rid"
+    dotnet publish src/Heartbeat.Server/Heartbeat.Server.csproj -c Release -r "$rid" -p:PublishAot=true -o "$dist/$rid"
+    dotnet publish src/Heartbeat.Agent/Heartbeat.Agent.csproj -c Release -r "$rid" -p:PublishAot=true -o "$dist/$rid"
   else
-    dotnet publish src/Heartbeat.Server/Heartbeat.Server.csproj -c Release -r "$rid" "${single_file[@]}" -o "dist/$rid"
-    dotnet publish src/Heartbeat.Agent/Heartbeat.Agent.csproj -c Release -r "$rid" "${single_file[@]}" -p:PublishTrimmed=true -o "dist/$rid"
+    dotnet publish src/Heartbeat.Server/Heartbeat.Server.csproj -c Release -r "$rid" "${single_file[@]}" -o "$dist/$rid"
+    dotnet publish src/Heartbeat.Agent/Heartbeat.Agent.csproj -c Release -r "$rid" "${single_file[@]}" -p:PublishTrimmed=true -o "$dist/$rid"
   fi
-  rm -f "dist/$rid"/*.dbg "dist/$rid"/*.pdb "dist/$rid"/*.xml
-  cp deploy/agent/install.sh "dist/$rid/"
-  ls -l "dist/$rid/heartbeat-server" "dist/$rid/heartbeat"
+  rm -f "$dist/$rid"/*.dbg "$dist/$rid"/*.pdb "$dist/$rid"/*.xml
+  cp deploy/agent/install.sh "$dist/$rid/"
+  ls -l "$dist/$rid/heartbeat-server" "$dist/$rid/heartbeat"
 done

@@ -1,35 +1,26 @@
 #!/usr/bin/env bash
 # Installs the heartbeat agent and starts it at boot, as the seed's client does:
 #   cd heartbeat; ./install.sh localhost:7777
-# Usage: install.sh HOST:PORT [--every 60s] [--token T] [--host NAME] [--prefix DIR] [--dry-run]
-# It fetches nothing from the internet: it uses the 'heartbeat' binary next to this script, or builds
-# one with the .NET SDK from the source tree this script sits in.
+# It fetches nothing from the internet: it uses the 'heartbeat' binary next to this script, or builds one with the
+# .NET SDK from the source tree this script sits in. 'heartbeat install' then copies itself to PREFIX/bin and writes
+# the service (see: heartbeat install --help).
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 HOST:PORT [--every 60s] [--token TOKEN] [--host NAME] [--prefix DIR] [--dry-run]" >&2
-  echo "  --prefix DIR  where the binary goes (default: /usr/local/bin as root, else ~/.local/bin)" >&2
-  echo "  other options go to 'heartbeat install' (see: heartbeat install --help)" >&2
-  exit 2
+  cat <<USAGE
+usage: $0 HOST:PORT [--every 60s] [--token TOKEN] [--host NAME] [--prefix DIR] [--root DIR] [--dry-run]
+  HOST:PORT     the heartbeat server (or an http(s) URL)
+  --prefix DIR  the agent goes to DIR/bin/heartbeat (default: /usr/local as root, else ~/.local)
+  --root DIR    write every file under DIR (a staging root) and start nothing
+  --dry-run     print what it would copy, write and run; change nothing
+  other options go to 'heartbeat install' (see: heartbeat install --help)
+USAGE
 }
 
-[ $# -ge 1 ] || usage
-case "$1" in -h|--help) usage ;; esac
-server="$1"
-shift
+[ $# -ge 1 ] || { usage >&2; exit 2; }
+case "$1" in -h|--help) usage; exit 0 ;; -*) usage >&2; exit 2 ;; esac
 
 here="$(cd "$(dirname "$0")" && pwd)"
-if [ "$(id -u)" = 0 ]; then prefix=/usr/local/bin; else prefix="$HOME/.local/bin"; fi
-dry_run=0
-pass=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --prefix) [ $# -ge 2 ] || usage; prefix="$2"; shift 2 ;;
-    --dry-run) dry_run=1; pass+=("$1"); shift ;;
-    *) pass+=("$1"); shift ;;
-  esac
-done
-
 binary="$here/heartbeat"
 if [ ! -x "$binary" ]; then
   source_dir="$here/../../src/Heartbeat.Agent"
@@ -52,13 +43,5 @@ if [ ! -x "$binary" ]; then
   binary="$build/heartbeat"
 fi
 
-if [ "$dry_run" = 1 ]; then
-  echo "Would copy $binary to $prefix/heartbeat"
-else
-  mkdir -p "$prefix"
-  install -m 755 "$binary" "$prefix/heartbeat"
-  echo "Installed $prefix/heartbeat"
-fi
-
 # Not exec: the trap must still clean up a build directory afterwards.
-"$binary" install "$server" --binary "$prefix/heartbeat" "${pass[@]}"
+"$binary" install "$@"

@@ -102,10 +102,15 @@ internal static class AgentCommand
                 : Fail<TimeSpan>(result, $"--for: '{result.Tokens[0].Value}' is not a duration from 0 to 30d (e.g. 30m, 2h)"),
         };
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the files it would write and the commands it would run; change nothing" };
-        var binary = new Option<string?>("--binary")
+        var prefix = new Option<string?>("--prefix")
         {
-            Description = "The program the service runs (default: this one, where it is now)",
-            HelpName = "path",
+            Description = "Copy the agent to DIR/bin/heartbeat and run it from there (default: /usr/local as root, else ~/.local)",
+            HelpName = "dir",
+        };
+        var root = new Option<string?>("--root")
+        {
+            Description = "Write every file under DIR (a staging root for a package or an image) and run no service manager command",
+            HelpName = "dir",
         };
         var init = new Option<InitSystem>("--init")
         {
@@ -141,36 +146,51 @@ internal static class AgentCommand
             return 0;
         });
 
-        var install = new Command("install", "Install 'heartbeat run SERVER' to start at boot (systemd or launchd) and start it now")
+        var install = new Command("install", "Copy the agent to PREFIX/bin, install 'heartbeat run SERVER' there to start at boot (systemd or launchd) and start it now")
         {
-            server, host, every, ipFrom, token, misses, group, dryRun, init, binary,
+            server, host, every, ipFrom, token, misses, group, dryRun, init, prefix, root,
         };
         install.SetAction(async (r, cancellationToken) =>
         {
             var settings = Settings(r, withStatus: false);
-            List<string> command = [.. r.GetValue(binary) is { } path ? [Path.GetFullPath(path)] : SelfCommand(), "run", settings.Server.ToString(), "--every", $"{(int)settings.Interval.TotalSeconds}s", "--host", settings.Host];
+            List<string> arguments = ["run", settings.Server.ToString(), "--every", $"{(int)settings.Interval.TotalSeconds}s"];
+
+            // Without --host the service reports the hostname it has at each start, as 'run' does.
+            if (r.GetResult(host) is { Implicit: false })
+            {
+                arguments.AddRange(["--host", settings.Host]);
+            }
+
             if (settings.IpFrom is { } echo)
             {
-                command.AddRange(["--ip-from", echo.ToString()]);
+                arguments.AddRange(["--ip-from", echo.ToString()]);
             }
 
             if (settings.Misses is { } count)
             {
-                command.AddRange(["--misses", count.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+                arguments.AddRange(["--misses", count.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             }
 
             if (settings.Group is { } site)
             {
-                command.AddRange(["--group", site]);
+                arguments.AddRange(["--group", site]);
             }
 
-            var plan = Installer.PlanInstall(r.GetValue(init), IsRoot(), Home(), command, settings.Token);
-            return await Installer.ApplyAsync(plan, r.GetValue(dryRun), Console.Out, cancellationToken);
+            var plan = Installer.PlanInstall(Target(r), Self(), arguments, settings.Token);
+            return await InstallSteps.ApplyAsync(plan, r.GetValue(dryRun), Console.Out, Console.Error, cancellationToken);
         });
 
-        var uninstall = new Command("uninstall", "Stop the installed agent and remove what install wrote") { dryRun, init };
+        var uninstall = new Command("uninstall", "Stop the installed agent and remove what install wrote: the service, its token file and PREFIX/bin/heartbeat")
+        {
+            dryRun, init, prefix, root,
+        };
         uninstall.SetAction((r, cancellationToken) =>
-            Installer.ApplyAsync(Installer.PlanUninstall(r.GetValue(init), IsRoot(), Home()), r.GetValue(dryRun), Console.Out, cancellationToken));
+            InstallSteps.ApplyAsync(Installer.PlanUninstall(Target(r)), r.GetValue(dryRun), Console.Out, Console.Error, cancellationToken));
+
+        InstallTarget Target(ParseResult r) => new(
+            r.GetValue(init), IsRoot(), Home(),
+            Path.GetFullPath(r.GetValue(prefix) ?? InstallTarget.DefaultPrefix(IsRoot(), Home())),
+            r.GetValue(root) is { } staging ? Path.GetFullPath(staging) : null);
 
         return new RootCommand("Heartbeat agent: tells a heartbeat server, now and then, that this machine is alive and which IP it has.")
         {
@@ -194,13 +214,15 @@ internal static class AgentCommand
 
     private static HttpClient NewHttpClient() => new() { Timeout = TimeSpan.FromSeconds(15) };
 
-    // How to start this very program again: the single-file binary, or 'dotnet heartbeat.dll' when run through the SDK.
-    private static string[] SelfCommand()
+    // This program as one file to copy (a single-file or NativeAOT build), or null when it runs from a build folder
+    // (heartbeat.dll beside it, or through 'dotnet').
+    private static string? Self()
     {
-        var process = Environment.ProcessPath ?? Path.Combine(AppContext.BaseDirectory, Name);
-        return Path.GetFileNameWithoutExtension(process) == "dotnet"
-            ? [process, Path.Combine(AppContext.BaseDirectory, $"{Name}.dll")]
-            : [process];
+        var process = Environment.ProcessPath;
+        return process is null || Path.GetFileNameWithoutExtension(process) == "dotnet"
+            || File.Exists(Path.Combine(AppContext.BaseDirectory, $"{Name}.dll"))
+            ? null
+            : process;
     }
 
     private static bool IsRoot() => Environment.IsPrivilegedProcess;

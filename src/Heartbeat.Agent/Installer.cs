@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Xml.Linq;
 
 namespace Heartbeat.Agent;
@@ -9,18 +8,21 @@ internal enum InitSystem
     Launchd,
 }
 
-// A file to write and the commands to run, so that a dry run can show exactly what an install would do.
-internal sealed record InstallPlan(IReadOnlyList<PlannedFile> Files, IReadOnlyList<string[]> Commands, IReadOnlyList<string> Removals);
+// Where the agent goes. System: a system service (as root) rather than one of this user's. Prefix: its binary goes to
+// PREFIX/bin/heartbeat. Root: a staging root that every file is written under while the files name the paths they will
+// have on the target, as package builders' DESTDIR; no service manager is told.
+internal sealed record InstallTarget(InitSystem Init, bool System, string Home, string Prefix, string? Root)
+{
+    public static string DefaultPrefix(bool system, string home) => system ? "/usr/local" : Path.Combine(home, ".local");
 
-// Path: Where the file goes.
-// Content: What it holds.
-// Shown: What a dry run prints: the content with any token masked.
-// Private: Readable by its owner only (mode 0600), as it holds a token.
-internal sealed record PlannedFile(string Path, string Content, string Shown, bool Private);
+    public string Binary => Path.Combine(Prefix, "bin", AgentCommand.Name);
 
-// Installs the agent to start at boot: a systemd service on Linux (a system service with DynamicUser=yes
-// as root, a user service otherwise), a launchd agent on macOS (a daemon as root). A token goes into a
-// file only its owner can read, not onto the command line, which every user sees in ps.
+    public string Staged(string path) => Root is null ? path : Path.Join(Root, path);
+}
+
+// Installs the agent to start at boot: its binary copied to PREFIX/bin, then a systemd service on Linux (a sandboxed
+// system service with DynamicUser=yes as root, a user service otherwise) or a launchd agent on macOS (a daemon as
+// root). A token goes into a file only its owner can read, not onto the command line, which every user sees in ps.
 internal static class Installer
 {
     public const string ServiceName = "heartbeat-agent";
@@ -28,87 +30,102 @@ internal static class Installer
 
     private const string MaskedToken = "(the --token value, hidden)";
 
+    // A system service cannot run what is under these: PrivateTmp=yes gives it a /tmp of its own, ProtectHome=yes hides
+    // the homes, and temporary directories are emptied at boot anyway.
+    private static readonly string[] TemporaryDirectories = ["/tmp", "/var/tmp", "/dev/shm"];
+    private static readonly string[] HomeDirectories = ["/home", "/root", "/run/user"];
+
     public static InitSystem Detect() => OperatingSystem.IsMacOS() ? InitSystem.Launchd : InitSystem.Systemd;
 
-    public static InstallPlan PlanInstall(InitSystem init, bool asRoot, string home, IReadOnlyList<string> command, string? token) => init switch
+    // self: the agent's own file, or null when it runs from a build folder and is no single file to copy.
+    public static InstallPlan PlanInstall(InstallTarget target, string? self, IReadOnlyList<string> arguments, string? token)
     {
-        InitSystem.Launchd => LaunchdInstall(asRoot, home, command, token),
-        _ => SystemdInstall(asRoot, home, command, token),
-    };
-
-    public static InstallPlan PlanUninstall(InitSystem init, bool asRoot, string home)
-    {
-        if (init == InitSystem.Launchd)
+        if (Refusal(target, self) is { } problem)
         {
-            var plist = PlistPath(asRoot, home);
-            return new InstallPlan([], [["launchctl", "unload", "-w", plist]], [plist]);
+            return new InstallPlan([], problem);
         }
 
-        var (unit, environment) = SystemdPaths(asRoot, home);
-        string[] systemctl = asRoot ? ["systemctl"] : ["systemctl", "--user"];
-        return new InstallPlan([], [[.. systemctl, "disable", "--now", $"{ServiceName}.service"], [.. systemctl, "daemon-reload"]], [unit, environment]);
+        List<string> command = [target.Binary, .. arguments];
+        List<InstallStep> steps = [new CopyBinary(self!, target.Staged(target.Binary))];
+        if (target.Init == InitSystem.Launchd)
+        {
+            steps.Add(Plist(target, command, token));
+            steps.Add(new RunCommand(["launchctl", "load", "-w", PlistPath(target)]));
+            return new InstallPlan(steps, ManagerAbsent: ManagerAbsent(target));
+        }
+
+        var (unit, environment) = SystemdPaths(target);
+        if (token is not null)
+        {
+            steps.Add(new WriteFile(target.Staged(environment), $"HEARTBEAT_TOKEN={token}\n", $"HEARTBEAT_TOKEN={MaskedToken}\n", Private: true));
+        }
+
+        var text = SystemdUnit(target, command, environment);
+        steps.Add(new WriteFile(target.Staged(unit), text, text, Private: false));
+        steps.Add(new RunCommand([.. Systemctl(target), "daemon-reload"]));
+        steps.Add(new RunCommand([.. Systemctl(target), "enable", "--now", $"{ServiceName}.service"]));
+        return new InstallPlan(steps, ManagerAbsent: ManagerAbsent(target));
     }
 
-    // Writes the files and runs the commands, or with dryRun only says what it would do.
-    public static async Task<int> ApplyAsync(InstallPlan plan, bool dryRun, TextWriter output, CancellationToken cancellationToken)
+    // Stops the service and removes what install wrote, whether or not the service manager is there to be told.
+    public static InstallPlan PlanUninstall(InstallTarget target)
     {
-        foreach (var file in plan.Files)
+        if (target.Init == InitSystem.Launchd)
         {
-            if (dryRun)
-            {
-                await output.WriteLineAsync($"Would write {file.Path}{(file.Private ? " (mode 0600)" : string.Empty)}:");
-                await output.WriteLineAsync(file.Shown);
-                continue;
-            }
-
-            Directory.CreateDirectory(Path.GetDirectoryName(file.Path)!);
-            await File.WriteAllTextAsync(file.Path, file.Content, cancellationToken);
-            if (file.Private && !OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(file.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-
-            await output.WriteLineAsync($"Wrote {file.Path}");
+            var plist = PlistPath(target);
+            return new InstallPlan(
+                [new RunCommand(["launchctl", "unload", "-w", plist], MayFail: true), new RemoveFile(target.Staged(plist)), new RemoveFile(target.Staged(target.Binary))],
+                ManagerAbsent: ManagerAbsent(target));
         }
 
-        foreach (var command in plan.Commands)
-        {
-            if (dryRun)
-            {
-                await output.WriteLineAsync($"Would run: {string.Join(' ', command)}");
-                continue;
-            }
-
-            using var process = Process.Start(new ProcessStartInfo(command[0], command[1..]) { UseShellExecute = false })
-                ?? throw new InvalidOperationException($"could not run {command[0]}");
-            await process.WaitForExitAsync(cancellationToken);
-            if (process.ExitCode != 0)
-            {
-                await output.WriteLineAsync($"heartbeat: '{string.Join(' ', command)}' failed with exit code {process.ExitCode}.");
-                return 1;
-            }
-        }
-
-        foreach (var path in plan.Removals)
-        {
-            await output.WriteLineAsync(dryRun ? $"Would remove {path}" : $"Removed {path}");
-            if (!dryRun)
-            {
-                File.Delete(path);
-            }
-        }
-
-        return 0;
+        var (unit, environment) = SystemdPaths(target);
+        return new InstallPlan(
+            [
+                new RunCommand([.. Systemctl(target), "disable", "--now", $"{ServiceName}.service"], MayFail: true),
+                new RemoveFile(target.Staged(unit)), new RemoveFile(target.Staged(environment), EmptyDirectory: true), new RemoveFile(target.Staged(target.Binary)),
+                new RunCommand([.. Systemctl(target), "daemon-reload"], MayFail: true),
+            ],
+            ManagerAbsent: ManagerAbsent(target));
     }
 
-    private static InstallPlan SystemdInstall(bool asRoot, string home, IReadOnlyList<string> command, string? token)
+    // The system unit runs in a sandbox of its own (systemd-analyze security rates it 1.1); the agent only reads its
+    // boot id and sends HTTP(S). A user's service manager cannot set up most of that sandbox, so a user unit has none.
+    private static string SystemdUnit(InstallTarget target, IReadOnlyList<string> command, string environment)
     {
-        var (unitPath, environmentPath) = SystemdPaths(asRoot, home);
-        var environment = token is null ? string.Empty : $"EnvironmentFile={environmentPath}\n";
-        var user = asRoot
-            ? "DynamicUser=yes\nNoNewPrivileges=yes\nProtectSystem=strict\nProtectHome=yes\nPrivateTmp=yes\n"
-            : string.Empty;
-        var unit = $"""
+        var sandbox = target.System ? """
+
+            DynamicUser=yes
+            UMask=0077
+            NoNewPrivileges=yes
+            CapabilityBoundingSet=
+            AmbientCapabilities=
+            ProtectSystem=strict
+            ProtectHome=yes
+            PrivateTmp=yes
+            PrivateDevices=yes
+            PrivateUsers=yes
+            PrivateMounts=yes
+            ProtectKernelTunables=yes
+            ProtectKernelModules=yes
+            ProtectKernelLogs=yes
+            ProtectControlGroups=yes
+            ProtectClock=yes
+            ProtectHostname=yes
+            ProtectProc=invisible
+            RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
+            RestrictNamespaces=yes
+            RestrictRealtime=yes
+            RestrictSUIDSGID=yes
+            LockPersonality=yes
+            RemoveIPC=yes
+            SystemCallArchitectures=native
+            SystemCallFilter=@system-service
+            SystemCallFilter=~@privileged @resources
+            SystemCallErrorNumber=EPERM
+            # No MemoryDenyWriteExecute=yes: a single-file build runs on .NET's JIT, which writes the code it then runs.
+            """ : string.Empty;
+        return $"""
+            # Written by '{AgentCommand.Name} install'; '{AgentCommand.Name} uninstall' stops it and removes it, {environment} and {target.Binary}.
             [Unit]
             Description=Heartbeat agent: tells the heartbeat server this machine is alive
             After=network-online.target
@@ -117,27 +134,20 @@ internal static class Installer
             [Service]
             Type=simple
             ExecStart={string.Join(' ', command.Select(QuoteForSystemd))}
-            {environment}{user}Restart=always
-            RestartSec=10
+            # HEARTBEAT_TOKEN=… for a server that wants one: in a file only its owner reads, not on the command line, which ps shows.
+            EnvironmentFile=-{environment}
+            Restart=always
+            RestartSec=10{sandbox}
 
             [Install]
-            WantedBy={(asRoot ? "multi-user.target" : "default.target")}
+            WantedBy={(target.System ? "multi-user.target" : "default.target")}
 
             """;
-        string[] systemctl = asRoot ? ["systemctl"] : ["systemctl", "--user"];
-        List<PlannedFile> files = [new(unitPath, unit, unit, Private: false)];
-        if (token is not null)
-        {
-            files.Add(new PlannedFile(environmentPath, $"HEARTBEAT_TOKEN={token}\n", $"HEARTBEAT_TOKEN={MaskedToken}\n", Private: true));
-        }
-
-        return new InstallPlan(files, [[.. systemctl, "daemon-reload"], [.. systemctl, "enable", "--now", $"{ServiceName}.service"]], []);
     }
 
-    private static InstallPlan LaunchdInstall(bool asRoot, string home, IReadOnlyList<string> command, string? token)
+    private static WriteFile Plist(InstallTarget target, IReadOnlyList<string> command, string? token)
     {
-        var path = PlistPath(asRoot, home);
-        var log = asRoot ? "/var/log/heartbeat-agent.log" : Path.Combine(home, "Library", "Logs", "heartbeat-agent.log");
+        var log = target.System ? "/var/log/heartbeat-agent.log" : Path.Combine(target.Home, "Library", "Logs", "heartbeat-agent.log");
         var dict = new XElement("dict",
             new XElement("key", "Label"), new XElement("string", LaunchdLabel),
             new XElement("key", "ProgramArguments"), new XElement("array", command.Select(a => new XElement("string", a))),
@@ -155,16 +165,59 @@ internal static class Installer
             new XElement("plist", new XAttribute("version", "1.0"), dict));
         var content = plist.Declaration + Environment.NewLine + plist.ToString() + Environment.NewLine;
         var shown = token is null ? content : content.Replace(new XText(token).ToString(), MaskedToken, StringComparison.Ordinal);
-        return new InstallPlan([new PlannedFile(path, content, shown, Private: token is not null)], [["launchctl", "load", "-w", path]], []);
+        return new WriteFile(target.Staged(PlistPath(target)), content, shown, Private: token is not null);
     }
 
-    private static (string Unit, string Environment) SystemdPaths(bool asRoot, string home) => asRoot
-        ? ($"/etc/systemd/system/{ServiceName}.service", "/etc/heartbeat/agent.env")
-        : (Path.Combine(home, ".config", "systemd", "user", $"{ServiceName}.service"), Path.Combine(home, ".config", "heartbeat", "agent.env"));
+    // Why nothing may be installed: checked before anything is written, so that a refused install leaves nothing behind.
+    private static string? Refusal(InstallTarget target, string? self)
+    {
+        if (self is null)
+        {
+            return "this heartbeat runs from a build folder (heartbeat.dll beside it), not as one file that can be copied; "
+                + "install a published one (deploy/publish.sh builds dist/RID/heartbeat).";
+        }
 
-    private static string PlistPath(bool asRoot, string home) => asRoot
+        var binary = target.Binary;
+        if (Under(binary, [.. TemporaryDirectories, Path.GetTempPath()]) is { } temporary)
+        {
+            return $"--prefix {target.Prefix}: {binary} would be under {temporary}, which is emptied at boot{(target.System ? " and which a system service does not see (PrivateTmp=yes)" : string.Empty)}; "
+                + $"choose another --prefix (default: {InstallTarget.DefaultPrefix(target.System, target.Home)}).";
+        }
+
+        if (target.System && Under(binary, [.. HomeDirectories, target.Home]) is { } home)
+        {
+            return $"--prefix {target.Prefix}: {binary} would be under {home}, which a system service does not see (ProtectHome=yes); "
+                + "choose another --prefix (default: /usr/local).";
+        }
+
+        return null;
+    }
+
+    private static string? Under(string path, IEnumerable<string> directories) => directories
+        .Select(d => Path.TrimEndingDirectorySeparator(d))
+        .FirstOrDefault(d => d.Length > 1 && path.StartsWith(d + "/", StringComparison.Ordinal));
+
+    private static string? ManagerAbsent(InstallTarget target) => target switch
+    {
+        { Root: { } root } => $"Staged under {root}",
+        { Init: InitSystem.Launchd } when !OperatingSystem.IsMacOS() => "launchd is not here",
+        { Init: InitSystem.Systemd } when !Directory.Exists("/run/systemd/system") => "systemd is not running here (no /run/systemd/system)",
+        { Init: InitSystem.Systemd } when !OnPath("systemctl") => "systemctl is not here",
+        _ => null,
+    };
+
+    private static bool OnPath(string program) => (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
+        .Split(':', StringSplitOptions.RemoveEmptyEntries).Any(directory => File.Exists(Path.Combine(directory, program)));
+
+    private static string[] Systemctl(InstallTarget target) => target.System ? ["systemctl"] : ["systemctl", "--user"];
+
+    private static (string Unit, string Environment) SystemdPaths(InstallTarget target) => target.System
+        ? ($"/etc/systemd/system/{ServiceName}.service", "/etc/heartbeat/agent.env")
+        : (Path.Combine(target.Home, ".config", "systemd", "user", $"{ServiceName}.service"), Path.Combine(target.Home, ".config", "heartbeat", "agent.env"));
+
+    private static string PlistPath(InstallTarget target) => target.System
         ? $"/Library/LaunchDaemons/{LaunchdLabel}.plist"
-        : Path.Combine(home, "Library", "LaunchAgents", $"{LaunchdLabel}.plist");
+        : Path.Combine(target.Home, "Library", "LaunchAgents", $"{LaunchdLabel}.plist");
 
     private static string QuoteForSystemd(string argument) =>
         argument.Any(c => char.IsWhiteSpace(c) || c is '"' or '\\' or '\'' or '%' or '$')

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
-using System.Xml.Linq;
 
 namespace Heartbeat.Agent.Tests;
 
@@ -171,45 +170,16 @@ public sealed partial class AgentTests : IDisposable
     }
 
     [Fact]
-    public async Task InstallDryRunShowsAValidSystemdUnitAndKeepsTheTokenOffTheCommandLine()
+    public async Task InstallFromABuildFolderIsRefusedBeforeAnythingIsWritten()
     {
-        using var agent = await RunAgentAsync("install", "127.0.0.1:7777", "--dry-run", "--init", "systemd", "--every", "30s", "--host", "web1", "--token", "s3cret");
+        var stage = _directory.File("stage");
 
-        Assert.Equal(0, agent.ExitCode);
-        var output = agent.StandardOutput;
-        Assert.DoesNotContain("s3cret", output, StringComparison.Ordinal);
-        var unit = UnitFile().Match(output);
-        Assert.True(unit.Success, output);
-        var sections = ParseUnit(unit.Groups["content"].Value);
-        Assert.Equal(["Install", "Service", "Unit"], sections.Keys.Order(StringComparer.Ordinal));
-        Assert.EndsWith(" run http://127.0.0.1:7777/ --every 30s --host web1", sections["Service"]["ExecStart"], StringComparison.Ordinal);
-        Assert.Equal("always", sections["Service"]["Restart"]);
-        Assert.Contains("EnvironmentFile", sections["Service"].Keys);
-        Assert.Contains("Would run: systemctl", output, StringComparison.Ordinal);
-        if (Environment.IsPrivilegedProcess)
-        {
-            Assert.Equal("yes", sections["Service"]["DynamicUser"]);
-            Assert.Equal("multi-user.target", sections["Install"]["WantedBy"]);
-        }
+        using var agent = await RunAgentAsync("install", "127.0.0.1:7777", "--root", stage, "--token", "s3cret");
 
-        await VerifyWithSystemdIfPresentAsync(unit.Groups["content"].Value);
-    }
-
-    [Fact]
-    public async Task InstallDryRunShowsAValidLaunchdPlist()
-    {
-        using var agent = await RunAgentAsync("install", "monitor.example.org:7777", "--dry-run", "--init", "launchd", "--host", "mac-mini");
-
-        Assert.Equal(0, agent.ExitCode);
-        var output = agent.StandardOutput;
-        var xml = output[output.IndexOf("<?xml", StringComparison.Ordinal)..(output.IndexOf("</plist>", StringComparison.Ordinal) + "</plist>".Length)];
-        var plist = XDocument.Parse(xml);
-        var keys = plist.Root!.Element("dict")!.Elements().ToList();
-        string Value(string key) => keys[keys.FindIndex(e => e.Name == "key" && e.Value == key) + 1].Value;
-        Assert.Equal("com.heartbeat.agent", Value("Label"));
-        var arguments = keys[keys.FindIndex(e => e.Value == "ProgramArguments") + 1].Elements("string").Select(e => e.Value).ToList();
-        Assert.Equal(["run", "http://monitor.example.org:7777/", "--every", "60s", "--host", "mac-mini"], arguments.Skip(1));
-        Assert.Contains("Would run: launchctl load -w", output, StringComparison.Ordinal);
+        Assert.Equal(1, agent.ExitCode);
+        Assert.Contains("this heartbeat runs from a build folder", agent.StandardError, StringComparison.Ordinal);
+        Assert.Contains("deploy/publish.sh", agent.StandardError, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(stage));
     }
 
     [Fact]
@@ -220,27 +190,6 @@ public sealed partial class AgentTests : IDisposable
         Assert.Equal(0, agent.ExitCode);
         Assert.Contains("disable --now heartbeat-agent.service", agent.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("Would remove ", agent.StandardOutput, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task TheSeedStyleInstallScriptInstallsIntoItsPrefixWithADryRun()
-    {
-        // The layout of a release: install.sh with the agent beside it.
-        var release = Directory.CreateDirectory(_directory.File("release")).FullName;
-        File.Copy(Path.Combine(RepositoryRoot(), "deploy", "agent", "install.sh"), Path.Combine(release, "install.sh"));
-        foreach (var file in Directory.GetFiles(AppContext.BaseDirectory, "heartbeat*").Where(f => !Path.GetFileName(f).StartsWith("heartbeat-server", StringComparison.Ordinal))
-            .Concat(Directory.GetFiles(AppContext.BaseDirectory, "Heartbeat.Protocol.dll")).Concat(Directory.GetFiles(AppContext.BaseDirectory, "System.CommandLine.dll")))
-        {
-            File.Copy(file, Path.Combine(release, Path.GetFileName(file)));
-        }
-
-        var prefix = _directory.File("prefix/bin");
-        using var script = ChildProcess.Start("/bin/bash", [Path.Combine(release, "install.sh"), "127.0.0.1:7777", "--prefix", prefix, "--dry-run", "--init", "systemd", "--host", "web1"]);
-
-        Assert.Equal(0, await script.WaitForExitAsync(Deadline));
-        Assert.Contains($"Would copy {release}/heartbeat to {prefix}/heartbeat", script.StandardOutput, StringComparison.Ordinal);
-        Assert.Contains($"ExecStart={prefix}/heartbeat run http://127.0.0.1:7777/ --every 60s --host web1", script.StandardOutput, StringComparison.Ordinal);
-        Assert.False(Directory.Exists(prefix));
     }
 
     public void Dispose() => _directory.Dispose();
@@ -271,57 +220,6 @@ public sealed partial class AgentTests : IDisposable
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
-
-    private static Dictionary<string, Dictionary<string, string>> ParseUnit(string text)
-    {
-        var sections = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
-        Dictionary<string, string>? current = null;
-        foreach (var line in text.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')))
-        {
-            if (line.StartsWith('[') && line.EndsWith(']'))
-            {
-                current = sections[line[1..^1]] = new Dictionary<string, string>(StringComparer.Ordinal);
-                continue;
-            }
-
-            var (key, value) = (line[..line.IndexOf('=', StringComparison.Ordinal)], line[(line.IndexOf('=', StringComparison.Ordinal) + 1)..]);
-            Assert.NotNull(current);
-            current[key] = value;
-        }
-
-        return sections;
-    }
-
-    /// <summary>systemd's own checker, on machines that have it (a CI container usually does not).</summary>
-    private async Task VerifyWithSystemdIfPresentAsync(string unit)
-    {
-        if (!File.Exists("/usr/bin/systemd-analyze"))
-        {
-            return;
-        }
-
-        var path = _directory.File("heartbeat-agent.service");
-        await File.WriteAllTextAsync(path, unit, TestContext.Current.CancellationToken);
-        using var verify = ChildProcess.Start("/usr/bin/systemd-analyze", ["verify", path]);
-        await verify.WaitForExitAsync(Deadline);
-        Assert.DoesNotContain("Unknown key", verify.StandardError, StringComparison.Ordinal);
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Heartbeat.slnx")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("The tests run outside the repository.");
-    }
-
-    [GeneratedRegex(@"Would write \S+heartbeat-agent\.service:\n(?<content>(.|\n)*?)\nWould ")]
-    private static partial Regex UnitFile();
 
     [GeneratedRegex("cannot reach")]
     private static partial Regex CannotReach();

@@ -17,14 +17,14 @@ public sealed class LogRotationTests
     private const int BeatsBetweenRotations = 300;
 
     [Fact]
-    public async Task LogrotateWithCreateAndSighupWhileBeatsPourInLosesAndTearsNoAcknowledgedLine()
+    public async Task LogrotateMovingTheLogAwayAndSighupWhileBeatsPourInLosesAndTearsNoAcknowledgedLine()
     {
         using var directory = new TempDirectory();
         var log = directory.File("heartbeat_server.log");
         using var server = StartServer(log);
         var port = await server.WaitForStartAsync(log);
         var config = directory.File("logrotate.conf");
-        await File.WriteAllTextAsync(config, Logrotate.CreateAndHangUp(log, server.Id), TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(config, Logrotate.MoveAndHangUp(log, server.Id), TestContext.Current.CancellationToken);
 
         // Beats pour in from several clients while logrotate moves the log away three times, each followed by SIGHUP.
         var acknowledged = new ConcurrentQueue<string>();
@@ -50,7 +50,7 @@ public sealed class LogRotationTests
         using var http = new HttpClient();
         using var health = await http.GetAsync($"http://127.0.0.1:{port}/healthz", TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
-        TestContext.Current.TestOutputHelper?.WriteLine($"create + SIGHUP: {acknowledged.Count} beats acknowledged across 3 rotations, all found in {generations.Count} files");
+        TestContext.Current.TestOutputHelper?.WriteLine($"move + SIGHUP: {acknowledged.Count} beats acknowledged across 3 rotations, all found in {generations.Count} files");
     }
 
     [Fact]

@@ -89,6 +89,7 @@ internal static class ServerCommand
         command.Add(ConfigCheck.Create(resolved));
         command.Add(StoreCommands.Backup(resolved));
         command.Add(StoreCommands.Export(resolved));
+        command.Add(HealthProbe.Create());
         return command;
     }
 

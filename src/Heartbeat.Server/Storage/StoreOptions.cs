@@ -58,19 +58,30 @@ internal sealed record StoreOptions
     // How often changes are written; also the most state a crash can lose (the heartbeat log keeps every beat).
     public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 
-    // $STATE_DIRECTORY when systemd provides one (StateDirectory=), else the XDG state directory.
+    // Where a service keeps its state when nothing better is known: the directory systemd's StateDirectory=heartbeat makes.
+    public const string ServiceDefaultPath = "/var/lib/heartbeat/heartbeat.db";
+
+    // $STATE_DIRECTORY when systemd provides one (StateDirectory=), else the XDG state directory of a user with a home,
+    // else (a service user: HOME unset, relative, / or missing) ServiceDefaultPath. Never a relative path, which would
+    // depend on the directory the server happens to be started in.
     public static string DefaultPath()
     {
         var systemd = Environment.GetEnvironmentVariable("STATE_DIRECTORY")?.Split(':')[0];
-        if (!string.IsNullOrEmpty(systemd))
+        if (!string.IsNullOrEmpty(systemd) && System.IO.Path.IsPathFullyQualified(systemd))
         {
             return System.IO.Path.Combine(systemd, "heartbeat.db");
         }
 
+        // The XDG spec: a relative XDG_STATE_HOME is to be ignored.
         var xdg = Environment.GetEnvironmentVariable("XDG_STATE_HOME");
-        var stateHome = string.IsNullOrEmpty(xdg)
-            ? System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state")
-            : xdg;
-        return System.IO.Path.Combine(stateHome, "heartbeat", "heartbeat.db");
+        if (!string.IsNullOrEmpty(xdg) && System.IO.Path.IsPathFullyQualified(xdg))
+        {
+            return System.IO.Path.Combine(xdg, "heartbeat", "heartbeat.db");
+        }
+
+        var home = Environment.GetEnvironmentVariable("HOME");
+        return !string.IsNullOrEmpty(home) && System.IO.Path.IsPathFullyQualified(home) && home != "/" && Directory.Exists(home)
+            ? System.IO.Path.Combine(home, ".local", "state", "heartbeat", "heartbeat.db")
+            : ServiceDefaultPath;
     }
 }

@@ -11,20 +11,20 @@ internal static partial class Logrotate
 {
     private const string Program = "/usr/sbin/logrotate";
 
-    /// <summary>The shipped configuration as it is: logrotate's create, then SIGHUP to <paramref name="serverPid"/>.</summary>
-    public static string CreateAndHangUp(string log, int serverPid)
+    /// <summary>The shipped configuration as it is: logrotate moves the log away, then SIGHUP to <paramref name="serverPid"/>.</summary>
+    public static string MoveAndHangUp(string log, int serverPid)
     {
         var shipped = Shipped(log);
         Assert.Matches(SystemctlReload(), shipped);
         return SystemctlReload().Replace(shipped, $"kill -HUP {serverPid}");
     }
 
-    /// <summary>The copytruncate variant its comment describes: no create line, no postrotate script.</summary>
+    /// <summary>The copytruncate variant its comment describes: no nocreate line, no postrotate script.</summary>
     public static string CopyTruncate(string log)
     {
         var shipped = Shipped(log);
-        Assert.Matches(CreateAndScript(), shipped);
-        return CreateAndScript().Replace(shipped, "    copytruncate\n");
+        Assert.Matches(NocreateAndScript(), shipped);
+        return NocreateAndScript().Replace(shipped, "    copytruncate\n");
     }
 
     /// <summary>Rotates now (-f), with a state file beside the configuration.</summary>
@@ -46,6 +46,6 @@ internal static partial class Logrotate
     [GeneratedRegex(@"systemctl reload heartbeat-server\.service[^\n]*")]
     private static partial Regex SystemctlReload();
 
-    [GeneratedRegex(@"    create [^\n]*\n    sharedscripts\n    postrotate\n[^\n]*\n    endscript\n")]
-    private static partial Regex CreateAndScript();
+    [GeneratedRegex(@"    nocreate\n    sharedscripts\n    postrotate\n[^\n]*\n    endscript\n")]
+    private static partial Regex NocreateAndScript();
 }
