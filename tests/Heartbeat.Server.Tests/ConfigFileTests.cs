@@ -89,6 +89,22 @@ public sealed class ConfigFileTests
         static string[] Settings(string printed) => [.. printed.Split('\n').Where(l => l.Length > 0 && l[0] != '#').Select(l => l.Split("   # from")[0])];
     }
 
+    [Fact]
+    public async Task TheReadmesConfigFileIsValid()
+    {
+        var readme = await File.ReadAllTextAsync(Repository.File("README.md"), TestContext.Current.CancellationToken);
+        var section = readme[readme.IndexOf("## Config file", StringComparison.Ordinal)..];
+        var start = section.IndexOf("```yaml\n", StringComparison.Ordinal) + "```yaml\n".Length;
+        using var directory = new TempDirectory();
+        var config = await WriteAsync(directory, section[start..section.IndexOf("```", start, StringComparison.Ordinal)]);
+
+        var (exit, output, error) = await RunAsync(["check-config", "--config", config]);
+
+        Assert.True(exit == 0, error);
+        Assert.Contains("  - ntfy:https://ntfy.sh/my-servers#down,recovered", output.Split('\n'));
+        Assert.Contains($"public-badges: true   # from {config} (public-badges)", output.Split('\n'));
+    }
+
     [Theory]
     [InlineData("log-fil: /tmp/x.log\n", "unknown key 'log-fil'")]
     [InlineData("port: 99999\n", "(port): '99999' is not a port number")]

@@ -16,6 +16,9 @@ internal static class ConsoleLogging
         // What fails says so itself, once (the log writer, the store flusher); /healthz polled every few seconds
         // must not repeat it as an error each time.
         .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.Critical)
+        // Session keys are meant to live in memory only (Security/Access.cs); a service user without a home would
+        // otherwise get three warnings at every start saying so.
+        .AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error)
         // A failed start is reported as one clear line by ServerRunner, not as a stack trace ("Hosting failed
         // to start" is an error); a background service that crashes still shows, as the critical line that follows.
         .AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
