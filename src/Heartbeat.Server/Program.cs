@@ -29,6 +29,7 @@ internal partial class Program
             options.Log, time, services.GetRequiredService<ServerMetrics>(), services.GetRequiredService<ILogger<HeartbeatLog>>()));
 
         builder.Services.AddSingleton(options.Security);
+        builder.Services.AddSingleton(options.Diagnostics);
         builder.Services.AddSingleton(services => new Tokens(options.Security, options.Security.TokensFile is { } file
             ? new HostTokensFile(file, time, services.GetRequiredService<ILogger<HostTokensFile>>())
             : null));
