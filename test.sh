@@ -29,6 +29,13 @@ if ! command -v python3 >/dev/null && ! install_package python3 "the webhook tes
   exit 1
 fi
 
+# The metrics tests run promtool (from Debian's prometheus package; only that binary is used) on a real scrape and on
+# the shipped alert rules.
+if [ ! -x /usr/bin/promtool ] && ! install_package prometheus "the metrics tests"; then
+  echo "The metrics tests need promtool at /usr/bin/promtool: sudo apt-get install prometheus" >&2
+  exit 1
+fi
+
 # The fleet tests run against a real PostgreSQL: HEARTBEAT_TEST_POSTGRES names one, else they start a throwaway
 # server from Debian's binaries.
 if [ -z "${HEARTBEAT_TEST_POSTGRES:-}" ] && ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
