@@ -81,6 +81,7 @@ internal partial class Program
         builder.Services.AddHostedService<NotificationDispatcher>();
 
         builder.Services.AddProblemResponses();
+        builder.Services.AddApiDocument();
         builder.Services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ProtocolJsonContext.Default);
@@ -109,6 +110,7 @@ internal partial class Program
         app.MapHostSettings();
         app.MapNotifiersApi();
         app.MapOperations();
+        app.MapApiDocument();
         return app;
     }
 }

@@ -1,6 +1,7 @@
 using Heartbeat.Protocol;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Security;
+using Heartbeat.Server.Web;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Heartbeat.Server.Ingest;
@@ -27,7 +28,9 @@ internal static class PeerIngressEndpoints
             app.MapPut($"/v1/agent/check/{result}/{{id}}", (string id, string? note, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
                 BeatAsync(id, fail, note, context, intake, gate, time))
                 .ReceivesBeats()
-                .CountRejections();
+                .CountRejections()
+                .WithName($"ConsulCheck{char.ToUpperInvariant(result[0])}{result[1..]}").WithTags(ApiDocument.Beats)
+                .WithSummary($"A beat in the shape of Consul's TTL check update ({result})").Problems(400, 401, 413, 429, 503);
         }
 
         return app;

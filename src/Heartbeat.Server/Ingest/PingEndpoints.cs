@@ -4,6 +4,7 @@ using System.Text;
 using Heartbeat.Protocol;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Security;
+using Heartbeat.Server.Web;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Heartbeat.Server.Ingest;
@@ -29,17 +30,22 @@ internal static class PingEndpoints
         {
             context.HttpContext.Response.Headers["Ping-Body-Limit"] = BodyLimit.ToString(CultureInfo.InvariantCulture);
             return await next(context);
-        });
+        }).WithTags(ApiDocument.Beats).Problems(400, 401, 413, 429, 503);
         pings.MapMethods(string.Empty, Methods, (string host, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-            PingAsync(host, HeartbeatStatus.Up, interval, msg, context, intake, gate, time)).CountRejections();
+            PingAsync(host, HeartbeatStatus.Up, interval, msg, context, intake, gate, time)).CountRejections()
+            .WithName("Ping").WithSummary("A beat from a job or script, as Healthchecks.io's ping URLs take it");
         pings.MapMethods("/fail", Methods, (string host, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-            PingAsync(host, HeartbeatStatus.Fail, interval, msg, context, intake, gate, time)).CountRejections();
+            PingAsync(host, HeartbeatStatus.Fail, interval, msg, context, intake, gate, time)).CountRejections()
+            .WithName("PingFail").WithSummary("A beat that reports a failure");
         pings.MapMethods("/{code:int}", Methods, (string host, int code, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-            ExitCodeAsync(host, code, interval, msg, context, intake, gate, time)).CountRejections();
+            ExitCodeAsync(host, code, interval, msg, context, intake, gate, time)).CountRejections()
+            .WithName("PingExitCode").WithSummary("A job's exit status: 0 is a beat, 1-255 a failure");
         pings.MapMethods("/start", Methods, (string host, HttpContext context, IHostLedger ledger, BeatGate gate, TimeProvider time) =>
-            SignalAsync(host, "start", context, ledger, gate, time)).CountRejections();
+            SignalAsync(host, "start", context, ledger, gate, time)).CountRejections()
+            .WithName("PingStart").WithSummary("A job started: not a beat, but its next beat records how long it ran").ProducesProblem(404);
         pings.MapMethods("/log", Methods, (string host, HttpContext context, IHostLedger ledger, BeatGate gate, TimeProvider time) =>
-            SignalAsync(host, "log", context, ledger, gate, time)).CountRejections();
+            SignalAsync(host, "log", context, ledger, gate, time)).CountRejections()
+            .WithName("PingLog").WithSummary("Keeps the body with the host without counting as a beat").ProducesProblem(404);
         return app;
     }
 
