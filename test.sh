@@ -36,6 +36,18 @@ if [ ! -x /usr/bin/promtool ] && ! install_package prometheus "the metrics tests
   exit 1
 fi
 
+# The OpenAPI tests validate the server's document with two validators from npm, installed once into a cache folder.
+export HEARTBEAT_TEST_NPM="${XDG_CACHE_HOME:-$HOME/.cache}/heartbeat-tests/openapi/node_modules"
+if [ ! -x "$HEARTBEAT_TEST_NPM/.bin/redocly" ] || [ ! -x "$HEARTBEAT_TEST_NPM/.bin/validate-api" ]; then
+  if ! command -v npm >/dev/null && ! install_package npm "the OpenAPI tests"; then
+    echo "The OpenAPI tests need npm: sudo apt-get install npm" >&2
+    exit 1
+  fi
+  echo "Installing the OpenAPI validators into ${HEARTBEAT_TEST_NPM%/node_modules} (npm install)..."
+  npm install --prefix "${HEARTBEAT_TEST_NPM%/node_modules}" --no-audit --no-fund --silent \
+    @redocly/cli@2.77.0 @seriousme/openapi-schema-validator@2.11.0 >/dev/null
+fi
+
 # The fleet tests run against a real PostgreSQL: HEARTBEAT_TEST_POSTGRES names one, else they start a throwaway
 # server from Debian's binaries.
 if [ -z "${HEARTBEAT_TEST_POSTGRES:-}" ] && ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
