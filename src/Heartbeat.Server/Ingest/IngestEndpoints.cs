@@ -18,7 +18,7 @@ internal static class IngestEndpoints
     {
         // Content-Type is not looked at: the seed's own curl example sends JSON as a form post.
         app.MapPost("/", ReceiveHeartbeatAsync).ReceivesBeats().CountRejections()
-            .WithName("SendHeartbeat").WithTags(ApiDocument.Beats).Accepts<HeartbeatPayload>("application/json")
+            .WithName("SendHeartbeat").WithTags(ApiDocument.Beats).Takes(typeof(HeartbeatPayload), "application/json")
             .WithSummary("A heartbeat: an empty body or a JSON object of the wire format, whatever its Content-Type")
             .Problems(400, 401, 408, 413, 429, 503);
         return app;
