@@ -29,14 +29,15 @@ if ! command -v python3 >/dev/null && ! install_package python3 "the webhook tes
   exit 1
 fi
 
-# The peer client tests drive the server with those tools' own client libraries: Healthchecks.io's from npm
-# (tests/clients), python-consul from Debian.
-if ! command -v npm >/dev/null && ! install_package npm "the peer client tests"; then
-  echo "The peer client tests need npm: sudo apt-get install npm" >&2
+# The peer client tests drive the server with those tools' own client libraries, Healthchecks.io's from npm and
+# python-consul from Debian; the OpenAPI tests validate the server's document with two validators from npm. The npm
+# packages are pinned in tests/clients.
+if ! command -v npm >/dev/null && ! install_package npm "the peer client and OpenAPI tests"; then
+  echo "The peer client and OpenAPI tests need npm: sudo apt-get install npm" >&2
   exit 1
 fi
 if [ ! -d tests/clients/node_modules ] || [ tests/clients/package-lock.json -nt tests/clients/node_modules ]; then
-  echo "Installing the test clients (npm ci --prefix tests/clients)..."
+  echo "Installing the test clients and validators (npm ci --prefix tests/clients)..."
   npm ci --prefix tests/clients --no-audit --no-fund --silent || { echo "Could not install the test clients with npm" >&2; exit 1; }
 fi
 if ! /usr/bin/python3 -c 'import consul' 2>/dev/null && ! install_package python3-consul "the peer client tests"; then
@@ -52,6 +53,13 @@ if [ ! -x /usr/bin/systemd-analyze ] && ! install_package systemd "the systemd u
 fi
 if [ ! -x /usr/bin/setpriv ] && ! install_package util-linux "the deployment tests"; then
   echo "The deployment tests need setpriv: sudo apt-get install util-linux" >&2
+  exit 1
+fi
+
+# The metrics tests run promtool (from Debian's prometheus package; only that binary is used) on a real scrape and on
+# the shipped alert rules.
+if [ ! -x /usr/bin/promtool ] && ! install_package prometheus "the metrics tests"; then
+  echo "The metrics tests need promtool at /usr/bin/promtool: sudo apt-get install prometheus" >&2
   exit 1
 fi
 

@@ -29,6 +29,7 @@ internal partial class Program
             options.Log, time, services.GetRequiredService<ServerMetrics>(), services.GetRequiredService<ILogger<HeartbeatLog>>()));
 
         builder.Services.AddSingleton(options.Security);
+        builder.Services.AddSingleton(options.Diagnostics);
         builder.Services.AddSingleton(services => new Tokens(options.Security, options.Security.TokensFile is { } file
             ? new HostTokensFile(file, time, services.GetRequiredService<ILogger<HostTokensFile>>())
             : null));
@@ -80,6 +81,7 @@ internal partial class Program
         builder.Services.AddHostedService<NotificationDispatcher>();
 
         builder.Services.AddProblemResponses();
+        builder.Services.AddApiDocument();
         builder.Services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ProtocolJsonContext.Default);
@@ -108,6 +110,7 @@ internal partial class Program
         app.MapHostSettings();
         app.MapNotifiersApi();
         app.MapOperations();
+        app.MapApiDocument();
         return app;
     }
 }

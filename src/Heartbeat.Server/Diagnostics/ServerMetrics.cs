@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Prometheus;
 
 namespace Heartbeat.Server.Diagnostics;
@@ -31,6 +33,15 @@ internal sealed class ServerMetrics
         StoreWriteErrors = metrics.CreateCounter("heartbeat_store_write_errors_total", "Writes to the store that failed (kept in memory and tried again), or found the store replaced.");
         StoreWritable = metrics.CreateGauge("heartbeat_store_writable", "1 while the store takes writes, 0 after a failed write until one succeeds.");
         StoreLastWrite = metrics.CreateGauge("heartbeat_store_last_write_timestamp_seconds", "When changes were last written to the store, in Unix seconds (0: not yet).");
+        HostUp = metrics.CreateGauge("heartbeat_host_up", "1 while the host is up or late (not yet past its grace); 0 while it is down, failing, pending or silent in maintenance.", "host", "group");
+        HostLastSeen = metrics.CreateGauge("heartbeat_host_last_seen_timestamp_seconds", "When the host's last beat came, in Unix seconds (0: never).", "host", "group");
+        HostInterval = metrics.CreateGauge("heartbeat_host_interval_seconds", "The interval the host is judged by: configured, declared, learned or the default.", "host", "group");
+        HostState = metrics.CreateGauge("heartbeat_host_state", "1, with the host's state: up, late, down, failing, maintenance or pending.", "host", "group", "state");
+        HostSeriesOmitted = metrics.CreateGauge("heartbeat_host_series_omitted", "Hosts left out of the per-host series (--metrics-max-hosts), those that are fine first.");
+        BuildInfo = metrics.CreateGauge("heartbeat_build_info", "1, with the server's version, commit, .NET runtime and store.", "version", "commit", "runtime", "store");
+
+        // process_* and dotnet_*: read from the process and the GC at scrape time, so they work under NativeAOT too.
+        DotNetStats.Register(Registry);
     }
 
     public CollectorRegistry Registry { get; } = Metrics.NewCustomRegistry();
@@ -74,6 +85,26 @@ internal sealed class ServerMetrics
     public Gauge PingBodyBytesMax { get; }
 
     public Counter PingBodiesDropped { get; }
+
+    public Gauge HostUp { get; }
+
+    public Gauge HostLastSeen { get; }
+
+    public Gauge HostInterval { get; }
+
+    public Gauge HostState { get; }
+
+    public Gauge HostSeriesOmitted { get; }
+
+    public Gauge BuildInfo { get; }
+
+    // The informational version is "0.1.0+<commit>" when built from a git checkout (SourceLink adds the commit).
+    public void SetBuildInfo(string version, string store)
+    {
+        var plus = version.IndexOf('+', StringComparison.Ordinal);
+        var runtime = RuntimeInformation.FrameworkDescription + (RuntimeFeature.IsDynamicCodeSupported ? string.Empty : " NativeAOT");
+        BuildInfo.WithLabels(plus < 0 ? version : version[..plus], plus < 0 ? string.Empty : version[(plus + 1)..], runtime, store).Set(1);
+    }
 
     public void Rejected(string reason) => HeartbeatsRejected.WithLabels(reason).Inc();
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
 using Heartbeat.Server.Notify;
@@ -40,6 +41,7 @@ internal sealed record ServerOptions
         .. Part(HostsOptions.Settings, o => o.Hosts, (o, hosts) => o with { Hosts = hosts }),
         .. Part(NotifyOptions.Settings, o => o.Notify, (o, notify) => o with { Notify = notify }),
         .. Part(SecurityOptions.Settings, o => o.Security, (o, security) => o with { Security = security }),
+        .. Part(DiagnosticsOptions.Settings, o => o.Diagnostics, (o, diagnostics) => o with { Diagnostics = diagnostics }),
     ];
 
     // The seed's port.
@@ -60,6 +62,8 @@ internal sealed record ServerOptions
     public NotifyOptions Notify { get; init; } = new();
 
     public SecurityOptions Security { get; init; } = new();
+
+    public DiagnosticsOptions Diagnostics { get; init; } = new();
 
     private static IEnumerable<Setting<ServerOptions>> Part<TPart>(
         IEnumerable<Setting<TPart>> settings, Func<ServerOptions, TPart> get, Func<ServerOptions, TPart, ServerOptions> set) where TPart : new() =>

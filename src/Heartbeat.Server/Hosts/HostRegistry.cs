@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using Heartbeat.Server.Logging;
 
@@ -252,6 +253,27 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
         lock (host)
         {
             return host.Live ? host.Record.Copy() : null;
+        }
+    }
+
+    // What read takes from the host, under its lock and without a copy: for a scrape that visits every host.
+    public bool TryRead<T>(string id, Func<HostRecord, T> read, [MaybeNullWhen(false)] out T value)
+    {
+        value = default;
+        if (!_hosts.TryGetValue(id, out var host))
+        {
+            return false;
+        }
+
+        lock (host)
+        {
+            if (!host.Live)
+            {
+                return false;
+            }
+
+            value = read(host.Record);
+            return true;
         }
     }
 

@@ -4,6 +4,7 @@ using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Security;
+using Heartbeat.Server.Web;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Heartbeat.Server.Ingest;
@@ -16,7 +17,10 @@ internal static class IngestEndpoints
     public static IEndpointRouteBuilder MapIngest(this IEndpointRouteBuilder app)
     {
         // Content-Type is not looked at: the seed's own curl example sends JSON as a form post.
-        app.MapPost("/", ReceiveHeartbeatAsync).ReceivesBeats().CountRejections();
+        app.MapPost("/", ReceiveHeartbeatAsync).ReceivesBeats().CountRejections()
+            .WithName("SendHeartbeat").WithTags(ApiDocument.Beats).Takes(typeof(HeartbeatPayload), "application/json")
+            .WithSummary("A heartbeat: an empty body or a JSON object of the wire format, whatever its Content-Type")
+            .Problems(400, 401, 408, 413, 429, 503);
         return app;
     }
 

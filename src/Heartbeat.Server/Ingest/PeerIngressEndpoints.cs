@@ -2,6 +2,7 @@ using System.Text.Json;
 using Heartbeat.Protocol;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Security;
+using Heartbeat.Server.Web;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Heartbeat.Server.Ingest;
@@ -33,13 +34,19 @@ internal static class PeerIngressEndpoints
                 (string id, string? note, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
                     Answered(BeatAsync(id, fail, note, ConsulToken(context.Request), context, intake, gate, time), TypedResults.Text(string.Empty)))
                 .ReceivesBeats()
-                .CountRejections();
+                .CountRejections()
+                .WithName($"ConsulCheck{char.ToUpperInvariant(result[0])}{result[1..]}").WithTags(ApiDocument.Beats)
+                .WithSummary($"A beat in the shape of Consul's TTL check update ({result}); answered 200 with no body, as Consul does")
+                .Responds(StatusCodes.Status200OK, null, "text/plain").Problems(400, 401, 413, 429, 503);
         }
 
         // Consul: PUT /v1/agent/check/update/{checkId} with {"Status": "passing|warning|critical", "Output": "…"}.
         app.MapPut("/v1/agent/check/update/{id}", CheckUpdateAsync)
             .ReceivesBeats()
-            .CountRejections();
+            .CountRejections()
+            .WithName("ConsulCheckUpdate").WithTags(ApiDocument.Beats).Takes(typeof(ConsulCheckUpdate), "application/json")
+            .WithSummary("A beat in the shape of Consul's check update: passing is up, warning and critical a failure")
+            .Responds(StatusCodes.Status200OK, null, "text/plain").Problems(400, 401, 413, 429, 503);
 
         return app;
     }
@@ -91,3 +98,6 @@ internal static class PeerIngressEndpoints
     private static string? TextOf(JsonElement body, string name) =>
         body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 }
+
+// The body of Consul's check update, for the API document; the endpoint reads it with JsonDocument.
+internal sealed record ConsulCheckUpdate(string Status, string? Output);

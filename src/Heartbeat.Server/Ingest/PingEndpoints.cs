@@ -4,6 +4,7 @@ using System.Text;
 using Heartbeat.Protocol;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Security;
+using Heartbeat.Server.Web;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Heartbeat.Server.Ingest;
@@ -27,8 +28,11 @@ internal static class PingEndpoints
 
     public static IEndpointRouteBuilder MapPings(this IEndpointRouteBuilder app)
     {
-        MapPingUrls(app.MapGroup("/ping/{host}"), context => AccessControl.TokenOf(context.Request));
-        MapPingUrls(app.MapGroup("/ping/{key}/{host}"), context => context.Request.RouteValues["key"] as string);
+        MapPingUrls(app.MapGroup("/ping/{host}"), context => AccessControl.TokenOf(context.Request), "Ping");
+
+        // OpenAPI cannot tell /ping/{key}/{host} from /ping/{host}/{code}, so the ping-key form stays out of the document;
+        // the short form's description names it.
+        MapPingUrls(app.MapGroup("/ping/{key}/{host}").ExcludeFromDescription(), context => context.Request.RouteValues["key"] as string, "PingWithKey");
         return app;
     }
 
@@ -49,23 +53,30 @@ internal static class PingEndpoints
         return tooLarge ?? await IngestEndpoints.AcceptAsync(intake, gate, heartbeat with { Body = body }, token, context, time);
     }
 
-    private static void MapPingUrls(RouteGroupBuilder pings, Func<HttpContext, string?> tokenOf)
+    // The five ping URLs under one prefix; name tells the forms apart.
+    private static void MapPingUrls(RouteGroupBuilder pings, Func<HttpContext, string?> tokenOf, string name)
     {
         pings.ReceivesBeats().AddEndpointFilter(async (context, next) =>
         {
             context.HttpContext.Response.Headers["Ping-Body-Limit"] = BodyLimit.ToString(CultureInfo.InvariantCulture);
             return await next(context);
-        });
+        }).WithTags(ApiDocument.Beats).Responds(StatusCodes.Status200OK, typeof(string), "text/plain").Problems(400, 401, 413, 429, 503);
         pings.MapMethods(string.Empty, Methods, (string host, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-            AnsweredOk(PingAsync(host, HeartbeatStatus.Up, interval, msg, tokenOf(context), context, intake, gate, time))).CountRejections();
+            AnsweredOk(PingAsync(host, HeartbeatStatus.Up, interval, msg, tokenOf(context), context, intake, gate, time))).CountRejections()
+            .WithName(name).WithSummary("A beat from a job or script, as Healthchecks.io's ping URLs take it; answered OK")
+            .WithDescription("With a beat token set, Healthchecks' ping-key form /ping/{token}/{host} (and /fail, /start, /log, /{code} after it) carries it in the path.");
         pings.MapMethods("/fail", Methods, (string host, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-            AnsweredOk(PingAsync(host, HeartbeatStatus.Fail, interval, msg, tokenOf(context), context, intake, gate, time))).CountRejections();
+            AnsweredOk(PingAsync(host, HeartbeatStatus.Fail, interval, msg, tokenOf(context), context, intake, gate, time))).CountRejections()
+            .WithName(name + "Fail").WithSummary("A beat that reports a failure");
         pings.MapMethods("/{code:int}", Methods, (string host, int code, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-            AnsweredOk(ExitCodeAsync(host, code, interval, msg, tokenOf(context), context, intake, gate, time))).CountRejections();
+            AnsweredOk(ExitCodeAsync(host, code, interval, msg, tokenOf(context), context, intake, gate, time))).CountRejections()
+            .WithName(name + "ExitCode").WithSummary("A job's exit status: 0 is a beat, 1-255 a failure");
         pings.MapMethods("/start", Methods, (string host, HttpContext context, IHostLedger ledger, BeatGate gate, TimeProvider time) =>
-            AnsweredOk(SignalAsync(host, "start", tokenOf(context), context, ledger, gate, time))).CountRejections();
+            AnsweredOk(SignalAsync(host, "start", tokenOf(context), context, ledger, gate, time))).CountRejections()
+            .WithName(name + "Start").WithSummary("A job started: not a beat, but its next beat records how long it ran").ProducesProblem(404);
         pings.MapMethods("/log", Methods, (string host, HttpContext context, IHostLedger ledger, BeatGate gate, TimeProvider time) =>
-            AnsweredOk(SignalAsync(host, "log", tokenOf(context), context, ledger, gate, time))).CountRejections();
+            AnsweredOk(SignalAsync(host, "log", tokenOf(context), context, ledger, gate, time))).CountRejections()
+            .WithName(name + "Log").WithSummary("Keeps the body with the host without counting as a beat").ProducesProblem(404);
     }
 
     // A job's exit status, as a wrapper script reports it: 0 is success, 1-255 a failure.

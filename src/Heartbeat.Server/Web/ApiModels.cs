@@ -125,6 +125,10 @@ internal sealed record AddressChangeView(DateTimeOffset At, string Kind, string?
         new(change.At, change.Kind == AddressKind.Reported ? "reported-ip" : "peer", change.Previous, change.Current);
 }
 
+// The body of PATCH and PUT /api/v1/hosts/{id}, as the OpenAPI document shows it (the endpoints read it field by field):
+// seconds, a count, a 5-field cron expression and an IANA time zone; null clears one.
+internal sealed record HostSettingsRequest(double? Interval, double? Grace, int? Misses, string? Schedule, string? Timezone);
+
 internal sealed record HostHistory(string Id, IReadOnlyList<AddressChangeView> AddressChanges, IReadOnlyList<EventView> Events);
 
 internal sealed record ServerView(string Version, DateTimeOffset StartedAt, double UptimeSeconds, long HeartbeatsReceived)
@@ -145,4 +149,7 @@ internal sealed record StatusView(ServerView Server, HostPage Hosts, IReadOnlyLi
 [JsonSerializable(typeof(StatusView))]
 [JsonSerializable(typeof(IReadOnlyList<NotifierView>))]
 [JsonSerializable(typeof(TestQueued))]
+[JsonSerializable(typeof(HostSettingsRequest))]
+[JsonSerializable(typeof(ShieldsBadge))]
+[JsonSerializable(typeof(Dictionary<string, string>))] // a form's fields, for the OpenAPI document
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

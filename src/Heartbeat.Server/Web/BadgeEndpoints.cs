@@ -21,11 +21,14 @@ internal static class BadgeEndpoints
     public static IEndpointRouteBuilder MapBadges(this IEndpointRouteBuilder app)
     {
         var open = app.ServiceProvider.GetRequiredService<SecurityOptions>().PublicBadges;
-        var badges = app.MapGroup("/badge");
+        var badges = app.MapGroup("/badge").WithTags(ApiDocument.Badges)
+            .Responds(StatusCodes.Status200OK, typeof(string), "image/svg+xml").Responds(StatusCodes.Status200OK, typeof(ShieldsBadge), "application/json").Problems(404);
         badges.MapGet("/{file}", (HttpContext context, HostRegistry registry, string file) =>
-            Answer(context, file, open, id => registry.Find(id)?.State));
+            Answer(context, file, open, id => registry.Find(id)?.State))
+            .WithName("HostBadge").WithSummary("A host's state as a badge: HOST.svg, or HOST.json in shields.io's endpoint format");
         badges.MapGet("/group/{file}", (HttpContext context, HostRegistry registry, string file) =>
-            Answer(context, file, open, group => HostQuery.WorstOf(registry, group))).RequireRateLimiting(RateLimits.HostList);
+            Answer(context, file, open, group => HostQuery.WorstOf(registry, group))).RequireRateLimiting(RateLimits.HostList)
+            .WithName("GroupBadge").WithSummary("The worst state of a group's hosts as a badge: GROUP.svg or GROUP.json");
         if (!open)
         {
             badges.RequireAccess();

@@ -30,13 +30,16 @@ internal static class HostPageEndpoints
 
     public static IEndpointRouteBuilder MapHostPage(this IEndpointRouteBuilder app)
     {
-        var page = app.MapGroup("/hosts/{id}").RequireAccess().RequireAntiforgery();
-        page.MapGet(string.Empty, ShowAsync);
-        page.MapPost("/maintenance", StartMaintenanceAsync);
-        page.MapPost("/maintenance/end", EndMaintenanceAsync);
-        page.MapPost("/settings", ConfigureAsync);
-        page.MapPost("/test-notification", SendTestAsync);
-        page.MapPost("/forget", ForgetAsync);
+        var page = app.MapGroup("/hosts/{id}").RequireAccess().RequireAntiforgery().WithTags(ApiDocument.Pages)
+            .Responds(StatusCodes.Status200OK, typeof(string), "text/html").Responds(StatusCodes.Status404NotFound, typeof(string), "text/html");
+        page.MapGet(string.Empty, ShowAsync).WithName("HostPage").WithSummary("A host's page");
+        var forms = page.MapGroup(string.Empty).Takes(typeof(Dictionary<string, string>), "application/x-www-form-urlencoded")
+            .Responds(StatusCodes.Status302Found, null).Responds(StatusCodes.Status400BadRequest, typeof(string), "text/html");
+        forms.MapPost("/maintenance", StartMaintenanceAsync).WithName("HostPageStartMaintenance").WithSummary("The page's form: start maintenance (field: for)");
+        forms.MapPost("/maintenance/end", EndMaintenanceAsync).WithName("HostPageEndMaintenance").WithSummary("The page's form: end maintenance");
+        forms.MapPost("/settings", ConfigureAsync).WithName("HostPageSettings").WithSummary("The page's form: liveness settings");
+        forms.MapPost("/test-notification", SendTestAsync).WithName("HostPageTestNotification").WithSummary("The page's form: a test notification");
+        forms.MapPost("/forget", ForgetAsync).WithName("HostPageForget").WithSummary("The page's form: forget the host (with confirm=yes)");
         return app;
     }
 

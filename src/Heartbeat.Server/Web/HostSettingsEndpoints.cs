@@ -23,9 +23,12 @@ internal static class HostSettingsEndpoints
 
     public static IEndpointRouteBuilder MapHostSettings(this IEndpointRouteBuilder app)
     {
-        var hosts = app.MapGroup("/api/v1/hosts/{id}").RequireAccess();
-        hosts.MapPatch(string.Empty, ConfigureAsync);
-        hosts.MapPut(string.Empty, ExpectAsync);
+        var hosts = app.MapGroup("/api/v1/hosts/{id}").RequireAccess().WithTags(ApiDocument.Hosts)
+            .Takes(typeof(HostSettingsRequest), "application/json").Problems(400, 413);
+        hosts.MapPatch(string.Empty, ConfigureAsync).WithName("ConfigureHost")
+            .WithSummary("Sets a host's liveness settings; a null field falls back to what it declares, is learned, or the default").ProducesProblem(404);
+        hosts.MapPut(string.Empty, ExpectAsync).WithName("ExpectHost")
+            .WithSummary("Adds a host before its first beat (pending until it comes), or configures a known one");
         return app;
     }
 

@@ -19,14 +19,19 @@ internal static class HostsEndpoints
 {
     public static IEndpointRouteBuilder MapHostsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/v1").RequireAccess();
-        api.MapGet("/hosts", ListHosts).RequireRateLimiting(RateLimits.HostList);
-        api.MapGet("/hosts/{id}", GetHostAsync);
-        api.MapGet("/hosts/{id}/history", GetHistoryAsync);
-        api.MapDelete("/hosts/{id}", ForgetHost);
-        api.MapPost("/hosts/{id}/maintenance", StartMaintenance);
-        api.MapDelete("/hosts/{id}/maintenance", EndMaintenance);
-        api.MapGet("/events", StreamEventsAsync);
+        var api = app.MapGroup("/api/v1").RequireAccess().WithTags(ApiDocument.Hosts);
+        api.MapGet("/hosts", ListHosts).RequireRateLimiting(RateLimits.HostList)
+            .WithName("ListHosts").WithSummary("Hosts, trouble first, a page at a time, with counts per state").ProducesProblem(400);
+        api.MapGet("/hosts/{id}", GetHostAsync).WithName("GetHost").WithSummary("One host, with its last ping body and uptime").ProducesProblem(404);
+        api.MapGet("/hosts/{id}/history", GetHistoryAsync)
+            .WithName("GetHostHistory").WithSummary("A host's address changes and events, newest first").ProducesProblem(404);
+        api.MapDelete("/hosts/{id}", ForgetHost).WithName("ForgetHost").WithSummary("Forgets a retired host").ProducesProblem(404);
+        api.MapPost("/hosts/{id}/maintenance", StartMaintenance)
+            .WithName("StartMaintenance").WithSummary("Pauses a host's alerts ?for=30m (1s to 30d)").Problems(400, 404);
+        api.MapDelete("/hosts/{id}/maintenance", EndMaintenance).WithName("EndMaintenance").WithSummary("Ends a maintenance window").ProducesProblem(404);
+        api.MapGet("/events", StreamEventsAsync).WithName("StreamEvents")
+            .WithSummary("Server-Sent Events, one per host event (JSON); ?since=ID or Last-Event-ID replays what came after it")
+            .Produces<EventView>(StatusCodes.Status200OK, "text/event-stream").ProducesProblem(400);
         return app;
     }
 

@@ -16,15 +16,18 @@ internal static class LoginEndpoints
 
     public static IEndpointRouteBuilder MapLogin(this IEndpointRouteBuilder app)
     {
-        var forms = app.MapGroup(string.Empty).RequireAuthorization(Access.Session).RequireAntiforgery();
+        var forms = app.MapGroup(string.Empty).RequireAuthorization(Access.Session).RequireAntiforgery().WithTags(ApiDocument.Session);
         forms.MapGet("/login", (HttpContext context, Tokens tokens, [FromQuery(Name = "return")] string? returnTo) =>
-            Page(context, tokens, returnTo, error: null));
-        forms.MapPost("/login", LogInAsync);
+            Page(context, tokens, returnTo, error: null))
+            .WithName("LoginPage").WithSummary("The login form").Produces<string>(StatusCodes.Status200OK, "text/html");
+        forms.MapPost("/login", LogInAsync).WithName("LogIn").WithSummary("A session for the page from the read or admin token (field: token)")
+            .Takes(typeof(Dictionary<string, string>), "application/x-www-form-urlencoded").Produces(StatusCodes.Status302Found)
+            .Produces<string>(StatusCodes.Status401Unauthorized, "text/html");
         forms.MapPost("/logout", async (HttpContext context) =>
         {
             await context.SignOutAsync(Access.CookieScheme);
             return TypedResults.Redirect("/login");
-        });
+        }).WithName("LogOut").WithSummary("Ends the session").Produces(StatusCodes.Status302Found);
         return app;
     }
 

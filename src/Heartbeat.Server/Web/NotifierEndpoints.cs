@@ -10,9 +10,9 @@ internal static class NotifierEndpoints
 {
     public static IEndpointRouteBuilder MapNotifiersApi(this IEndpointRouteBuilder app)
     {
-        var notifiers = app.MapGroup("/api/v1/notifiers").RequireAccess();
-        notifiers.MapGet("/", ListAsync);
-        notifiers.MapPost("/test", SendTestAsync);
+        var notifiers = app.MapGroup("/api/v1/notifiers").RequireAccess().WithTags(ApiDocument.Notifiers);
+        notifiers.MapGet("/", ListAsync).WithName("ListNotifiers").WithSummary("Each webhook and command, with its deliveries and what waits");
+        notifiers.MapPost("/test", SendTestAsync).WithName("TestNotifiers").WithSummary("Queues a test notification to every target").ProducesProblem(409);
         return app;
     }
 

@@ -1,8 +1,10 @@
 using System.Globalization;
 using Heartbeat.Server.Diagnostics;
+using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
 using Heartbeat.Server.Security;
+using Heartbeat.Server.Settings;
 using Heartbeat.Server.Storage;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -16,6 +18,7 @@ internal static class OperationsEndpoints
     public static IServiceCollection AddOperations(this IServiceCollection services)
     {
         services.AddSingleton<ServerMetrics>();
+        services.AddSingleton<HostMetrics>();
         services.AddHealthChecks()
             .AddCheck<LogHealthCheck>("heartbeat-log")
             .AddCheck<StoreHealthCheck>("store");
@@ -26,6 +29,8 @@ internal static class OperationsEndpoints
     {
         var services = app.ServiceProvider;
         var metrics = services.GetRequiredService<ServerMetrics>();
+        var options = services.GetRequiredService<ServerOptions>();
+        metrics.SetBuildInfo(ServerStatus.Version, ValueParsers.Name(options.Store.Kind));
         metrics.Registry.AddBeforeCollectCallback(async cancellationToken =>
         {
             // Resolved at the first scrape, not while the app is built: the registry needs the log, opened at start-up.
@@ -36,6 +41,7 @@ internal static class OperationsEndpoints
                 metrics.Hosts.WithLabels(ApiNames.Of(state)).Set(count);
             }
 
+            services.GetRequiredService<HostMetrics>().Collect();
             var limits = services.GetRequiredService<HostsOptions>();
             metrics.HostsMax.Set(limits.MaxHosts);
             metrics.PingBodyBytes.Set(services.GetRequiredService<PingBodies>().Bytes);

@@ -32,7 +32,9 @@ internal static class PublicStatusEndpoints
 
             var page = HostQuery.Run(registry, views, state: null, search: null, shown, filter.Cursor, offset: 0, HostQuery.PageLimit);
             return TypedResults.Bytes(Encoding.UTF8.GetBytes(Render(page, groups, filter, time)), "text/html; charset=utf-8");
-        }).RequireRateLimiting(RateLimits.HostList);
+        }).RequireRateLimiting(RateLimits.HostList)
+            .WithName("PublicStatus").WithTags(ApiDocument.Pages).WithSummary("The public status page of the --public-status groups, open to anyone")
+            .Produces<string>(StatusCodes.Status200OK, "text/html").ProducesProblem(400);
         return app;
     }
 

@@ -39,11 +39,15 @@ internal static class StatusPageEndpoints
             }
 
             return TypedResults.Bytes(Encoding.UTF8.GetBytes(Render(view, status, filter, time, LoginEndpoints.SessionControls(request.HttpContext, tokens))), "text/html; charset=utf-8");
-        }).RequireAccess().RequireRateLimiting(RateLimits.HostList);
+        }).RequireAccess().RequireRateLimiting(RateLimits.HostList)
+            .WithName("StatusPage").WithTags(ApiDocument.Pages).WithSummary("The status page; with Accept: application/json its data")
+            .Produces<string>(StatusCodes.Status200OK, "text/html").Produces<StatusView>(StatusCodes.Status200OK, "application/json").ProducesProblem(400);
 
         app.MapGet("/assets/{name}", (string name) => Assets.TryGetValue(name, out var asset)
             ? Results.Bytes(asset.Content, asset.ContentType)
-            : Results.NotFound());
+            : Results.NotFound())
+            .WithName("Asset").WithTags(ApiDocument.Pages).WithSummary("The pages' style sheets, scripts and icons")
+            .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), ["text/css", "text/javascript", "image/svg+xml"])).ProducesProblem(404);
         return app;
     }
 
