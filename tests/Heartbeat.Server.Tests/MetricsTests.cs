@@ -90,8 +90,8 @@ public sealed class MetricsTests
 
         // check metrics reads standard input; a shell hands it the file.
         var (metricsExit, metricsOutput) = await Tool.RunAsync("/bin/sh", "-c", $"{promtool} check metrics < '{scrapeFile}'");
-        var (rulesExit, rulesOutput) = await Tool.RunAsync(promtool, "check", "rules", Tool.InRepository("deploy", "prometheus", "heartbeat-rules.yaml"));
-        var (testExit, testOutput) = await Tool.RunAsync(promtool, "test", "rules", Tool.InRepository("deploy", "prometheus", "heartbeat-rules.test.yaml"));
+        var (rulesExit, rulesOutput) = await Tool.RunAsync(promtool, "check", "rules", Repository.File("deploy", "prometheus", "heartbeat-rules.yaml"));
+        var (testExit, testOutput) = await Tool.RunAsync(promtool, "test", "rules", Repository.File("deploy", "prometheus", "heartbeat-rules.test.yaml"));
 
         Assert.True(metricsExit == 0 && metricsOutput.Trim().Length == 0, $"promtool check metrics: {metricsOutput}");
         Assert.True(rulesExit == 0, rulesOutput);
@@ -115,11 +115,11 @@ public sealed class MetricsTests
             "a scrape with a host down and a delivered notification");
         var exported = scrape.Names.Append("up").ToHashSet(StringComparer.Ordinal); // up: Prometheus's own, per target
 
-        var rules = PromQl.RuleExpressions(Tool.InRepository("deploy", "prometheus", "heartbeat-rules.yaml"));
-        var dashboard = PromQl.DashboardExpressions(Tool.InRepository("deploy", "grafana", "heartbeat-dashboard.json"));
+        var rules = PromQl.RuleExpressions(Repository.File("deploy", "prometheus", "heartbeat-rules.yaml"));
+        var dashboard = PromQl.DashboardExpressions(Repository.File("deploy", "grafana", "heartbeat-dashboard.json"));
 
         // The rules' expressions are all there are (promtool counts the rules), and the dashboard's all parse.
-        var (rulesExit, rulesOutput) = await Tool.RunAsync(promtool, "check", "rules", Tool.InRepository("deploy", "prometheus", "heartbeat-rules.yaml"));
+        var (rulesExit, rulesOutput) = await Tool.RunAsync(promtool, "check", "rules", Repository.File("deploy", "prometheus", "heartbeat-rules.yaml"));
         Assert.True(rulesExit == 0, rulesOutput);
         Assert.Contains($"SUCCESS: {rules.Count} rules found", rulesOutput, StringComparison.Ordinal);
         using var directory = new TempDirectory();

@@ -108,7 +108,7 @@ public sealed partial class OpenApiTests
     {
         await using var server = await StartAsync();
         var served = (await FetchAsync(server)).ReplaceLineEndings("\n").TrimEnd() + "\n";
-        var copy = Tool.InRepository("docs", "openapi.json");
+        var copy = Repository.File("docs", "openapi.json");
         if (Environment.GetEnvironmentVariable(UpdateVariable) == "1")
         {
             await File.WriteAllTextAsync(copy, served, TestContext.Current.CancellationToken);

@@ -7,6 +7,8 @@ public static class Repository
 
     public static string File(params string[] parts) => Path.Combine([Root, .. parts]);
 
+    public static string Read(params string[] parts) => System.IO.File.ReadAllText(File(parts));
+
     private static string Find()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)

@@ -3,10 +3,6 @@ namespace Heartbeat.Server.Tests.Infrastructure;
 /// <summary>A real program the tests run on the shipped files (promtool, an OpenAPI validator), installed by ./test.sh.</summary>
 internal static class Tool
 {
-    public static string RepositoryRoot { get; } = FindRoot();
-
-    public static string InRepository(params string[] parts) => Path.Combine([RepositoryRoot, .. parts]);
-
     /// <summary>The program at path; the failure says how to get it.</summary>
     public static string Require(string path, string install)
     {
@@ -20,18 +16,5 @@ internal static class Tool
         using var process = ChildProcess.Start(program, arguments);
         var exit = await process.WaitForExitAsync(TimeSpan.FromMinutes(1));
         return (exit, process.StandardOutput + process.StandardError);
-    }
-
-    private static string FindRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Heartbeat.slnx")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("The tests run outside the repository.");
     }
 }
