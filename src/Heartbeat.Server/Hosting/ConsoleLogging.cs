@@ -11,6 +11,10 @@ internal static class ConsoleLogging
             console.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
         })
         .AddFilter("Microsoft", LogLevel.Warning)
+        // Its lines are per request (start, finish), and while it may log at all, every request gets an Activity and a
+        // log scope: a cost on every beat for lines never shown. Errors in requests are logged by Kestrel and the
+        // exception handler.
+        .AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None)
         // HttpClient logs every request with its full URL, and webhook URLs carry tokens: never log them.
         .AddFilter("System.Net.Http.HttpClient", LogLevel.None)
         // What fails says so itself, once (the log writer, the store flusher); /healthz polled every few seconds
