@@ -1,4 +1,5 @@
 using Heartbeat.Protocol;
+using Heartbeat.Server.ApiDocs;
 using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Hosts;
@@ -21,7 +22,6 @@ internal partial class Program
         builder.WebHost.UseHeartbeatKestrel(options);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
 
-        builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton<ServerStatus>();
         builder.Services.AddOperations();
@@ -30,6 +30,7 @@ internal partial class Program
 
         builder.Services.AddSingleton(options.Security);
         builder.Services.AddSingleton(options.Diagnostics);
+        builder.Services.AddSingleton(options.Ingest);
         builder.Services.AddSingleton(services => new Tokens(options.Security, options.Security.TokensFile is { } file
             ? new HostTokensFile(file, time, services.GetRequiredService<ILogger<HostTokensFile>>())
             : null));

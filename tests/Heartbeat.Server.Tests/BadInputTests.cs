@@ -105,7 +105,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task BodyOverTheLimitWithContentLengthGets413()
     {
-        await using var server = await InProcessServer.StartAsync(o => o with { MaxBodyBytes = 1024 });
+        await using var server = await InProcessServer.StartAsync(o => o with { Ingest = new() { MaxBodyBytes = 1024 } });
 
         using var response = await server.PostAsync($$"""{"msg": "{{new string('x', 2000)}}"}""");
 
@@ -117,7 +117,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task ChunkedBodyOverTheLimitGets413()
     {
-        await using var server = await InProcessServer.StartAsync(o => o with { MaxBodyBytes = 1024 });
+        await using var server = await InProcessServer.StartAsync(o => o with { Ingest = new() { MaxBodyBytes = 1024 } });
         using var content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes($$"""{"ip": "1.2.3.4", "pad": "{{new string('x', 5000)}}"}""")));
         using var request = new HttpRequestMessage(HttpMethod.Post, "/") { Content = content };
         request.Headers.TransferEncodingChunked = true;

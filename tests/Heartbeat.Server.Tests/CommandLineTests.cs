@@ -16,7 +16,7 @@ public sealed class CommandLineTests
         Assert.Equal(7777, options.Port);
         Assert.Empty(options.Bind);
         Assert.Equal("/tmp/heartbeat_server.log", options.Log.Path);
-        Assert.Equal(64 * 1024, options.MaxBodyBytes);
+        Assert.Equal(64 * 1024, options.Ingest.MaxBodyBytes);
         Assert.Equal(100L * 1024 * 1024, options.Log.MaxSizeBytes);
         Assert.Equal(5, options.Log.Keep);
         Assert.False(options.Log.Fsync);
@@ -39,7 +39,7 @@ public sealed class CommandLineTests
             {
                 Port = 9000,
                 Bind = options.Bind,
-                MaxBodyBytes = 4096,
+                Ingest = new() { MaxBodyBytes = 4096 },
                 Log = new HeartbeatLogOptions { Path = "-", MaxSizeBytes = 10L * 1024 * 1024, Keep = 0, Fsync = true },
             },
             options);

@@ -15,7 +15,7 @@ internal static class KestrelSetup
             // few hundred bytes sent at once, so anything slow or large is either broken or an attack
             // (slowloris): it must give up its connection rather than starve the agents.
             var limits = kestrel.Limits;
-            limits.MaxRequestBodySize = options.MaxBodyBytes;
+            limits.MaxRequestBodySize = options.Ingest.MaxBodyBytes;
             limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10); // Kestrel's 30 s is meant for browsers on slow links.
             limits.KeepAliveTimeout = TimeSpan.FromSeconds(15);      // Agents beat every ~60 s; idle sockets between beats are waste.
             limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));

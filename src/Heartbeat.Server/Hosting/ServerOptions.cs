@@ -1,6 +1,7 @@
 using System.Net;
 using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Hosts;
+using Heartbeat.Server.Ingest;
 using Heartbeat.Server.Logging;
 using Heartbeat.Server.Notify;
 using Heartbeat.Server.Security;
@@ -30,13 +31,7 @@ internal sealed record ServerOptions
             Set = (o, addresses) => o with { Bind = addresses },
         },
         .. Part(HeartbeatLogOptions.Settings, o => o.Log, (o, log) => o with { Log = log }),
-        new ValueSetting<ServerOptions, long>
-        {
-            Name = "max-body", Variable = "HEARTBEAT_MAX_BODY", ValueName = "size",
-            Help = "Largest heartbeat body accepted; larger ones get 413",
-            Parse = ValueParsers.Size("a body size", "65536, 64KiB, 1MiB", min: 1, max: 1L << 30), Format = ByteSize.Format,
-            Get = o => o.MaxBodyBytes, Set = (o, size) => o with { MaxBodyBytes = size },
-        },
+        .. Part(IngestOptions.Settings, o => o.Ingest, (o, ingest) => o with { Ingest = ingest }),
         .. Part(StoreOptions.Settings, o => o.Store, (o, store) => o with { Store = store }),
         .. Part(HostsOptions.Settings, o => o.Hosts, (o, hosts) => o with { Hosts = hosts }),
         .. Part(NotifyOptions.Settings, o => o.Notify, (o, notify) => o with { Notify = notify }),
@@ -50,10 +45,9 @@ internal sealed record ServerOptions
     // Addresses to listen on; empty means every interface, IPv4 and IPv6, as the seed does.
     public IReadOnlyList<string> Bind { get; init; } = [];
 
-    // The seed's default body limit is none at all; 64 KiB is far above any real heartbeat (a few hundred bytes).
-    public long MaxBodyBytes { get; init; } = 64 * 1024;
-
     public HeartbeatLogOptions Log { get; init; } = new();
+
+    public IngestOptions Ingest { get; init; } = new();
 
     public StoreOptions Store { get; init; } = new();
 

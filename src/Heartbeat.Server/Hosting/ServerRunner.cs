@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Ingest;
 using Heartbeat.Server.Logging;

@@ -1,10 +1,9 @@
 using System.IO.Pipelines;
 using Heartbeat.Protocol;
+using Heartbeat.Server.ApiDocs;
 using Heartbeat.Server.Diagnostics;
-using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Security;
-using Heartbeat.Server.Web;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Heartbeat.Server.Ingest;
@@ -48,7 +47,7 @@ internal static class IngestEndpoints
         });
 
     private static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> ReceiveHeartbeatAsync(
-        HttpContext context, ServerOptions options, HeartbeatIntake intake, BeatGate gate, TimeProvider time, CancellationToken cancellationToken)
+        HttpContext context, IngestOptions options, HeartbeatIntake intake, BeatGate gate, TimeProvider time, CancellationToken cancellationToken)
     {
         if (context.Request.ContentLength > options.MaxBodyBytes)
         {

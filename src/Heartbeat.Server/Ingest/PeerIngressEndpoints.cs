@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Heartbeat.Protocol;
+using Heartbeat.Server.ApiDocs;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Security;
-using Heartbeat.Server.Web;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Heartbeat.Server.Ingest;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Heartbeat.Server.Hosting;
+using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Hosts;
 
 namespace Heartbeat.Server.Web;

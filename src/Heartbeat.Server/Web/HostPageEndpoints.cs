@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Heartbeat.Protocol;
+using Heartbeat.Server.ApiDocs;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Notify;
 using Heartbeat.Server.Security;

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Cronos;
 using Heartbeat.Protocol;
+using Heartbeat.Server.ApiDocs;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Ingest;
 using Heartbeat.Server.Security;

@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Threading.Channels;
 using Heartbeat.Protocol;
+using Heartbeat.Server.ApiDocs;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Security;
 using Heartbeat.Server.Storage;

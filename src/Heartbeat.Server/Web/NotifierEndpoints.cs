@@ -1,3 +1,4 @@
+using Heartbeat.Server.ApiDocs;
 using Heartbeat.Server.Notify;
 using Heartbeat.Server.Security;
 using Heartbeat.Server.Storage;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Heartbeat.Server.Diagnostics;
-using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
 using Heartbeat.Server.Security;
@@ -29,8 +28,7 @@ internal static class OperationsEndpoints
     {
         var services = app.ServiceProvider;
         var metrics = services.GetRequiredService<ServerMetrics>();
-        var options = services.GetRequiredService<ServerOptions>();
-        metrics.SetBuildInfo(ServerStatus.Version, ValueParsers.Name(options.Store.Kind));
+        metrics.SetBuildInfo(ServerStatus.Version, ValueParsers.Name(services.GetRequiredService<StoreOptions>().Kind));
         metrics.Registry.AddBeforeCollectCallback(async cancellationToken =>
         {
             // Resolved at the first scrape, not while the app is built: the registry needs the log, opened at start-up.

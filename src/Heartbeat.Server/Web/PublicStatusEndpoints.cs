@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Heartbeat.Protocol;
+using Heartbeat.Server.ApiDocs;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Security;
 

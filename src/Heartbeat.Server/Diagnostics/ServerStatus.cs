@@ -1,7 +1,6 @@
 using System.Reflection;
-using Heartbeat.Server.Diagnostics;
 
-namespace Heartbeat.Server.Hosting;
+namespace Heartbeat.Server.Diagnostics;
 
 // What the status page says about the server itself.
 internal sealed class ServerStatus(TimeProvider time, ServerMetrics metrics)

@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.OpenApi;
 
-namespace Heartbeat.Server.Web;
+namespace Heartbeat.Server.ApiDocs;
 
 // The OpenAPI document of every endpoint at /openapi/v1.json, for whoever may read the API. It is the same on every
 // server and at every address (no servers list, no build number), so docs/openapi.json can be kept equal to it.
