@@ -73,6 +73,34 @@ public sealed class LogFailureTests
     }
 
     [Fact]
+    public async Task ABeatRefusedBecauseTheLogCannotBeWrittenCreatesNoHostAndChangesNone()
+    {
+        using var directory = new TempDirectory();
+        var logDirectory = directory.File("logs");
+        Directory.CreateDirectory(logDirectory);
+        await using var server = await InProcessServer.StartAsync(o => o with { Log = o.Log with { Path = Path.Combine(logDirectory, "heartbeat.log") } });
+        await server.BeatAsync("""{"host": "nas", "ip": "192.168.1.10", "interval": 300}""");
+        var before = await server.GetHostAsync("nas");
+        Directory.Delete(logDirectory, recursive: true);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await HealthAsync(server)).Status); // the log is found gone
+
+        using var moved = await server.PostAsync("""{"host": "nas", "ip": "192.168.1.99", "interval": 60, "status": "fail"}""");
+        using var added = await server.PostAsync("""{"host": "new-box"}""");
+
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, HttpStatusCode.ServiceUnavailable), (moved.StatusCode, added.StatusCode));
+        Assert.Null(await server.FindHostAsync("new-box"));
+        var after = await server.GetHostAsync("nas");
+        foreach (var field in new[] { "ip", "beats", "lastSeen", "intervalSeconds", "clientStatus", "ipChanges", "state" })
+        {
+            Assert.Equal(before.GetProperty(field).ToString(), after.GetProperty(field).ToString());
+        }
+
+        var history = (await server.GetJsonAsync("/api/v1/hosts/nas/history")).ToString();
+        Assert.Contains("192.168.1.10", history, StringComparison.Ordinal);
+        Assert.DoesNotContain("192.168.1.99", history, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AFullDiskRefusesBeatsWith503LeavesOnlyWholeLinesOfAcknowledgedBeatsAndRecoversOnceFreed()
     {
         using var directory = new TempDirectory();
