@@ -63,6 +63,13 @@ if [ ! -x /usr/bin/promtool ] && ! install_package prometheus "the metrics tests
   exit 1
 fi
 
+# The deployment tests build the release as users get it, NativeAOT, which needs clang and zlib; ShippedServerTests
+# then run that binary. Without them deploy/publish.sh builds JIT single files and those tests say so.
+if ! command -v clang >/dev/null || [ ! -f /usr/include/zlib.h ]; then
+  install_package clang "the NativeAOT build the deployment tests run" && install_package zlib1g-dev "the NativeAOT build" \
+    || echo "The NativeAOT build needs clang and zlib1g-dev (sudo apt-get install clang zlib1g-dev); the deployment tests run a JIT build instead." >&2
+fi
+
 # The fleet tests run against a real PostgreSQL: HEARTBEAT_TEST_POSTGRES names one, else they start a throwaway
 # server from Debian's binaries.
 if [ -z "${HEARTBEAT_TEST_POSTGRES:-}" ] && ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \

@@ -87,6 +87,7 @@ internal partial class Program
         {
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ProtocolJsonContext.Default);
             json.SerializerOptions.TypeInfoResolverChain.Insert(1, ApiJsonContext.Default);
+            json.SerializerOptions.TypeInfoResolverChain.Insert(2, PeerJsonContext.Default);
         });
 
         var app = builder.Build();

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Heartbeat.Protocol;
 using Heartbeat.Server.ApiDocs;
 using Heartbeat.Server.Hosts;
@@ -101,3 +102,7 @@ internal static class PeerIngressEndpoints
 
 // The body of Consul's check update, for the API document; the endpoint reads it with JsonDocument.
 internal sealed record ConsulCheckUpdate(string Status, string? Output);
+
+// The NativeAOT build has no reflection-based JSON: the API document needs the body's metadata generated.
+[JsonSerializable(typeof(ConsulCheckUpdate))]
+internal sealed partial class PeerJsonContext : JsonSerializerContext;
