@@ -62,10 +62,22 @@ public sealed class PostgresServer : IAsyncDisposable
             throw;
         }
 
-        var server = new PostgresServer(
-            string.Create(CultureInfo.InvariantCulture, $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres"), directory, binaries, port);
-        await server.StartAgainAsync();
-        return (server, null);
+        // A free port can be taken by someone else's connection before PostgreSQL binds it: then another one.
+        for (var attempt = 1; ; attempt++)
+        {
+            var server = new PostgresServer(
+                string.Create(CultureInfo.InvariantCulture, $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres"), directory, binaries, port);
+            try
+            {
+                await server.StartAgainAsync();
+                return (server, null);
+            }
+            catch (InvalidOperationException) when (attempt < 5 && File.ReadAllText(Path.Combine(directory, "server.log")).Contains("Address already in use", StringComparison.Ordinal))
+            {
+                File.Delete(Path.Combine(directory, "server.log"));
+                port = FreePort();
+            }
+        }
     }
 
     /// <summary>Stops the server (as an outage would); <see cref="StartAgainAsync"/> brings it back with its data.</summary>
