@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Fleet benchmark: heartbeat-server on one PostgreSQL, with one server and then two, on this machine, 127.0.0.1 only.
+# Fleet benchmark: heartbeat-server alone on SQLite, then on one PostgreSQL with one server and with two, on this
+# machine, 127.0.0.1 only, interleaved in rounds.
 #
-# Usage: bench/fleet.sh [--seconds N] [--hosts N] [--connections N]
+# Usage: bench/fleet.sh [--seconds N] [--hosts N] [--connections N] [--rounds N]
 #   --seconds N      length of each measured run (default 10)
 #   --hosts N        distinct hosts the beats come from (default 10000)
 #   --connections N  wrk connections in all, split evenly between the servers (default 64)
+#   --rounds N       rounds of lone SQLite server, one fleet server, two fleet servers (default 2)
 #
 # Starts a throwaway PostgreSQL from Debian's binaries (installed with apt-get when missing; stock settings:
-# fsync and synchronous_commit on) in a temporary directory, builds the server (Release), and for one and then
-# two servers on a fresh database: warms up, drives them with wrk and bench/heartbeats.lua (with two servers,
-# half the connections each), then waits until the store holds every beat the servers logged. Prints beats/s,
-# p50/p99, how long the store took to catch up after the load stopped, and the CPU seconds the servers and
-# PostgreSQL used. Every load is bounded in time; every process it starts is stopped on exit.
+# fsync and synchronous_commit on) in a temporary directory, builds the server (Release), and in each round, for a
+# lone server on a fresh SQLite file, then one and two servers on a fresh database: warms up, drives them with wrk
+# and bench/heartbeats.lua (with two servers, half the connections each), then waits until the store holds every
+# beat the servers logged. Prints beats/s, each fleet's ratio to the lone SQLite server of its round, p50/p99, how
+# long the store took to catch up after the load stopped, and the CPU seconds the servers and PostgreSQL used.
+# Every load is bounded in time; every process it starts is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.sh
@@ -19,12 +22,14 @@ cd "$(dirname "$0")/.."
 seconds=10
 hosts=10000
 connections=64
+rounds=2
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --hosts) hosts="$2"; shift 2 ;;
     --connections) connections="$2"; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "fleet.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -71,21 +76,30 @@ cpu_seconds() { # utime + stime of processes, in seconds
 postgres_cpu() { cpu_seconds "$postmaster" $(pgrep -P "$postmaster"); }
 
 sql() { psql -h 127.0.0.1 -p "$pg_port" -U postgres -d "$1" -Atc "$2"; }
+sqlite_beats() { python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT coalesce(sum(beats), 0) FROM hosts").fetchone()[0])' "$1"; }
 
 results="$work/results.md"
-echo "| servers | connections | hosts | heartbeats/s | p50 | p99 | errors | store caught up after | server CPU s | PostgreSQL CPU s |" >"$results"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" >>"$results"
+echo "| round | store | servers | connections | hosts | heartbeats/s | × lone SQLite | p50 | p99 | errors | store caught up after | server CPU s | PostgreSQL CPU s |" >"$results"
+echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" >>"$results"
 
-for nodes in 1 2; do
-  database="fleet$nodes"
-  sql postgres "CREATE DATABASE $database" >/dev/null
+for round in $(seq 1 "$rounds"); do
+for run in sqlite 1 2; do
+  nodes=${run/sqlite/1}
+  database="r${round}_$run"
   server_pids=()
   urls=()
   for n in $(seq 1 "$nodes"); do
     port=$((17780 + n))
-    HEARTBEAT_STORE=postgres HEARTBEAT_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=$database" \
-      "$work/server/heartbeat-server" "$port" --bind 127.0.0.1 --log-file "$work/$database-$n.log" \
-      --rate-limit 0 --host-rate-limit 0 --max-new-hosts-per-minute 0 --max-hosts 10000000 >"$work/$database-$n.out" 2>&1 &
+    if [ "$run" = sqlite ]; then
+      HEARTBEAT_STORE=sqlite "$work/server/heartbeat-server" "$port" --bind 127.0.0.1 --data "$work/$database.db" \
+        --log-file "$work/$database-$n.log" --rate-limit 0 --host-rate-limit 0 --max-new-hosts-per-minute 0 --max-hosts 10000000 \
+        >"$work/$database-$n.out" 2>&1 &
+    else
+      [ "$n" != 1 ] || sql postgres "CREATE DATABASE $database" >/dev/null
+      HEARTBEAT_STORE=postgres HEARTBEAT_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=$database" \
+        "$work/server/heartbeat-server" "$port" --bind 127.0.0.1 --log-file "$work/$database-$n.log" \
+        --rate-limit 0 --host-rate-limit 0 --max-new-hosts-per-minute 0 --max-hosts 10000000 >"$work/$database-$n.out" 2>&1 &
+    fi
     server_pids+=($!)
     urls+=("http://127.0.0.1:$port/")
     wait_until_up "http://127.0.0.1:$port/healthz"
@@ -113,20 +127,26 @@ for nodes in 1 2; do
   # Caught up: the store counts as many beats as the servers logged (warm-up included).
   logged=$(cat "$work/$database"-*.log | grep -c ' - Received heartbeat - ' || true)
   deadline=$((SECONDS + 120))
-  until [ "$(sql "$database" 'SELECT coalesce(sum(beats), 0) FROM hosts')" -ge "$logged" ]; do
+  stored_beats() { if [ "$run" = sqlite ]; then sqlite_beats "$work/$database.db"; else sql "$database" 'SELECT coalesce(sum(beats), 0) FROM hosts'; fi; }
+  until [ "$(stored_beats)" -ge "$logged" ]; do
     [ "$SECONDS" -lt "$deadline" ] || { echo "fleet.sh: the store did not catch up within 120 s" >&2; exit 1; }
     sleep 0.05
   done
   caught_up=$(awk -v a="$(date +%s.%N)" -v b="$stopped" 'BEGIN { printf "%.2f", a - b }')
   cpu_used=$(awk -v a="$(cpu_seconds "${server_pids[@]}")" -v b="$cpu_before" 'BEGIN { printf "%.1f", a - b }')
   pg_used=$(awk -v a="$(postgres_cpu)" -v b="$pg_before" 'BEGIN { printf "%.1f", a - b }')
-  stored=$(sql "$database" 'SELECT count(*) FROM hosts')
+  if [ "$run" = sqlite ]; then
+    lone_rps=$rps store=SQLite ratio=1.00 pg_used=-
+  else
+    store=PostgreSQL ratio=$(awk -v a="$rps" -v b="$lone_rps" 'BEGIN { printf "%.2f", a / b }')
+  fi
 
-  echo "$nodes server(s): $rps beats/s, p50 $p50 ms, p99 $p99 ms, $errors errors; store caught up ${caught_up} s after the load ($logged beats, $stored hosts); CPU: servers ${cpu_used} s, PostgreSQL ${pg_used} s"
-  echo "| $nodes | $connections | $hosts | $rps | $p50 ms | $p99 ms | $errors | ${caught_up} s | $cpu_used | $pg_used |" >>"$results"
+  echo "round $round, $store, $nodes server(s): $rps beats/s (${ratio}× the lone SQLite server), p50 $p50 ms, p99 $p99 ms, $errors errors; store caught up ${caught_up} s after the load ($logged beats); CPU: servers ${cpu_used} s, PostgreSQL ${pg_used} s"
+  echo "| $round | $store | $nodes | $connections | $hosts | $rps | $ratio | $p50 ms | $p99 ms | $errors | ${caught_up} s | $cpu_used | $pg_used |" >>"$results"
 
   for pid in "${server_pids[@]}"; do kill -TERM "$pid"; wait "$pid" || true; done
   server_pids=()
+done
 done
 
 echo
