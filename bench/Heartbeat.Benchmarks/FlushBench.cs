@@ -6,9 +6,10 @@ using Heartbeat.Server.Storage;
 namespace Heartbeat.Benchmarks;
 
 // One write-behind flush to a SQLite file at scale, every host changed since the last: hosts that send no body, hosts
-// whose ping body is the same as last time (the usual cron job: "OK", or the same report), and hosts whose body is new
-// in every flush (the worst case, and what every flush with bodies cost before bodies were written only on change).
-// The three kinds take turns, round after round, on the same file.
+// whose ping body is the same as last time (the usual cron job: "OK", or the same report), hosts whose body is new
+// in every flush (the worst case, and what every flush with bodies cost before bodies were written only on change),
+// and hosts that moved to a new IP since the last flush (an event and an address change each, with the pruning of
+// their history). The kinds take turns, round after round, on the same file.
 internal static class FlushBench
 {
     private static readonly DateTimeOffset Start = new(2026, 2, 8, 11, 30, 0, TimeSpan.Zero);
@@ -32,6 +33,7 @@ internal static class FlushBench
             ("no body", round => Batch(records, round, host => host.LastBody = null, sameBodies: all)),
             ("same body each time", round => Batch(records, round, host => host.LastBody = new PingBody(Start.AddMinutes(round), "success", body), sameBodies: all)),
             ("new body each time", round => Batch(records, round, host => host.LastBody = new PingBody(Start.AddMinutes(round), "success", Changed(body, round)), sameBodies: new HashSet<string>())),
+            ("no body, a new IP each time", round => Moved(Batch(records, round, host => host.LastBody = null, sameBodies: all), round)),
         };
 
         var times = kinds.ToDictionary(k => k.Name, _ => new List<double>());
@@ -66,6 +68,19 @@ internal static class FlushBench
         }
 
         return new HostChanges(records, [], [], []) { SameBodies = sameBodies };
+    }
+
+    // Each host's IP changed once since the last flush: its event and its address change, as a beat records them.
+    private static HostChanges Moved(HostChanges changes, int round)
+    {
+        var at = Start.AddMinutes(round);
+        var (previous, current) = (Invariant($"10.1.{round % 250}.1"), Invariant($"10.1.{(round + 1) % 250}.1"));
+        return changes with
+        {
+            Events = [.. changes.Hosts.Select((host, i) => new HostEvent(at, host.Id, HostEventKind.IpChanged, HostState.Up, current, previous, at, TimeSpan.FromMinutes(1),
+                Invariant($"Host IP changed - {host.Id} ({previous} -> {current})")) { Id = ((long)round * changes.Hosts.Count) + i })],
+            AddressChanges = [.. changes.Hosts.Select(host => new AddressChange(at, host.Id, AddressKind.Reported, previous, current))],
+        };
     }
 
     private static string Changed(string body, int round) => string.Create(CultureInfo.InvariantCulture, $"{round:D6}{body[6..]}");
