@@ -79,10 +79,12 @@ public abstract class StoreContractTests : IAsyncDisposable
             TestContext.Current.CancellationToken);
 
         var ct = TestContext.Current.CancellationToken;
-        Assert.Equal([1L, 2L, 3L], (await store.ReadEventsAsync(null, 0, 10, ct)).Select(e => e.Id));
-        Assert.Equal([3L], (await store.ReadEventsAsync("web1", 1, 10, ct)).Select(e => e.Id));
-        Assert.Equal([1L, 2L], (await store.ReadEventsAsync(null, 0, 2, ct)).Select(e => e.Id));
-        var read = Assert.Single(await store.ReadEventsAsync("web2", 0, 10, ct));
+        Assert.Equal([1L, 2L, 3L], (await store.ReadEventsAsync(0, 10, ct)).Select(e => e.Id));
+        Assert.Equal([3L], (await store.ReadEventsAsync(2, 10, ct)).Select(e => e.Id));
+        Assert.Equal([1L, 2L], (await store.ReadEventsAsync(0, 2, ct)).Select(e => e.Id));
+        Assert.Equal([1L, 3L], (await store.ReadHostEventsAsync("web1", 10, ct)).Select(e => e.Id));
+        Assert.Equal([3L], (await store.ReadHostEventsAsync("web1", 1, ct)).Select(e => e.Id)); // the newest
+        var read = Assert.Single(await store.ReadHostEventsAsync("web2", 10, ct));
         Assert.Equal(Event(2, "web2", HostEventKind.New), read);
         Assert.Equal(["10.0.0.3", "10.0.0.2"], (await store.ReadAddressHistoryAsync("web1", 10, ct)).Select(c => c.Current));
         Assert.Equal(3, (await (await OpenAsync()).LoadAsync(ct)).LastEventId);
@@ -97,7 +99,7 @@ public abstract class StoreContractTests : IAsyncDisposable
         await store.WriteAsync(new HostChanges([], [], [], ["gone"]), [], ct);
 
         Assert.Equal(["kept"], (await (await OpenAsync()).LoadAsync(ct)).Hosts.Select(h => h.Id));
-        Assert.Empty(await store.ReadEventsAsync("gone", 0, 10, ct));
+        Assert.Empty(await store.ReadHostEventsAsync("gone", 10, ct));
         Assert.Empty(await store.ReadAddressHistoryAsync("gone", 10, ct));
     }
 
@@ -111,11 +113,31 @@ public abstract class StoreContractTests : IAsyncDisposable
         var addresses = Enumerable.Range(1, IHostStore.HistoryPerHost + extra).Select(i => Address("busy", $"10.0.0.{i - 1}", $"10.0.0.{i}")).ToList();
         await store.WriteAsync(new HostChanges([EveryFieldSet("busy")], events, addresses, []), [], ct);
 
-        var kept = await store.ReadEventsAsync("busy", 0, 1000, ct);
+        var kept = await store.ReadHostEventsAsync("busy", 1000, ct);
         Assert.Equal(Enumerable.Range(1 + extra, IHostStore.HistoryPerHost).Select(i => (long)i), kept.Select(e => e.Id));
         var history = await store.ReadAddressHistoryAsync("busy", 1000, ct);
         Assert.Equal(IHostStore.HistoryPerHost, history.Count);
         Assert.Equal($"10.0.0.{IHostStore.HistoryPerHost + extra}", history[0].Current);
+    }
+
+    [Fact]
+    public async Task FlushByFlushAHostsHistoryStaysWithinItsSlackAndReadsShowTheNewest()
+    {
+        var store = await OpenAsync();
+        var ct = TestContext.Current.CancellationToken;
+        const int Flushes = 3 * IHostStore.HistoryPerHost;
+        static string Ip(int i) => $"10.0.{i / 250}.{i % 250}";
+        for (var i = 1; i <= Flushes; i++)
+        {
+            await store.WriteAsync(new HostChanges([EveryFieldSet("moving")], [Event(i, "moving", HostEventKind.IpChanged)], [Address("moving", Ip(i - 1), Ip(i))], []), [], ct);
+            Assert.InRange((await store.ReadHostEventsAsync("moving", 1000, ct)).Count, Math.Min(i, IHostStore.HistoryPerHost), IHostStore.HistoryPerHost + IHostStore.HistorySlack);
+        }
+
+        var newest = await store.ReadHostEventsAsync("moving", IHostStore.HistoryPerHost, ct);
+        Assert.Equal(Enumerable.Range(Flushes - IHostStore.HistoryPerHost + 1, IHostStore.HistoryPerHost).Select(i => (long)i), newest.Select(e => e.Id));
+        var addresses = await store.ReadAddressHistoryAsync("moving", 1000, ct);
+        Assert.InRange(addresses.Count, IHostStore.HistoryPerHost, IHostStore.HistoryPerHost + IHostStore.HistorySlack);
+        Assert.Equal(Ip(Flushes), addresses[0].Current);
     }
 
     [Fact]

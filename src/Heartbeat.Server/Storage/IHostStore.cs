@@ -10,6 +10,11 @@ internal interface IHostStore : IAsyncDisposable
     // Address changes and events kept per host; older ones are pruned as new ones arrive.
     const int HistoryPerHost = 100;
 
+    // How many rows a host's history may gain past HistoryPerHost before it is pruned (twice that just after a
+    // restart): pruning every host at every flush that gives it a row was a third of what an IP change cost the
+    // store. Readers take the newest HistoryPerHost.
+    const int HistorySlack = 16;
+
     // Where the store is, for messages: a file's path, or a database's host and name (never a password).
     string Description { get; }
 
@@ -18,14 +23,17 @@ internal interface IHostStore : IAsyncDisposable
 
     // Writes one batch in one transaction: hosts in their latest state, events (with the ids they carry), address
     // changes, forgotten hosts with their history, and the events' notifications; then keeps each host's history to
-    // HistoryPerHost.
+    // HistoryPerHost (see HistorySlack).
     Task WriteAsync(HostChanges changes, IReadOnlyList<PendingNotification> notifications, CancellationToken cancellationToken);
 
     // Throws unless the store answers a trivial query.
     Task CheckAsync(CancellationToken cancellationToken);
 
-    // Events after afterId, oldest first; for one host when hostId is given.
-    Task<IReadOnlyList<HostEvent>> ReadEventsAsync(string? hostId, long afterId, int limit, CancellationToken cancellationToken);
+    // Events of every host after afterId, oldest first: what a live listener that comes back has missed.
+    Task<IReadOnlyList<HostEvent>> ReadEventsAsync(long afterId, int limit, CancellationToken cancellationToken);
+
+    // A host's newest events, at most limit of them, oldest first.
+    Task<IReadOnlyList<HostEvent>> ReadHostEventsAsync(string hostId, int limit, CancellationToken cancellationToken);
 
     // A host's address changes, newest first.
     Task<IReadOnlyList<AddressChange>> ReadAddressHistoryAsync(string hostId, int limit, CancellationToken cancellationToken);

@@ -181,11 +181,18 @@ internal sealed class PostgresHostStore : IHostStore
         return ulong.Parse((string)(await horizon.ExecuteScalarAsync(cancellationToken))!, CultureInfo.InvariantCulture);
     }
 
-    public async Task<IReadOnlyList<HostEvent>> ReadEventsAsync(string? hostId, long afterId, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<HostEvent>> ReadEventsAsync(long afterId, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await _db.OpenConnectionAsync(cancellationToken);
-        return await ReadEventsWhereAsync(
-            connection, null, "id > $1 AND ($2::text IS NULL OR host_id = $2) ORDER BY id LIMIT $3", [afterId, (object?)hostId ?? DBNull.Value, limit], cancellationToken);
+        return await ReadEventsWhereAsync(connection, null, "id > $1 ORDER BY id LIMIT $2", [afterId, limit], cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<HostEvent>> ReadHostEventsAsync(string hostId, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await _db.OpenConnectionAsync(cancellationToken);
+        var newestFirst = await ReadEventsWhereAsync(connection, null, "host_id = $1 ORDER BY id DESC LIMIT $2", [hostId, limit], cancellationToken);
+        newestFirst.Reverse();
+        return newestFirst;
     }
 
     public async Task<IReadOnlyList<AddressChange>> ReadAddressHistoryAsync(string hostId, int limit, CancellationToken cancellationToken)

@@ -45,6 +45,9 @@ internal sealed class SqliteHostStore : IHostStore
     // Held open for the store's lifetime: keeps an in-memory database alive and the file's WAL settled.
     private SqliteConnection _anchor;
 
+    // Rows each host's history gained since its last prune; only the flusher writes, one batch at a time.
+    private readonly Dictionary<string, int> _addedSincePrune = new(StringComparer.Ordinal);
+
     // The token of this server's last write (see store_state).
     private long _writeToken;
 
@@ -172,9 +175,18 @@ internal sealed class SqliteHostStore : IHostStore
         }
 
         await InsertNotificationsAsync(connection, notifications, cancellationToken);
-        await PruneAsync(connection, changes, cancellationToken);
+        var addedSincePrune = await PruneAsync(connection, changes, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         _writeToken = writeToken;
+        foreach (var (hostId, count) in addedSincePrune)
+        {
+            _addedSincePrune[hostId] = count;
+        }
+
+        foreach (var id in changes.Forgotten)
+        {
+            _addedSincePrune.Remove(id);
+        }
     }
 
     public async Task EnqueueNotificationsAsync(IReadOnlyList<PendingNotification> notifications, CancellationToken cancellationToken)
@@ -256,19 +268,24 @@ internal sealed class SqliteHostStore : IHostStore
         }
     }
 
-    public async Task<IReadOnlyList<HostEvent>> ReadEventsAsync(string? hostId, long afterId, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<HostEvent>> ReadEventsAsync(long afterId, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = $"""
-            SELECT {StoreRows.EventColumns}
-            FROM events
-            WHERE id > $after AND ($host IS NULL OR host_id = $host)
-            ORDER BY id
-            LIMIT $limit
-            """;
-        Bind(command, ("$after", afterId), ("$host", hostId), ("$limit", limit));
+        command.CommandText = $"SELECT {StoreRows.EventColumns} FROM events WHERE id > $after ORDER BY id LIMIT $limit";
+        Bind(command, ("$after", afterId), ("$limit", limit));
         return await StoreRows.ReadAllAsync(command, StoreRows.Event, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<HostEvent>> ReadHostEventsAsync(string hostId, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {StoreRows.EventColumns} FROM events WHERE host_id = $host ORDER BY id DESC LIMIT $limit";
+        Bind(command, ("$host", hostId), ("$limit", limit));
+        var newestFirst = await StoreRows.ReadAllAsync(command, StoreRows.Event, cancellationToken);
+        newestFirst.Reverse();
+        return newestFirst;
     }
 
     public async Task<IReadOnlyList<AddressChange>> ReadAddressHistoryAsync(string hostId, int limit, CancellationToken cancellationToken)
@@ -348,21 +365,30 @@ internal sealed class SqliteHostStore : IHostStore
         return connection;
     }
 
-    // Keeps the newest HistoryPerHost events and address changes of each host that got new ones.
-    private static async Task PruneAsync(SqliteConnection connection, HostChanges changes, CancellationToken cancellationToken)
+    // Keeps the newest HistoryPerHost events and address changes of each host that has gained HistorySlack rows since
+    // it was last pruned. The counts are kept in memory (a restart starts them again) and returned, to be kept once
+    // the transaction commits.
+    private async Task<Dictionary<string, int>> PruneAsync(SqliteConnection connection, HostChanges changes, CancellationToken cancellationToken)
     {
-        await using var prune = connection.CreateCommand();
-        prune.CommandText = $"""
-            DELETE FROM events WHERE host_id = $host AND id <=
-                (SELECT id FROM events WHERE host_id = $host ORDER BY id DESC LIMIT 1 OFFSET {IHostStore.HistoryPerHost});
-            DELETE FROM address_changes WHERE host_id = $host AND id <=
-                (SELECT id FROM address_changes WHERE host_id = $host ORDER BY id DESC LIMIT 1 OFFSET {IHostStore.HistoryPerHost});
-            """;
-        foreach (var hostId in changes.Events.Select(e => e.HostId).Concat(changes.AddressChanges.Select(c => c.HostId)).Distinct())
+        var added = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var hostId in changes.Events.Select(e => e.HostId).Concat(changes.AddressChanges.Select(c => c.HostId)))
         {
-            Bind(prune, ("$host", hostId));
-            await prune.ExecuteNonQueryAsync(cancellationToken);
+            added[hostId] = added.GetValueOrDefault(hostId, _addedSincePrune.GetValueOrDefault(hostId)) + 1;
         }
+
+        await using var prune = Prepare(connection, $"""
+            DELETE FROM events WHERE host_id = $0 AND id <=
+                (SELECT id FROM events WHERE host_id = $0 ORDER BY id DESC LIMIT 1 OFFSET {IHostStore.HistoryPerHost});
+            DELETE FROM address_changes WHERE host_id = $0 AND id <=
+                (SELECT id FROM address_changes WHERE host_id = $0 ORDER BY id DESC LIMIT 1 OFFSET {IHostStore.HistoryPerHost});
+            """, 1);
+        foreach (var hostId in added.Where(a => a.Value >= IHostStore.HistorySlack).Select(a => a.Key).ToList())
+        {
+            await ExecuteAsync(prune, cancellationToken, hostId);
+            added[hostId] = 0;
+        }
+
+        return added;
     }
 
     private static long ToMilliseconds(DateTimeOffset time) => time.ToUnixTimeMilliseconds();

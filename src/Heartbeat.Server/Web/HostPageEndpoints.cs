@@ -108,7 +108,7 @@ internal static class HostPageEndpoints
         // What was acknowledged before this request (a change just made, say) is in the history it reads.
         await services.GetRequiredService<IStoreWriter>().FlushAsync(cancellationToken);
         var history = await StateHistory.ReadAsync(store, host, cancellationToken);
-        var events = await store.ReadEventsAsync(id, afterId: 0, IHostStore.HistoryPerHost, cancellationToken);
+        var events = await store.ReadHostEventsAsync(id, IHostStore.HistoryPerHost, cancellationToken);
         var addresses = await store.ReadAddressHistoryAsync(id, IHostStore.HistoryPerHost, cancellationToken);
         var admin = await services.GetRequiredService<IAuthorizationService>().AuthorizeAsync(context.User, context, Access.Admin);
         var model = new HostPageModel(

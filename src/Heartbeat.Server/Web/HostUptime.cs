@@ -16,7 +16,7 @@ internal sealed record StateHistory(IReadOnlyList<StateChange> Changes)
 
     // Not flushed first: the host's state now stands in for what the store has not been given yet.
     public static async Task<StateHistory> ReadAsync(IHostStore store, HostRecord host, CancellationToken cancellationToken) =>
-        Of(await store.ReadEventsAsync(host.Id, afterId: 0, IHostStore.HistoryPerHost, cancellationToken), host.State, host.StateSince);
+        Of(await store.ReadHostEventsAsync(host.Id, IHostStore.HistoryPerHost, cancellationToken), host.State, host.StateSince);
 
     // Events oldest first, then the host as it stands: its state now covers a turn to late, which raises no event,
     // and a change the store has not been given yet.

@@ -85,7 +85,7 @@ internal static class HostsEndpoints
         await writer.FlushAsync(cancellationToken);
 
         var addresses = await store.ReadAddressHistoryAsync(id, IHostStore.HistoryPerHost, cancellationToken);
-        var events = await store.ReadEventsAsync(id, afterId: 0, IHostStore.HistoryPerHost, cancellationToken);
+        var events = await store.ReadHostEventsAsync(id, IHostStore.HistoryPerHost, cancellationToken);
         return TypedResults.Ok(new HostHistory(
             id,
             [.. addresses.Select(AddressChangeView.From)],
@@ -175,7 +175,7 @@ internal static class HostsEndpoints
         if (afterId is { } after && (backlog.Count == 0 || backlog[0].Id > after + 1))
         {
             // Older than what the feed keeps in memory: replay those from the store first.
-            foreach (var e in await store.ReadEventsAsync(null, after, 1000, done.Token))
+            foreach (var e in await store.ReadEventsAsync(after, 1000, done.Token))
             {
                 yield return Item(e);
                 last = e.Id;
