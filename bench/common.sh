@@ -16,6 +16,26 @@ need_wrk() { # installs wrk with apt-get when it is missing
   fi
 }
 
+# nginx as the bench's yardstick: $1 worker processes, on 127.0.0.1:$2, answering every request `return $3;` (e.g. 200),
+# its access log on, its files in $work; started in the background ($! is its master), stopped by the caller.
+start_nginx() {
+  cat >"$work/nginx.conf" <<EOF
+worker_processes $1;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log $work/nginx-access.log;
+  client_body_temp_path $work/nginx-body;
+  server {
+    listen 127.0.0.1:$2;
+    location / { return $3; }
+  }
+}
+EOF
+  "$nginx_bin" -c "$work/nginx.conf" -g 'daemon off;' &
+}
+
 # A scratch directory in $work and a server in $server_pid (set it once started), both gone on exit.
 start_scratch() {
   work=$(mktemp -d)

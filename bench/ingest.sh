@@ -95,21 +95,7 @@ nginx_port=17791
 floor_port=17792
 server_port=17793
 
-cat >"$work/nginx.conf" <<EOF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 1024; }
-http {
-  access_log $work/nginx-access.log;
-  client_body_temp_path $work/nginx-body;
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / { return 200; }
-  }
-}
-EOF
-"$nginx_bin" -c "$work/nginx.conf" -g 'daemon off;' &
+start_nginx 1 "$nginx_port" 200
 pids+=($!)
 nginx_master=$!
 "$floor_bin" "$floor_port" >"$work/floor.out" 2>&1 &

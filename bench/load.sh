@@ -95,21 +95,7 @@ run_wrk() { # $1: URL, $2: connections, $3: keep-alive (1/0), $4: hosts, $5: sec
     | awk '/^heartbeats\/s:/ { print $2, $4, $7, $10 }'
 }
 
-cat >"$work/nginx.conf" <<EOF
-worker_processes 2;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log $work/nginx-access.log;
-  client_body_temp_path $work/nginx-body;
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / { return 200 "ok\n"; }
-  }
-}
-EOF
-"$nginx_bin" -c "$work/nginx.conf" -g 'daemon off;' &
+start_nginx 2 "$nginx_port" '200 "ok\n"'
 nginx_pid=$!
 wait_until_up "http://127.0.0.1:$nginx_port/"
 
