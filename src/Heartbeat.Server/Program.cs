@@ -92,13 +92,19 @@ internal partial class Program
 
         var app = builder.Build();
         app.UseExceptionHandler();
-        app.UseStatusCodePages(); // bare 404/405 answers get a problem+json body too
         app.UseTrustedProxies(options.Security);
         app.UseAllowList();
+        app.UseRouting(); // from here on, each middleware knows the endpoint and what it asks for
         app.UseRateLimiter();
-        app.UseSecurityHeaders();
-        app.UseAccessControl();
+        app.UseBrowserGuard();
         app.RefuseDotSegmentHosts();
+
+        // A beat skips what only the page and the API need, which would do no work for it; its refusals are counted.
+        app.UseWhen(BrowserGuard.ReceivesBeat, beats => beats.UseRejectionCounting());
+        app.UseWhen(context => !BrowserGuard.ReceivesBeat(context), web => web
+            .UseStatusCodePages() // bare 404/405 answers get a problem+json body too
+            .UseSecurityHeaders()
+            .UseAccessControl());
 
         app.MapIngest();
         app.MapPings();

@@ -1,7 +1,10 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
 using Heartbeat.Server.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Heartbeat.Server.Tests;
 
@@ -185,6 +188,49 @@ public sealed class BoundsTests
         await using var restarted = await InProcessServer.StartAsync(bounded, directory: directory);
         Assert.Equal((true, 10_000), await BodyOfAsync(restarted, "job-1"));
         Assert.Equal((false, -1), await BodyOfAsync(restarted, "job-3"));
+    }
+
+    [Fact]
+    public async Task HostListsAreTakenUnderTheirConcurrencyLimitAndBeatsAreNot()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        var meters = server.Services.GetRequiredService<IMeterFactory>();
+        var leases = new ConcurrentQueue<string>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Scope == meters && instrument.Name == "aspnetcore.rate_limiting.requests")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "aspnetcore.rate_limiting.policy")
+                {
+                    leases.Enqueue($"{tag.Value}");
+                }
+            }
+        });
+        listener.Start();
+
+        await server.BeatAsync("""{"host": "a"}""");
+        using (var list = await server.Client.GetAsync("/api/v1/hosts", TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+        }
+
+        using (var page = await server.Client.GetAsync("/", TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        }
+
+        // The list and the page each took a lease of the host-list limiter; the beat took none.
+        Assert.Equal(["host-list", "host-list"], leases.ToArray());
     }
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");

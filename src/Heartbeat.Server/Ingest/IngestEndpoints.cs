@@ -16,23 +16,24 @@ internal static class IngestEndpoints
     public static IEndpointRouteBuilder MapIngest(this IEndpointRouteBuilder app)
     {
         // Content-Type is not looked at: the seed's own curl example sends JSON as a form post.
-        app.MapPost("/", ReceiveHeartbeatAsync).ReceivesBeats().CountRejections()
+        app.MapPost("/", ReceiveHeartbeatAsync).ReceivesBeats()
             .WithName("SendHeartbeat").WithTags(ApiDocument.Beats).Takes(typeof(HeartbeatPayload), "application/json")
             .WithSummary("A heartbeat: an empty body or a JSON object of the wire format, whatever its Content-Type")
             .Problems(400, 401, 408, 413, 429, 503);
         return app;
     }
 
-    // Counts refused beats by reason in heartbeat_rejected_total.
-    public static TBuilder CountRejections<TBuilder>(this TBuilder endpoint)
-        where TBuilder : IEndpointConventionBuilder =>
-        endpoint.AddEndpointFilter(async (context, next) =>
+    // Counts refused beats by reason in heartbeat_rejected_total, on every route that receives beats (BrowserGuard.ReceivesBeat).
+    public static IApplicationBuilder UseRejectionCounting(this IApplicationBuilder app)
+    {
+        var metrics = app.ApplicationServices.GetRequiredService<ServerMetrics>();
+        return app.Use(async (context, next) =>
         {
-            var result = await next(context);
-            var inner = result is INestedHttpResult nested ? nested.Result : result;
-            if (!context.HttpContext.Items.ContainsKey(CountedKey) && inner is IStatusCodeHttpResult { StatusCode: >= 400 and var status })
+            await next(context);
+            var status = context.Response.StatusCode;
+            if (status >= 400 && !context.Items.ContainsKey(CountedKey))
             {
-                context.HttpContext.RequestServices.GetRequiredService<ServerMetrics>().Rejected(status switch
+                metrics.Rejected(status switch
                 {
                     StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden => "unauthorized",
                     StatusCodes.Status413PayloadTooLarge => "too_large",
@@ -42,9 +43,8 @@ internal static class IngestEndpoints
                     _ => "invalid",
                 });
             }
-
-            return result;
         });
+    }
 
     private static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> ReceiveHeartbeatAsync(
         HttpContext context, IngestOptions options, HeartbeatIntake intake, BeatGate gate, TimeProvider time, CancellationToken cancellationToken)

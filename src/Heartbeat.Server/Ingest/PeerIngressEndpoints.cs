@@ -24,8 +24,7 @@ internal static class PeerIngressEndpoints
                 ? Answered(BeatAsync(token, fail: status is "down" or "pending", msg, AccessControl.TokenOf(context.Request), context, intake, gate, time), KumaOk)
                 : Task.FromResult<Results<ContentHttpResult, ProblemHttpResult>>(
                     IngestEndpoints.Invalid(new HeartbeatError("'status' must be \"up\", \"down\" or \"pending\".", "status"))))
-            .ReceivesBeats()
-            .CountRejections();
+            .ReceivesBeats();
 
         // Consul: PUT /v1/agent/check/{pass|warn|fail}/{checkId}?note=… (older clients send GET, as Consul once took);
         // a warning is a reported problem too. Consul answers 200 with no body.
@@ -35,7 +34,6 @@ internal static class PeerIngressEndpoints
                 (string id, string? note, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
                     Answered(BeatAsync(id, fail, note, ConsulToken(context.Request), context, intake, gate, time), TypedResults.Text(string.Empty)))
                 .ReceivesBeats()
-                .CountRejections()
                 .WithName($"ConsulCheck{char.ToUpperInvariant(result[0])}{result[1..]}").WithTags(ApiDocument.Beats)
                 .WithSummary($"A beat in the shape of Consul's TTL check update ({result}); answered 200 with no body, as Consul does")
                 .Responds(StatusCodes.Status200OK, null, "text/plain").Problems(400, 401, 413, 429, 503);
@@ -44,7 +42,6 @@ internal static class PeerIngressEndpoints
         // Consul: PUT /v1/agent/check/update/{checkId} with {"Status": "passing|warning|critical", "Output": "…"}.
         app.MapPut("/v1/agent/check/update/{id}", CheckUpdateAsync)
             .ReceivesBeats()
-            .CountRejections()
             .WithName("ConsulCheckUpdate").WithTags(ApiDocument.Beats).Takes(typeof(ConsulCheckUpdate), "application/json")
             .WithSummary("A beat in the shape of Consul's check update: passing is up, warning and critical a failure")
             .Responds(StatusCodes.Status200OK, null, "text/plain").Problems(400, 401, 413, 429, 503);

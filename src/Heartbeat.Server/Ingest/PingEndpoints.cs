@@ -62,20 +62,20 @@ internal static class PingEndpoints
             return await next(context);
         }).WithTags(ApiDocument.Beats).Responds(StatusCodes.Status200OK, typeof(string), "text/plain").Problems(400, 401, 413, 429, 503);
         pings.MapMethods(string.Empty, Methods, (string host, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-            AnsweredOk(PingAsync(host, HeartbeatStatus.Up, interval, msg, tokenOf(context), context, intake, gate, time))).CountRejections()
+            AnsweredOk(PingAsync(host, HeartbeatStatus.Up, interval, msg, tokenOf(context), context, intake, gate, time)))
             .WithName(name).WithSummary("A beat from a job or script, as Healthchecks.io's ping URLs take it; answered OK")
             .WithDescription("With a beat token set, Healthchecks' ping-key form /ping/{token}/{host} (and /fail, /start, /log, /{code} after it) carries it in the path.");
         pings.MapMethods("/fail", Methods, (string host, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-            AnsweredOk(PingAsync(host, HeartbeatStatus.Fail, interval, msg, tokenOf(context), context, intake, gate, time))).CountRejections()
+            AnsweredOk(PingAsync(host, HeartbeatStatus.Fail, interval, msg, tokenOf(context), context, intake, gate, time)))
             .WithName(name + "Fail").WithSummary("A beat that reports a failure");
         pings.MapMethods("/{code:int}", Methods, (string host, int code, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-            AnsweredOk(ExitCodeAsync(host, code, interval, msg, tokenOf(context), context, intake, gate, time))).CountRejections()
+            AnsweredOk(ExitCodeAsync(host, code, interval, msg, tokenOf(context), context, intake, gate, time)))
             .WithName(name + "ExitCode").WithSummary("A job's exit status: 0 is a beat, 1-255 a failure");
         pings.MapMethods("/start", Methods, (string host, HttpContext context, IHostLedger ledger, BeatGate gate, TimeProvider time) =>
-            AnsweredOk(SignalAsync(host, "start", tokenOf(context), context, ledger, gate, time))).CountRejections()
+            AnsweredOk(SignalAsync(host, "start", tokenOf(context), context, ledger, gate, time)))
             .WithName(name + "Start").WithSummary("A job started: not a beat, but its next beat records how long it ran").ProducesProblem(404);
         pings.MapMethods("/log", Methods, (string host, HttpContext context, IHostLedger ledger, BeatGate gate, TimeProvider time) =>
-            AnsweredOk(SignalAsync(host, "log", tokenOf(context), context, ledger, gate, time))).CountRejections()
+            AnsweredOk(SignalAsync(host, "log", tokenOf(context), context, ledger, gate, time)))
             .WithName(name + "Log").WithSummary("Keeps the body with the host without counting as a beat").ProducesProblem(404);
     }
 

@@ -62,10 +62,8 @@ internal static class Access
         return services;
     }
 
-    // Routing first, so that each check below knows the endpoint and what it asks for.
+    // After routing, so that each check knows the endpoint and what it asks for.
     public static IApplicationBuilder UseAccessControl(this IApplicationBuilder app) => app
-        .UseRouting()
-        .UseBrowserGuard()
         .UseAuthentication()
         .UseAuthorization()
         .UseAntiforgery();

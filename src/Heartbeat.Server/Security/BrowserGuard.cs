@@ -15,6 +15,9 @@ internal static class BrowserGuard
     public static TBuilder ReceivesBeats<TBuilder>(this TBuilder endpoints)
         where TBuilder : IEndpointConventionBuilder => endpoints.WithMetadata(new OpenEndpoint(ChangesState: true));
 
+    // True for a request routed to a beat endpoint.
+    public static bool ReceivesBeat(HttpContext context) => context.GetEndpoint()?.Metadata.GetMetadata<OpenEndpoint>() is { ChangesState: true };
+
     // Answers to any name (a health check from a load balancer) and changes nothing.
     public static TBuilder ServesAnyHost<TBuilder>(this TBuilder endpoints)
         where TBuilder : IEndpointConventionBuilder => endpoints.WithMetadata(new OpenEndpoint(ChangesState: false));
