@@ -99,12 +99,13 @@ internal partial class Program
         app.UseBrowserGuard();
         app.RefuseDotSegmentHosts();
 
+        app.UseAccessControl();
+
         // A beat skips what only the page and the API need, which would do no work for it; its refusals are counted.
         app.UseWhen(BrowserGuard.ReceivesBeat, beats => beats.UseRejectionCounting());
         app.UseWhen(context => !BrowserGuard.ReceivesBeat(context), web => web
             .UseStatusCodePages() // bare 404/405 answers get a problem+json body too
-            .UseSecurityHeaders()
-            .UseAccessControl());
+            .UseSecurityHeaders());
 
         app.MapIngest();
         app.MapPings();

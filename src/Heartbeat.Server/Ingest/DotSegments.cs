@@ -14,16 +14,15 @@ internal static class DotSegments
     // Consul's /v1/agent/check/{result}/{id}.
     private static readonly string[] HostPaths = ["/ping/", "/api/push/", "/v1/agent/check/"];
 
-    public static IApplicationBuilder RefuseDotSegmentHosts(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    public static IApplicationBuilder RefuseDotSegmentHosts(this IApplicationBuilder app) => app.Use((context, next) =>
     {
         if (context.Features.Get<IHttpRequestFeature>()?.RawTarget is { } target && NamesDotSegmentHost(target))
         {
             context.RequestServices.GetRequiredService<ServerMetrics>().Rejected("invalid");
-            await IngestEndpoints.Invalid(new HeartbeatError($"'host' must be {HeartbeatRules.HostRule}.", "host")).ExecuteAsync(context);
-            return;
+            return IngestEndpoints.Invalid(new HeartbeatError($"'host' must be {HeartbeatRules.HostRule}.", "host")).ExecuteAsync(context);
         }
 
-        await next(context);
+        return next(context);
     });
 
     // True for a path under HostPaths with a segment that a URL parser would remove.

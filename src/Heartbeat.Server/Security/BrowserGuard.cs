@@ -27,11 +27,18 @@ internal static class BrowserGuard
     {
         var names = app.ApplicationServices.GetRequiredService<HostNames>();
         var metrics = app.ApplicationServices.GetRequiredService<ServerMetrics>();
-        return app.Use(async (context, next) =>
+        return app.Use((context, next) =>
+        {
+            var open = context.GetEndpoint()?.Metadata.GetMetadata<OpenEndpoint>();
+            var fromBrowser = context.Request.Headers.Origin.Count > 0 || context.Request.Headers.ContainsKey(FetchSite);
+
+            // An agent's beat or a health check: no name to look up, no origin to compare (and no async state for it).
+            return open is not null && !fromBrowser ? next(context) : GuardAsync(context, next, open, fromBrowser);
+        });
+
+        async Task GuardAsync(HttpContext context, RequestDelegate next, OpenEndpoint? open, bool fromBrowser)
         {
             var request = context.Request;
-            var open = context.GetEndpoint()?.Metadata.GetMetadata<OpenEndpoint>();
-            var fromBrowser = request.Headers.Origin.Count > 0 || request.Headers.ContainsKey(FetchSite);
             if ((open is null || fromBrowser) && !await names.AllowsAsync(request.Host))
             {
                 metrics.Rejected("unknown_host");
@@ -53,7 +60,7 @@ internal static class BrowserGuard
             }
 
             await next(context);
-        });
+        }
     }
 
     private static bool IsSafe(string method) =>

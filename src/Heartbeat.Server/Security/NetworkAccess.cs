@@ -35,22 +35,20 @@ internal static partial class NetworkAccess
         var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(NetworkAccess).FullName!);
         var time = app.ApplicationServices.GetRequiredService<TimeProvider>();
         var lastLogged = new ConcurrentDictionary<IPAddress, DateTimeOffset>();
-        return app.Use(async (context, next) =>
+        return app.Use((context, next) =>
         {
             var networks = allow.Networks;
             if (networks.Count == 0)
             {
-                await next(context);
-                return;
+                return next(context);
             }
 
             var address = context.Connection.RemoteIpAddress is { IsIPv4MappedToIPv6: true } mapped ? mapped.MapToIPv4() : context.Connection.RemoteIpAddress;
-            if (address is not null && networks.Any(network => network.Contains(address)))
-            {
-                await next(context);
-                return;
-            }
+            return address is not null && networks.Any(network => network.Contains(address)) ? next(context) : Refuse(context, address);
+        });
 
+        Task Refuse(HttpContext context, IPAddress? address)
+        {
             context.RequestServices.GetRequiredService<ServerMetrics>().Rejected("not_allowed");
             var now = time.GetUtcNow();
             if (address is not null && (!lastLogged.TryGetValue(address, out var last) || now - last > TimeSpan.FromMinutes(1)))
@@ -64,11 +62,11 @@ internal static partial class NetworkAccess
                 LogRefused(logger, address);
             }
 
-            await TypedResults.Problem(
+            return TypedResults.Problem(
                 title: "Address not allowed",
                 detail: "This server does not accept requests from your address.",
                 statusCode: StatusCodes.Status403Forbidden).ExecuteAsync(context);
-        });
+        }
     }
 
     // A request from this machine's own loopback. One that still carries X-Forwarded-For came through a proxy that is
