@@ -9,6 +9,7 @@ using Heartbeat.Server.Notify;
 using Heartbeat.Server.Security;
 using Heartbeat.Server.Storage;
 using Heartbeat.Server.Web;
+using Microsoft.Extensions.Configuration.Json;
 
 return await ServerCommand.InvokeAsync(args, ServerRunner.RunAsync);
 
@@ -17,7 +18,19 @@ internal partial class Program
     // The whole server at a glance: what it is made of and which endpoints it serves.
     public static WebApplication BuildApp(ServerOptions options, TimeProvider time)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = ServerCommand.Name });
+        // Settings come from flags, HEARTBEAT_* variables and --config (see Settings/), not from an appsettings.json in
+        // whatever directory the server was started in; nor is that directory watched for one, with every directory below
+        // it: from systemd's "/", that was over 13,000 inotify watches, waking the server at every write on the machine.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = ServerCommand.Name,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
+        foreach (var json in builder.Configuration.Sources.OfType<JsonConfigurationSource>().ToList())
+        {
+            builder.Configuration.Sources.Remove(json);
+        }
+
         builder.Logging.UseServerConsole();
         builder.WebHost.UseHeartbeatKestrel(options);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));

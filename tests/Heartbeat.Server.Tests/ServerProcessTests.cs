@@ -132,6 +132,22 @@ public sealed class ServerProcessTests
     }
 
     [Fact]
+    public async Task TheServerWatchesNoDirectoryForChanges()
+    {
+        using var directory = new TempDirectory();
+        var log = directory.File("heartbeat.log");
+        using var server = ServerProcess.Start(["0", "--bind", "127.0.0.1", "--log-file", log]);
+        await server.WaitForStartAsync(log);
+
+        // Under systemd the working directory is "/": watching it for an appsettings.json meant a watch on every
+        // directory of the machine, and a wake-up at every write anywhere.
+        var watchers = Directory.GetFiles($"/proc/{server.Id}/fd")
+            .Select(fd => new FileInfo(fd).LinkTarget)
+            .Where(target => target is not null && target.Contains("inotify", StringComparison.Ordinal));
+        Assert.Empty(watchers);
+    }
+
+    [Fact]
     public async Task PortAlreadyInUseExitsWithOneClearLine()
     {
         using var directory = new TempDirectory();
