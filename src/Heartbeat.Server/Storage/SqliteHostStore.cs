@@ -116,23 +116,23 @@ internal sealed class SqliteHostStore : IHostStore
             throw new StoreReplacedException($"The store file {_path} was replaced while the server ran (by a copy, or another server's file)");
         }
 
-        await using (var insert = Prepare(connection, """
+        using (var insert = new RowStatement(connection, """
             INSERT INTO events (id, at, host_id, kind, state, ip, previous_ip, last_seen, expected_interval_ms, summary)
             VALUES ($0, $1, $2, $3, $4, $5, $6, $7, $8, $9)
-            """, 10))
+            """))
         {
             foreach (var e in changes.Events)
             {
-                await ExecuteAsync(insert, cancellationToken, e.Id, ToMilliseconds(e.At), e.HostId, e.Kind.ToString(), e.State.ToString(), e.Ip,
+                insert.Run(e.Id, ToMilliseconds(e.At), e.HostId, e.Kind.ToString(), e.State.ToString(), e.Ip,
                     e.PreviousIp, ToMilliseconds(e.LastSeen), (long)e.ExpectedInterval.TotalMilliseconds, e.Summary);
             }
         }
 
-        await using (var insert = Prepare(connection, "INSERT INTO address_changes (at, host_id, kind, previous, current) VALUES ($0, $1, $2, $3, $4)", 5))
+        using (var insert = new RowStatement(connection, "INSERT INTO address_changes (at, host_id, kind, previous, current) VALUES ($0, $1, $2, $3, $4)"))
         {
             foreach (var change in changes.AddressChanges)
             {
-                await ExecuteAsync(insert, cancellationToken, ToMilliseconds(change.At), change.HostId, change.Kind.ToString(), change.Previous, change.Current);
+                insert.Run(ToMilliseconds(change.At), change.HostId, change.Kind.ToString(), change.Previous, change.Current);
             }
         }
 
@@ -149,14 +149,13 @@ internal sealed class SqliteHostStore : IHostStore
             }
         }
 
-        await using (var upsert = Prepare(connection, UpsertHost, HostColumns.Small.Count))
-        await using (var body = Prepare(connection, UpsertBody, HostColumns.Bulky.Count + 1))
-        await using (var noBody = Prepare(connection, "DELETE FROM host_bodies WHERE host_id = $0", 1))
+        using (var upsert = new RowStatement(connection, UpsertHost))
+        using (var body = new RowStatement(connection, UpsertBody))
+        using (var noBody = new RowStatement(connection, "DELETE FROM host_bodies WHERE host_id = $0"))
         {
             foreach (var host in changes.Hosts)
             {
-                Set(upsert, host, HostColumns.Small);
-                await upsert.ExecuteNonQueryAsync(cancellationToken);
+                upsert.Run(host, HostColumns.Small);
                 if (changes.SameBodies.Contains(host.Id))
                 {
                     continue;
@@ -164,13 +163,12 @@ internal sealed class SqliteHostStore : IHostStore
 
                 if (host.LastBody is null)
                 {
-                    await ExecuteAsync(noBody, cancellationToken, host.Id);
+                    noBody.Run(host.Id);
                     continue;
                 }
 
-                body.Parameters[0].Value = host.Id;
-                Set(body, host, HostColumns.Bulky, first: 1);
-                await body.ExecuteNonQueryAsync(cancellationToken);
+                body.Bind(0, host.Id);
+                body.Run(host, HostColumns.Bulky, first: 1);
             }
         }
 
