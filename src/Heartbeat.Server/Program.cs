@@ -112,13 +112,22 @@ internal partial class Program
         app.UseBrowserGuard();
         app.RefuseDotSegmentHosts();
 
-        app.UseAccessControl();
 
         // A beat skips what only the page and the API need, which would do no work for it; its refusals are counted.
         app.UseWhen(BrowserGuard.ReceivesBeat, beats => beats.UseRejectionCounting());
-        app.UseWhen(context => !BrowserGuard.ReceivesBeat(context), web => web
-            .UseStatusCodePages() // bare 404/405 answers get a problem+json body too
-            .UseSecurityHeaders());
+        app.UseWhen(context => !BrowserGuard.ReceivesBeat(context), web =>
+        {
+            web.UseStatusCodePages() // bare 404/405 answers get a problem+json body too
+                .UseSecurityHeaders()
+                .UseAccessControl();
+
+            // WebApplication puts authentication and authorization in front of everything unless it sees them used, and
+            // it does not look into branches (dotnet/aspnetcore#48098): the marks they leave are copied out of this one.
+            foreach (var (key, value) in web.Properties)
+            {
+                ((IApplicationBuilder)app).Properties.TryAdd(key, value);
+            }
+        });
 
         app.MapIngest();
         app.MapPings();

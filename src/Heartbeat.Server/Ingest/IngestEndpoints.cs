@@ -142,8 +142,24 @@ internal static class IngestEndpoints
         statusCode: StatusCodes.Status400BadRequest,
         extensions: error.Field is null ? null : new Dictionary<string, object?> { ["field"] = error.Field });
 
-    // Buffers the body in the pipe (no copy) until it ends or passes the limit.
-    private static async Task<ReadResult> ReadWholeBodyAsync(PipeReader reader, long maxBytes, CancellationToken cancellationToken)
+    // Buffers the body in the pipe (no copy) until it ends or passes the limit. An agent's beat has usually come whole
+    // with its headers, and is then taken without an await.
+    private static ValueTask<ReadResult> ReadWholeBodyAsync(PipeReader reader, long maxBytes, CancellationToken cancellationToken)
+    {
+        if (reader.TryRead(out var result))
+        {
+            if (result.IsCompleted || result.Buffer.Length > maxBytes)
+            {
+                return ValueTask.FromResult(result);
+            }
+
+            reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+        }
+
+        return ReadRestAsync(reader, maxBytes, cancellationToken);
+    }
+
+    private static async ValueTask<ReadResult> ReadRestAsync(PipeReader reader, long maxBytes, CancellationToken cancellationToken)
     {
         while (true)
         {
