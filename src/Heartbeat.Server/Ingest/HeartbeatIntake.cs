@@ -6,8 +6,11 @@ namespace Heartbeat.Server.Ingest;
 
 // What every accepted beat goes through, whichever way it arrived: its line in the log first, then the host's state.
 // A beat whose line cannot be written is refused and changes nothing; once it is written, every read sees it.
-internal sealed class HeartbeatIntake(IHostLedger ledger, HeartbeatLog log, ServerMetrics metrics)
+internal sealed class HeartbeatIntake(IHostLedger ledger, HeartbeatLog log, ServerMetrics metrics, HostAdmission admission)
 {
+    // The bounds a new host must pass before its first beat is taken.
+    public HostAdmission Admission => admission;
+
     // Why no beat can be taken now, asked before its line is written; null when it can (see IHostLedger.WhyNotNow).
     public string? WhyNotNow() => ledger.WhyNotNow();
 

@@ -15,8 +15,11 @@ internal static class IngestEndpoints
 
     public static IEndpointRouteBuilder MapIngest(this IEndpointRouteBuilder app)
     {
-        // Content-Type is not looked at: the seed's own curl example sends JSON as a form post.
-        app.MapPost("/", ReceiveHeartbeatAsync).ReceivesBeats()
+        // Content-Type is not looked at: the seed's own curl example sends JSON as a form post. The services come from
+        // the root provider: a handler that takes them as parameters gets a service scope made for every beat.
+        var services = app.ServiceProvider;
+        app.MapPost("/", (HttpContext context, CancellationToken cancellationToken) => ReceiveHeartbeatAsync(context, services, cancellationToken))
+            .ReceivesBeats()
             .WithName("SendHeartbeat").WithTags(ApiDocument.Beats).Takes(typeof(HeartbeatPayload), "application/json")
             .WithSummary("A heartbeat: an empty body or a JSON object of the wire format, whatever its Content-Type")
             .Problems(400, 401, 408, 413, 429, 503);
@@ -46,9 +49,9 @@ internal static class IngestEndpoints
         });
     }
 
-    private static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> ReceiveHeartbeatAsync(
-        HttpContext context, IngestOptions options, HeartbeatIntake intake, BeatGate gate, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<Results<BeatAck, ProblemHttpResult>> ReceiveHeartbeatAsync(HttpContext context, IServiceProvider services, CancellationToken cancellationToken)
     {
+        var options = services.GetRequiredService<IngestOptions>();
         if (context.Request.ContentLength > options.MaxBodyBytes)
         {
             return BodyTooLarge(options.MaxBodyBytes);
@@ -87,12 +90,13 @@ internal static class IngestEndpoints
             reader.AdvanceTo(body.Buffer.End);
         }
 
+        var (intake, gate, time) = (services.GetRequiredService<HeartbeatIntake>(), services.GetRequiredService<BeatGate>(), services.GetRequiredService<TimeProvider>());
         return await AcceptAsync(intake, gate, heartbeat, Tokens.FromHeader(context.Request) ?? token, context, time);
     }
 
     // The answer to a valid beat from any ingress: refused by the gate (token, rate limit) or, for a new host, by the
     // bounds on hosts; 200 with the ack, or 503 when it could not be logged.
-    public static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> AcceptAsync(
+    public static async Task<Results<BeatAck, ProblemHttpResult>> AcceptAsync(
         HeartbeatIntake intake, BeatGate gate, ReceivedHeartbeat heartbeat, string? token, HttpContext context, TimeProvider time)
     {
         var peer = PeerAddress.Format(context.Connection.RemoteIpAddress);
@@ -108,8 +112,7 @@ internal static class IngestEndpoints
                 title: "Heartbeat not recorded", detail: busy, statusCode: StatusCodes.Status503ServiceUnavailable));
         }
 
-        var admission = context.RequestServices.GetRequiredService<HostAdmission>();
-        if (admission.Check(context, id, fromAddress: peer, out var slot) is { } full)
+        if (intake.Admission.Check(context, id, fromAddress: peer, out var slot) is { } full)
         {
             return full;
         }
@@ -125,7 +128,7 @@ internal static class IngestEndpoints
             }
         }
 
-        return TypedResults.Ok(new HeartbeatAck("ok", peer, time.GetUtcNow()));
+        return new BeatAck(new HeartbeatAck("ok", peer, time.GetUtcNow()));
     }
 
     // A refusal whose status code does not tell its reason (there are several 503s and 429s), counted here, once.

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Heartbeat.Protocol;
 using Heartbeat.Server.ApiDocs;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Security;
@@ -51,10 +50,10 @@ internal static class PeerIngressEndpoints
 
     private static ContentHttpResult KumaOk => TypedResults.Text("""{"ok":true}""", "application/json");
 
-    private static async Task<Results<ContentHttpResult, ProblemHttpResult>> Answered(Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> beat, ContentHttpResult accepted) =>
+    private static async Task<Results<ContentHttpResult, ProblemHttpResult>> Answered(Task<Results<BeatAck, ProblemHttpResult>> beat, ContentHttpResult accepted) =>
         (await beat).Result is ProblemHttpResult problem ? problem : accepted;
 
-    private static Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> BeatAsync(
+    private static Task<Results<BeatAck, ProblemHttpResult>> BeatAsync(
         string host, bool fail, string? message, string? token, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
         PingEndpoints.PingAsync(
             host, fail ? HeartbeatStatus.Fail : HeartbeatStatus.Up, interval: null, string.IsNullOrEmpty(message) ? null : message, token, context, intake, gate, time);

@@ -37,11 +37,11 @@ internal static class PingEndpoints
     }
 
     // The answer Healthchecks' clients read: OK, in plain text.
-    public static async Task<Results<ContentHttpResult, ProblemHttpResult>> AnsweredOk(Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> beat) =>
+    public static async Task<Results<ContentHttpResult, ProblemHttpResult>> AnsweredOk(Task<Results<BeatAck, ProblemHttpResult>> beat) =>
         (await beat).Result is ProblemHttpResult problem ? problem : TypedResults.Text("OK");
 
     // A beat whose fields come from a URL rather than a JSON body.
-    internal static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> PingAsync(
+    internal static async Task<Results<BeatAck, ProblemHttpResult>> PingAsync(
         string host, HeartbeatStatus status, string? interval, string? msg, string? token, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time)
     {
         if (!HeartbeatParser.TryParsePing(host, status == HeartbeatStatus.Fail, interval, msg, out var heartbeat, out var error))
@@ -80,17 +80,17 @@ internal static class PingEndpoints
     }
 
     // A job's exit status, as a wrapper script reports it: 0 is success, 1-255 a failure.
-    private static Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> ExitCodeAsync(
+    private static Task<Results<BeatAck, ProblemHttpResult>> ExitCodeAsync(
         string host, int code, string? interval, string? msg, string? token, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) => code switch
         {
             0 => PingAsync(host, HeartbeatStatus.Up, interval, msg, token, context, intake, gate, time),
             >= 1 and <= 255 => PingAsync(host, HeartbeatStatus.Fail, interval, msg ?? $"exit status {code}", token, context, intake, gate, time),
-            _ => Task.FromResult<Results<Ok<HeartbeatAck>, ProblemHttpResult>>(
+            _ => Task.FromResult<Results<BeatAck, ProblemHttpResult>>(
                 IngestEndpoints.Invalid(new HeartbeatError("An exit status must be from 0 to 255."))),
         };
 
     // A start or log signal: checked like a beat, but not one; the host must be known already.
-    private static async Task<Results<Ok<HeartbeatAck>, ProblemHttpResult>> SignalAsync(
+    private static async Task<Results<BeatAck, ProblemHttpResult>> SignalAsync(
         string host, string kind, string? token, HttpContext context, IHostLedger ledger, BeatGate gate, TimeProvider time)
     {
         if (!HeartbeatParser.TryParsePing(host, fail: false, interval: null, message: null, out _, out var error))
@@ -113,7 +113,7 @@ internal static class PingEndpoints
         var body = text is null && kind == "start" ? null : new PingBody(now, kind, text ?? string.Empty);
         var known = kind == "start" ? await ledger.RecordStartAsync(host, body) : await ledger.RecordLogAsync(host, body!);
         return known
-            ? TypedResults.Ok(new HeartbeatAck("ok", PeerAddress.Format(context.Connection.RemoteIpAddress), now))
+            ? new BeatAck(new HeartbeatAck("ok", PeerAddress.Format(context.Connection.RemoteIpAddress), now))
             : TypedResults.Problem(
                 title: "No such host",
                 detail: $"No host is known as '{host}' yet: its first beat (/ping/{host}) makes it known.",
