@@ -11,7 +11,7 @@ namespace Heartbeat.Server.Ingest;
 internal sealed class BeatAck(HeartbeatAck ack) : IResult, IStatusCodeHttpResult, IValueHttpResult<HeartbeatAck>, IEndpointMetadataProvider
 {
     [ThreadStatic]
-    private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? t_json;
+    private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? _json;
 
     public HeartbeatAck Value => ack;
 
@@ -22,7 +22,7 @@ internal sealed class BeatAck(HeartbeatAck ack) : IResult, IStatusCodeHttpResult
 
     public Task ExecuteAsync(HttpContext context)
     {
-        var (buffer, writer) = t_json ??= NewJson();
+        var (buffer, writer) = _json ??= NewJson();
         buffer.ResetWrittenCount();
         writer.Reset(buffer);
         JsonSerializer.Serialize(writer, ack, ProtocolJsonContext.Default.HeartbeatAck);
