@@ -112,7 +112,6 @@ internal partial class Program
         app.UseBrowserGuard();
         app.RefuseDotSegmentHosts();
 
-
         // A beat skips what only the page and the API need, which would do no work for it; its refusals are counted.
         app.UseWhen(BrowserGuard.ReceivesBeat, beats => beats.UseRejectionCounting());
         app.UseWhen(context => !BrowserGuard.ReceivesBeat(context), web =>
