@@ -16,6 +16,10 @@ internal sealed partial class NotificationDispatcher(
     private static readonly TimeSpan KeepDelivered = TimeSpan.FromDays(7);
 
     private readonly ConcurrentDictionary<long, Task> _inFlight = new();
+
+    // Deliveries that ended while the outbox was being read: that read may still show them due, from before their
+    // attempt was recorded, and must not start them again (a duplicate delivery otherwise).
+    private readonly ConcurrentDictionary<long, byte> _endedDuringRead = new();
     // Targets come and go with a reload (SIGHUP), so each gets its gate when first used.
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _perTarget = new(StringComparer.Ordinal);
 
@@ -54,9 +58,10 @@ internal sealed partial class NotificationDispatcher(
             await store.EnqueueNotificationsAsync(settled, stoppingToken);
         }
 
+        _endedDuringRead.Clear();
         foreach (var entry in await store.ReadDueNotificationsAsync(now, limit: 200, stoppingToken))
         {
-            if (!_inFlight.ContainsKey(entry.Id))
+            if (!_inFlight.ContainsKey(entry.Id) && !_endedDuringRead.ContainsKey(entry.Id))
             {
                 // Not awaited here: each delivery runs on its own, bounded per target; ExecuteAsync waits for all at the end.
                 _inFlight[entry.Id] = DeliverAsync(entry, stoppingToken);
@@ -115,6 +120,7 @@ internal sealed partial class NotificationDispatcher(
         }
         finally
         {
+            _endedDuringRead[entry.Id] = 0; // before it leaves _inFlight, so that a read in progress sees one or the other
             _inFlight.TryRemove(entry.Id, out _);
         }
     }
