@@ -48,3 +48,16 @@ cleanup_scratch() {
   wait 2>/dev/null || true
   rm -rf "$work"
 }
+
+# A scratch directory in $work and background processes in $pids (append each one started), all gone on exit.
+start_scratch_processes() {
+  work=$(mktemp -d)
+  pids=()
+  trap 'cleanup_scratch_processes' EXIT
+}
+
+cleanup_scratch_processes() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}

@@ -34,14 +34,7 @@ done
 [ "${#specs[@]}" -gt 0 ] || { echo "compare.sh: name at least one LABEL=BIN (see --help)" >&2; exit 2; }
 need_wrk
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+start_scratch_processes
 
 labels=()
 ports=()

@@ -19,6 +19,10 @@ public sealed class FleetTests(PostgresFixture postgres)
         await a.BeatAsync("""{"host": "web1", "ip": "10.0.0.1"}""");
         await b.BeatAsync("""{"host": "web2", "ip": "10.0.0.2"}""");
         await a.BeatAsync("""{"host": "db", "ip": "10.0.0.3"}""");
+
+        // The store keeps times to the millisecond: two servers' beats within one are in no order anyone can tell.
+        var first = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await Eventually.TrueAsync(() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() > first, "the next millisecond");
         await b.BeatAsync("""{"host": "db", "ip": "10.0.0.4"}""");
 
         foreach (var node in new[] { a, b })
