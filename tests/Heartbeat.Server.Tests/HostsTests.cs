@@ -49,21 +49,47 @@ public sealed class HostsTests
         await server.BeatAsync("""{"host": "vps", "ip": "203.0.113.1"}""");
         await server.BeatAsync("""{"host": "vps", "ip": "203.0.113.1"}""");
         await server.BeatAsync("""{"host": "vps", "ip": "203.0.113.2"}""");
+        await server.GetJsonAsync("/api/v1/hosts/vps/history"); // a read of the history writes the store first
         await server.BeatAsync("""{"host": "vps", "ip": "2001:db8::7"}""");
 
         Assert.Equal(2, (await server.GetHostAsync("vps")).GetProperty("ipChanges").GetInt32());
         Assert.Contains("Host IP changed - vps (203.0.113.1 -> 203.0.113.2)", HeartbeatLogFile.ReadMessages(server.LogPath));
         Assert.Contains("Host IP changed - vps (203.0.113.2 -> 2001:db8::7)", HeartbeatLogFile.ReadMessages(server.LogPath));
-        var history = await Eventually.ValueAsync(
-            async () =>
-            {
-                var h = await server.GetJsonAsync("/api/v1/hosts/vps/history");
-                return h.GetProperty("addressChanges").GetArrayLength() == 2 ? (object)h : null;
-            },
-            "the address changes to reach the store");
-        var changes = ((System.Text.Json.JsonElement)history).GetProperty("addressChanges").EnumerateArray()
-            .Select(c => (c.GetProperty("previous").GetString(), c.GetProperty("current").GetString()));
-        Assert.Equal([("203.0.113.2", "2001:db8::7"), ("203.0.113.1", "203.0.113.2")], changes);
+        var history = await server.GetJsonAsync("/api/v1/hosts/vps/history");
+        var changes = history.GetProperty("addressChanges").EnumerateArray()
+            .Select(c => (c.GetProperty("previous").GetString(), c.GetProperty("current").GetString(), c.GetProperty("changes").GetInt32()));
+        Assert.Equal([("203.0.113.2", "2001:db8::7", 1), ("203.0.113.1", "203.0.113.2", 1)], changes);
+    }
+
+    [Fact]
+    public async Task IpChangesBetweenTwoWritesOfTheStoreAreAllLoggedAndStoredAsOne()
+    {
+        // The store is written when the history is read, and not on a timer in between.
+        await using var server = await InProcessServer.StartAsync(o => o with { Store = o.Store with { FlushInterval = TimeSpan.FromHours(1) } });
+        await server.BeatAsync("""{"host": "vps", "ip": "203.0.113.1"}""");
+        await server.GetJsonAsync("/api/v1/hosts/vps/history");
+
+        // A host that hops between addresses: every beat a new one, faster than the store is written.
+        string[] hops = ["203.0.113.2", "203.0.113.3", "203.0.113.1", "203.0.113.4"];
+        foreach (var ip in hops)
+        {
+            await server.BeatAsync($$"""{"host": "vps", "ip": "{{ip}}"}""");
+        }
+
+        var logged = HeartbeatLogFile.ReadMessages(server.LogPath).Where(line => line.StartsWith("Host IP changed", StringComparison.Ordinal));
+        Assert.Equal(
+            ["203.0.113.1", .. hops[..^1]],
+            logged.Select(line => line.Split('(', ' ')[^3]));
+        Assert.Equal(4, (await server.GetHostAsync("vps")).GetProperty("ipChanges").GetInt32());
+
+        var history = await server.GetJsonAsync("/api/v1/hosts/vps/history");
+        var change = history.GetProperty("addressChanges")[0];
+        Assert.Equal(("203.0.113.1", "203.0.113.4", 4), (change.GetProperty("previous").GetString(), change.GetProperty("current").GetString(), change.GetProperty("changes").GetInt32()));
+        Assert.Equal(1, history.GetProperty("addressChanges").GetArrayLength());
+        var moved = history.GetProperty("events")[0];
+        Assert.Equal(("ip-changed", "203.0.113.1", "203.0.113.4", 4), (moved.GetProperty("kind").GetString(), moved.GetProperty("previousIp").GetString(), moved.GetProperty("ip").GetString(), moved.GetProperty("changes").GetInt32()));
+        Assert.Equal("Host IP changed - vps (203.0.113.1 -> 203.0.113.4, 4 changes)", moved.GetProperty("summary").GetString());
+        Assert.Equal(["ip-changed", "new"], history.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("kind").GetString()));
     }
 
     [Fact]

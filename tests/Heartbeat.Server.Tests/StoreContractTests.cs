@@ -91,6 +91,18 @@ public abstract class StoreContractTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task AChangeThatStandsForSeveralIsReadBackWithItsCount()
+    {
+        var store = await OpenAsync();
+        var ct = TestContext.Current.CancellationToken;
+        var folded = Event(1, "vps", HostEventKind.IpChanged) with { Changes = 4 };
+        await store.WriteAsync(new HostChanges([EveryFieldSet("vps")], [folded], [Address("vps", "10.0.0.1", "10.0.0.5") with { Changes = 4 }], []), [], ct);
+
+        Assert.Equal(folded, Assert.Single(await store.ReadHostEventsAsync("vps", 10, ct)));
+        Assert.Equal(4, Assert.Single(await store.ReadAddressHistoryAsync("vps", 10, ct)).Changes);
+    }
+
+    [Fact]
     public async Task AForgottenHostGoesWithItsHistory()
     {
         var store = await OpenAsync();
@@ -183,7 +195,7 @@ public abstract class StoreContractTests : IAsyncDisposable
     {
     }
 
-    private async Task<IHostStore> OpenAsync()
+    private protected async Task<IHostStore> OpenAsync()
     {
         var store = await OpenStoreAsync();
         _opened.Add(store);
@@ -267,6 +279,33 @@ public sealed class SqliteStoreContractTests : StoreContractTests
         Assert.Equal(new PingBody(DateTimeOffset.FromUnixTimeMilliseconds(60000), "fail", "rsync: connection unexpectedly closed"), Assert.Single(hosts).LastBody);
     }
 
+    [Fact]
+    public async Task HistoryFromBeforeChangesWereCountedReadsAsOneChangeEach()
+    {
+        // Schema 7: events and address changes without a count.
+        await using (var connection = new SqliteConnection($"Data Source={_directory.File("heartbeat.db")}"))
+        {
+            await connection.OpenAsync(TestContext.Current.CancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                CREATE TABLE events (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, host_id TEXT NOT NULL, kind TEXT NOT NULL, state TEXT NOT NULL,
+                    ip TEXT NOT NULL, previous_ip TEXT, last_seen INTEGER NOT NULL, expected_interval_ms INTEGER NOT NULL, summary TEXT NOT NULL);
+                INSERT INTO events VALUES (7, 60000, 'vps', 'IpChanged', 'Up', '10.0.0.2', '10.0.0.1', 60000, 60000, 'Host IP changed - vps (10.0.0.1 -> 10.0.0.2)');
+                CREATE TABLE address_changes (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, host_id TEXT NOT NULL, kind TEXT NOT NULL, previous TEXT, current TEXT);
+                INSERT INTO address_changes (at, host_id, kind, previous, current) VALUES (60000, 'vps', 'Reported', '10.0.0.1', '10.0.0.2');
+                PRAGMA user_version = 7;
+                """;
+            await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+
+        await using var store = await OpenStoreAsync();
+        var ct = TestContext.Current.CancellationToken;
+        Assert.Equal(7, (await store.LoadAsync(ct)).LastEventId);
+
+        Assert.Equal((7L, 1), Assert.Single(await store.ReadHostEventsAsync("vps", 10, ct)) is var e ? (e.Id, e.Changes) : default);
+        Assert.Equal(("10.0.0.2", 1), Assert.Single(await store.ReadAddressHistoryAsync("vps", 10, ct)) is var c ? (c.Current, c.Changes) : default);
+    }
+
     protected override void CleanUp() => _directory.Dispose();
 }
 
@@ -276,4 +315,28 @@ public sealed class PostgresStoreContractTests(PostgresFixture postgres) : Store
 
     private protected override async Task<IHostStore> OpenStoreAsync() =>
         PostgresHostStore.Open(_database ??= await postgres.CreateDatabaseAsync(), TimeSpan.FromSeconds(10), () => ["webhook:http://127.0.0.1:9/hook"]);
+
+    [Fact]
+    public async Task HistoryFromBeforeChangesWereCountedReadsAsOneChangeEach()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await OpenAsync();
+
+        // Back to schema 3, with a row of each written then.
+        await PostgresFixture.QueryAsync<int>(_database!, """
+            ALTER TABLE events DROP COLUMN changes;
+            ALTER TABLE address_changes DROP COLUMN changes;
+            UPDATE schema_migrations SET version = 3;
+            INSERT INTO events (id, at, host_id, kind, state, ip, previous_ip, last_seen, expected_interval_ms, summary)
+                VALUES (7, 60000, 'vps', 'IpChanged', 'Up', '10.0.0.2', '10.0.0.1', 60000, 60000, 'Host IP changed - vps (10.0.0.1 -> 10.0.0.2)');
+            INSERT INTO address_changes (at, host_id, kind, previous, current) VALUES (60000, 'vps', 'Reported', '10.0.0.1', '10.0.0.2');
+            SELECT 1
+            """);
+
+        var store = await OpenAsync();
+
+        Assert.Equal((7L, 1), Assert.Single(await store.ReadHostEventsAsync("vps", 10, ct)) is var e ? (e.Id, e.Changes) : default);
+        Assert.Equal(("10.0.0.2", 1), Assert.Single(await store.ReadAddressHistoryAsync("vps", 10, ct)) is var c ? (c.Current, c.Changes) : default);
+        Assert.Equal([PostgresSchema.Version], await PostgresFixture.QueryAsync<int>(_database!, "SELECT max(version) FROM schema_migrations"));
+    }
 }

@@ -43,14 +43,15 @@ internal sealed class ChangeQueue(HostTransitions transitions, HostClock clock)
         }
     }
 
-    // Everything that changed since the last call, each host once in its latest state.
+    // Everything that changed since the last call, each host once in its latest state, and the address changes of each
+    // host folded into one of each kind (see FlushCoalescing).
     public HostChanges Drain()
     {
         // Released alerts first: they belong to events stored earlier than any drained below.
         var released = DrainQueue(_released);
         var forgotten = DrainQueue(_forgotten);
-        var events = DrainQueue(_events);
-        var addressChanges = DrainQueue(_addressChanges);
+        var events = FlushCoalescing.Events(DrainQueue(_events));
+        var addressChanges = FlushCoalescing.AddressChanges(DrainQueue(_addressChanges));
         var hosts = new List<HostRecord>();
         var sameBodies = new HashSet<string>(StringComparer.Ordinal);
         var now = clock.Read();

@@ -200,10 +200,18 @@ internal sealed record HostEvent(
 
     // Whether the event alerts anyone now: not in a maintenance window, and not held for its site.
     public bool Alerts => !Silenced && !Held;
+
+    // How many IP changes a stored ip-changed event stands for: those a host made between two flushes are stored as
+    // one (see FlushCoalescing).
+    public int Changes { get; init; } = 1;
 }
 
-// One change of a host's reported IP or of the address it connects from.
-internal sealed record AddressChange(DateTimeOffset At, string HostId, AddressKind Kind, string? Previous, string? Current);
+// One change of a host's reported IP or of the address it connects from; once stored, all its changes of that
+// address between two flushes, from the first one's previous address (see FlushCoalescing).
+internal sealed record AddressChange(DateTimeOffset At, string HostId, AddressKind Kind, string? Previous, string? Current)
+{
+    public int Changes { get; init; } = 1;
+}
 
 internal enum AddressKind
 {

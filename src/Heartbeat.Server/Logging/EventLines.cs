@@ -14,6 +14,10 @@ internal sealed class EventLines(TimeZoneInfo zone)
 
     public static string IpChanged(string host, string? previous, string current) => $"Host IP changed - {host} ({previous} -> {current})";
 
+    // Several changes of a host's IP, stored as one.
+    public static string IpChanges(string host, string? previous, string current, int changes) =>
+        Invariant($"Host IP changed - {host} ({previous} -> {current}, {changes} changes)");
+
     // was: what the host was before ("down", "failing", "silent in maintenance").
     public static string Recovered(string host, string was, TimeSpan @for) => $"Host recovered - {host} ({was} for {Durations.Format(@for)})";
 

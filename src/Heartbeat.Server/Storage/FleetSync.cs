@@ -185,7 +185,8 @@ internal sealed partial class FleetSync(
         // A body no change of this round replaced is in the store already.
         var sameBodies = locked.Where(h => changed.TryGetValue(h.Id, out var host) && ReferenceEquals(host, h) && ReferenceEquals(h.LastBody, bodies[h.Id]))
             .Select(h => h.Id).ToHashSet(StringComparer.Ordinal);
-        var changes = new HostChanges([.. changed.Values.Select(h => WithDueTime(h, now))], outcome.Events, outcome.AddressChanges, forgotten)
+        // Events are not folded: the fleet's store numbers each one for this server's log and live listeners.
+        var changes = new HostChanges([.. changed.Values.Select(h => WithDueTime(h, now))], outcome.Events, FlushCoalescing.AddressChanges(outcome.AddressChanges), forgotten)
         {
             SameBodies = sameBodies,
         };

@@ -72,8 +72,8 @@ internal static class PostgresChanges
         }
 
         await using var insert = new NpgsqlCommand("""
-            INSERT INTO events (id, at, host_id, kind, state, ip, previous_ip, last_seen, expected_interval_ms, summary)
-            SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[])
+            INSERT INTO events (id, at, host_id, kind, state, ip, previous_ip, last_seen, expected_interval_ms, summary, changes)
+            SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::int[])
             """, connection, transaction);
         Add(insert, events.Select(e => e.Id));
         Add(insert, events.Select(e => e.At.ToUnixTimeMilliseconds()));
@@ -85,6 +85,7 @@ internal static class PostgresChanges
         Add(insert, events.Select(e => e.LastSeen.ToUnixTimeMilliseconds()));
         Add(insert, events.Select(e => (long)e.ExpectedInterval.TotalMilliseconds));
         Add(insert, events.Select(e => e.Summary));
+        Add(insert, events.Select(e => e.Changes));
         await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -122,14 +123,15 @@ internal static class PostgresChanges
         }
 
         await using var insert = new NpgsqlCommand("""
-            INSERT INTO address_changes (at, host_id, kind, previous, current)
-            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])
+            INSERT INTO address_changes (at, host_id, kind, previous, current, changes)
+            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[])
             """, connection, transaction);
         Add(insert, changes.Select(c => c.At.ToUnixTimeMilliseconds()));
         Add(insert, changes.Select(c => c.HostId));
         Add(insert, changes.Select(c => c.Kind.ToString()));
         Add(insert, changes.Select(c => c.Previous));
         Add(insert, changes.Select(c => c.Current));
+        Add(insert, changes.Select(c => c.Changes));
         await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 

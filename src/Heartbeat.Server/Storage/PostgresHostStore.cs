@@ -197,7 +197,7 @@ internal sealed class PostgresHostStore : IHostStore
 
     public async Task<IReadOnlyList<AddressChange>> ReadAddressHistoryAsync(string hostId, int limit, CancellationToken cancellationToken)
     {
-        await using var command = _db.CreateCommand("SELECT at, kind, previous, current FROM address_changes WHERE host_id = $1 ORDER BY id DESC LIMIT $2");
+        await using var command = _db.CreateCommand($"SELECT {StoreRows.AddressChangeColumns} FROM address_changes WHERE host_id = $1 ORDER BY id DESC LIMIT $2");
         command.Parameters.Add(new() { Value = hostId });
         command.Parameters.Add(new() { Value = limit });
         return await StoreRows.ReadAllAsync(command, reader => StoreRows.AddressChange(reader, hostId), cancellationToken);

@@ -6,8 +6,9 @@ namespace Heartbeat.Server.Storage;
 // the work done. The hosts table follows HostColumns, plus who wrote each row and in which transaction.
 internal static class PostgresSchema
 {
-    // 2: the hosts table as HostColumns has it (gaps as text, every integer bigint); 3: configured settings.
-    public const int Version = 3;
+    // 2: the hosts table as HostColumns has it (gaps as text, every integer bigint); 3: configured settings;
+    // 4: how many changes an event or address change stands for (see FlushCoalescing).
+    public const int Version = 4;
 
     // The advisory lock that serialises migrations when several servers start at once ("HBSCHEMA").
     private const long MigrationLock = 0x4842_5343_4845_4D41;
@@ -32,6 +33,7 @@ internal static class PostgresSchema
             last_seen bigint NOT NULL,
             expected_interval_ms bigint NOT NULL,
             summary text NOT NULL,
+            changes int NOT NULL DEFAULT 1,
             txid xid8 NOT NULL DEFAULT pg_current_xact_id()
         );
         CREATE INDEX events_by_host ON events (host_id, id);
@@ -42,7 +44,8 @@ internal static class PostgresSchema
             host_id text NOT NULL,
             kind text NOT NULL,
             previous text,
-            current text
+            current text,
+            changes int NOT NULL DEFAULT 1
         );
         CREATE INDEX address_changes_by_host ON address_changes (host_id, id);
         CREATE TABLE forgotten_hosts (id text NOT NULL, txid xid8 NOT NULL DEFAULT pg_current_xact_id());
@@ -108,6 +111,12 @@ internal static class PostgresSchema
                 command.CommandText = $"ALTER TABLE hosts ADD COLUMN {column.Name} {column.PostgresType}";
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
+
+            command.CommandText = """
+                ALTER TABLE events ADD COLUMN IF NOT EXISTS changes int NOT NULL DEFAULT 1;
+                ALTER TABLE address_changes ADD COLUMN IF NOT EXISTS changes int NOT NULL DEFAULT 1
+                """;
+            await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
         if (version < Version)

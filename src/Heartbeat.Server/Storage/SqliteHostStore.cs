@@ -117,22 +117,22 @@ internal sealed class SqliteHostStore : IHostStore
         }
 
         using (var insert = new RowStatement(connection, """
-            INSERT INTO events (id, at, host_id, kind, state, ip, previous_ip, last_seen, expected_interval_ms, summary)
-            VALUES ($0, $1, $2, $3, $4, $5, $6, $7, $8, $9)
+            INSERT INTO events (id, at, host_id, kind, state, ip, previous_ip, last_seen, expected_interval_ms, summary, changes)
+            VALUES ($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
             """))
         {
             foreach (var e in changes.Events)
             {
                 insert.Run(e.Id, ToMilliseconds(e.At), e.HostId, e.Kind.ToString(), e.State.ToString(), e.Ip,
-                    e.PreviousIp, ToMilliseconds(e.LastSeen), (long)e.ExpectedInterval.TotalMilliseconds, e.Summary);
+                    e.PreviousIp, ToMilliseconds(e.LastSeen), (long)e.ExpectedInterval.TotalMilliseconds, e.Summary, e.Changes);
             }
         }
 
-        using (var insert = new RowStatement(connection, "INSERT INTO address_changes (at, host_id, kind, previous, current) VALUES ($0, $1, $2, $3, $4)"))
+        using (var insert = new RowStatement(connection, "INSERT INTO address_changes (at, host_id, kind, previous, current, changes) VALUES ($0, $1, $2, $3, $4, $5)"))
         {
             foreach (var change in changes.AddressChanges)
             {
-                insert.Run(ToMilliseconds(change.At), change.HostId, change.Kind.ToString(), change.Previous, change.Current);
+                insert.Run(ToMilliseconds(change.At), change.HostId, change.Kind.ToString(), change.Previous, change.Current, change.Changes);
             }
         }
 
@@ -290,7 +290,7 @@ internal sealed class SqliteHostStore : IHostStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT at, kind, previous, current FROM address_changes WHERE host_id = $host ORDER BY id DESC LIMIT $limit";
+        command.CommandText = $"SELECT {StoreRows.AddressChangeColumns} FROM address_changes WHERE host_id = $host ORDER BY id DESC LIMIT $limit";
         Bind(command, ("$host", hostId), ("$limit", limit));
         return await StoreRows.ReadAllAsync(command, reader => StoreRows.AddressChange(reader, hostId), cancellationToken);
     }

@@ -10,8 +10,9 @@ internal static class SqliteSchema
 {
     // 5: hosts keep their pause credit, learned gaps and next deadline; 6: settings an admin configured;
     // 7: ping bodies in a table of their own, and a token of the last write that tells the server its file is still
-    // the one it wrote to (see SqliteHostStore).
-    public const int Version = 7;
+    // the one it wrote to (see SqliteHostStore); 8: how many changes an event or address change stands for (see
+    // FlushCoalescing).
+    public const int Version = 8;
 
     private static readonly string Tables = $"""
         CREATE TABLE IF NOT EXISTS hosts (
@@ -34,7 +35,8 @@ internal static class SqliteSchema
             previous_ip TEXT,
             last_seen INTEGER NOT NULL,
             expected_interval_ms INTEGER NOT NULL,
-            summary TEXT NOT NULL
+            summary TEXT NOT NULL,
+            changes INTEGER NOT NULL DEFAULT 1
         );
         CREATE INDEX IF NOT EXISTS events_by_host ON events (host_id, id);
         CREATE TABLE IF NOT EXISTS address_changes (
@@ -43,7 +45,8 @@ internal static class SqliteSchema
             host_id TEXT NOT NULL,
             kind TEXT NOT NULL,
             previous TEXT,
-            current TEXT
+            current TEXT,
+            changes INTEGER NOT NULL DEFAULT 1
         );
         CREATE INDEX IF NOT EXISTS address_changes_by_host ON address_changes (host_id, id);
         CREATE TABLE IF NOT EXISTS outbox (
@@ -92,6 +95,16 @@ internal static class SqliteSchema
             // Columns added after the first schema are all optional: rows written before them have nothing to say.
             command.CommandText = $"ALTER TABLE hosts ADD COLUMN {column.Name} {(column.Kind == ColumnKind.Text ? "TEXT" : "INTEGER")}";
             await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        foreach (var table in new[] { "events", "address_changes" })
+        {
+            command.CommandText = $"SELECT count(*) FROM pragma_table_info('{table}') WHERE name = 'changes'";
+            if ((long)(await command.ExecuteScalarAsync(cancellationToken))! == 0)
+            {
+                command.CommandText = $"ALTER TABLE {table} ADD COLUMN changes INTEGER NOT NULL DEFAULT 1";
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
         }
 
         var bulky = HostColumns.Bulky.Where(c => existing.Contains(c.Name)).Select(c => c.Name).ToList();

@@ -8,7 +8,9 @@ namespace Heartbeat.Server.Storage;
 // UTC Unix milliseconds. Each method names the columns its query must select, in order.
 internal static class StoreRows
 {
-    public const string EventColumns = "id, at, host_id, kind, state, ip, previous_ip, last_seen, expected_interval_ms, summary";
+    public const string EventColumns = "id, at, host_id, kind, state, ip, previous_ip, last_seen, expected_interval_ms, summary, changes";
+
+    public const string AddressChangeColumns = "at, kind, previous, current, changes";
 
     public static DateTimeOffset Time(long milliseconds) => HostColumns.ToTime(milliseconds);
 
@@ -19,12 +21,16 @@ internal static class StoreRows
         Time(reader.GetInt64(7)), TimeSpan.FromMilliseconds(reader.GetInt64(8)), reader.GetString(9))
     {
         Id = reader.GetInt64(0),
+        Changes = reader.GetInt32(10),
     };
 
-    // Reads at, kind, previous, current.
+    // Reads AddressChangeColumns.
     public static AddressChange AddressChange(DbDataReader reader, string hostId) => new(
         Time(reader.GetInt64(0)), hostId, Enum.Parse<AddressKind>(reader.GetString(1)),
-        reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3));
+        reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3))
+    {
+        Changes = reader.GetInt32(4),
+    };
 
     // Reads id, target, payload, attempts.
     public static OutboxEntry OutboxEntry(DbDataReader reader) =>

@@ -113,16 +113,17 @@ internal sealed record EventView(
     string? PreviousIp,
     DateTimeOffset LastSeen,
     double ExpectedIntervalSeconds,
-    string Summary)
+    string Summary,
+    int Changes)
 {
     public static EventView From(HostEvent e) => new(
-        e.Id, e.At, e.HostId, ApiNames.Of(e.Kind), ApiNames.Of(e.State), e.Ip, e.PreviousIp, e.LastSeen, e.ExpectedInterval.TotalSeconds, e.Summary);
+        e.Id, e.At, e.HostId, ApiNames.Of(e.Kind), ApiNames.Of(e.State), e.Ip, e.PreviousIp, e.LastSeen, e.ExpectedInterval.TotalSeconds, e.Summary, e.Changes);
 }
 
-internal sealed record AddressChangeView(DateTimeOffset At, string Kind, string? Previous, string? Current)
+internal sealed record AddressChangeView(DateTimeOffset At, string Kind, string? Previous, string? Current, int Changes)
 {
     public static AddressChangeView From(AddressChange change) =>
-        new(change.At, change.Kind == AddressKind.Reported ? "reported-ip" : "peer", change.Previous, change.Current);
+        new(change.At, change.Kind == AddressKind.Reported ? "reported-ip" : "peer", change.Previous, change.Current, change.Changes);
 }
 
 // The body of PATCH and PUT /api/v1/hosts/{id}, as the OpenAPI document shows it (the endpoints read it field by field):

@@ -181,11 +181,15 @@ internal static class HostPageView
         page.Append("<table id=\"addresses\">\n<thead><tr><th>When</th><th>Which</th><th>From</th><th>To</th></tr></thead>\n<tbody>\n");
         foreach (var a in model.Addresses)
         {
-            page.Append(CultureInfo.InvariantCulture, $"<tr><td>{Time(a.At, time)}</td><td>{a.Kind}</td><td>{Html.Encode(a.Previous ?? "-")}</td><td>{Html.Encode(a.Current ?? "-")}</td></tr>\n");
+            page.Append(CultureInfo.InvariantCulture, $"<tr><td>{Time(a.At, time)}</td><td>{a.Kind}</td><td>{Html.Encode(a.Previous ?? "-")}</td><td>{Html.Encode(a.Current ?? "-")}{Changes(a.Changes)}</td></tr>\n");
         }
 
         page.Append("</tbody>\n</table>\n");
     }
+
+    // Changes made between two flushes of the store are kept as one, from the first address to the last.
+    private static string Changes(int changes) =>
+        changes > 1 ? string.Create(CultureInfo.InvariantCulture, $" <span class=\"muted\">({changes} changes)</span>") : string.Empty;
 
     private static void Liveness(StringBuilder page, LivenessView l)
     {
