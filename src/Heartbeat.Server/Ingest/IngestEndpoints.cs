@@ -18,7 +18,7 @@ internal static class IngestEndpoints
         // Content-Type is not looked at: the seed's own curl example sends JSON as a form post. The services come from
         // the root provider: a handler that takes them as parameters gets a service scope made for every beat.
         var services = app.ServiceProvider;
-        app.MapPost("/", (HttpContext context, CancellationToken cancellationToken) => ReceiveHeartbeatAsync(context, services, cancellationToken))
+        app.MapPost("/", (HttpContext context, CancellationToken cancellationToken) => ReceiveHeartbeat(context, services, cancellationToken))
             .ReceivesBeats()
             .WithName("SendHeartbeat").WithTags(ApiDocument.Beats).Takes(typeof(HeartbeatPayload), "application/json")
             .WithSummary("A heartbeat: an empty body or a JSON object of the wire format, whatever its Content-Type")
@@ -49,50 +49,77 @@ internal static class IngestEndpoints
         });
     }
 
-    private static async Task<Results<BeatAck, ProblemHttpResult>> ReceiveHeartbeatAsync(HttpContext context, IServiceProvider services, CancellationToken cancellationToken)
+    // A body that came whole is parsed and handed on without an await of its own: the beat's one wait is its log line.
+    private static Task<Results<BeatAck, ProblemHttpResult>> ReceiveHeartbeat(HttpContext context, IServiceProvider services, CancellationToken cancellationToken)
     {
         var options = services.GetRequiredService<IngestOptions>();
         if (context.Request.ContentLength > options.MaxBodyBytes)
         {
-            return BodyTooLarge(options.MaxBodyBytes);
+            return Answer(BodyTooLarge(options.MaxBodyBytes));
         }
 
-        var reader = context.Request.BodyReader;
-        ReadResult body;
+        ValueTask<ReadResult> reading;
         try
         {
-            body = await ReadWholeBodyAsync(reader, options.MaxBodyBytes, cancellationToken);
+            reading = ReadWholeBodyAsync(context.Request.BodyReader, options.MaxBodyBytes, cancellationToken);
         }
         catch (BadHttpRequestException e)
         {
-            // Kestrel could not read the body: too large, broken chunked framing, or sent too slowly (408).
-            return e.StatusCode == StatusCodes.Status413PayloadTooLarge
-                ? BodyTooLarge(options.MaxBodyBytes)
-                : TypedResults.Problem(title: "Unreadable heartbeat", detail: e.Message, statusCode: e.StatusCode);
+            return Answer(Unreadable(e, options.MaxBodyBytes));
         }
 
+        return reading.IsCompletedSuccessfully
+            ? Take(context, services, options.MaxBodyBytes, reading.Result)
+            : TakeWhenReadAsync(context, services, options.MaxBodyBytes, reading);
+    }
+
+    private static async Task<Results<BeatAck, ProblemHttpResult>> TakeWhenReadAsync(
+        HttpContext context, IServiceProvider services, long maxBytes, ValueTask<ReadResult> reading)
+    {
+        ReadResult body;
+        try
+        {
+            body = await reading;
+        }
+        catch (BadHttpRequestException e)
+        {
+            return Unreadable(e, maxBytes);
+        }
+
+        return await Take(context, services, maxBytes, body);
+    }
+
+    private static Task<Results<BeatAck, ProblemHttpResult>> Take(HttpContext context, IServiceProvider services, long maxBytes, ReadResult body)
+    {
         ReceivedHeartbeat? heartbeat;
         string? token;
         try
         {
-            if (body.Buffer.Length > options.MaxBodyBytes)
+            if (body.Buffer.Length > maxBytes)
             {
-                return BodyTooLarge(options.MaxBodyBytes);
+                return Answer(BodyTooLarge(maxBytes));
             }
 
             if (!HeartbeatParser.TryParse(body.Buffer, out heartbeat, out token, out var error))
             {
-                return Invalid(error);
+                return Answer(Invalid(error));
             }
         }
         finally
         {
-            reader.AdvanceTo(body.Buffer.End);
+            context.Request.BodyReader.AdvanceTo(body.Buffer.End);
         }
 
         var (intake, gate, time) = (services.GetRequiredService<HeartbeatIntake>(), services.GetRequiredService<BeatGate>(), services.GetRequiredService<TimeProvider>());
-        return await AcceptAsync(intake, gate, heartbeat, Tokens.FromHeader(context.Request) ?? token, context, time);
+        return AcceptAsync(intake, gate, heartbeat, Tokens.FromHeader(context.Request) ?? token, context, time);
     }
+
+    private static Task<Results<BeatAck, ProblemHttpResult>> Answer(ProblemHttpResult problem) => Task.FromResult<Results<BeatAck, ProblemHttpResult>>(problem);
+
+    // Kestrel could not read the body: too large, broken chunked framing, or sent too slowly (408).
+    private static ProblemHttpResult Unreadable(BadHttpRequestException e, long maxBytes) => e.StatusCode == StatusCodes.Status413PayloadTooLarge
+        ? BodyTooLarge(maxBytes)
+        : TypedResults.Problem(title: "Unreadable heartbeat", detail: e.Message, statusCode: e.StatusCode);
 
     // The answer to a valid beat from any ingress: refused by the gate (token, rate limit) or, for a new host, by the
     // bounds on hosts; 200 with the ack, or 503 when it could not be logged.
