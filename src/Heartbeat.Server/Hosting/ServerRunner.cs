@@ -65,6 +65,10 @@ internal static partial class ServerRunner
         Volatile.Write(ref running, new Running(services.GetRequiredService<HeartbeatLog>(), reload));
         Hangups();
 
+        // What start-up allocated (settings, routes, the store's rows read into hosts) is garbage now: it goes back to the
+        // system at once, instead of being held until load next fills the young generation.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+
         // Returns on SIGTERM or SIGINT, after Kestrel has finished the requests in flight;
         // disposing the app then writes out the last batch of the heartbeat log.
         await app.WaitForShutdownAsync(cancellationToken);
