@@ -15,10 +15,10 @@ internal static class IngestEndpoints
 
     public static IEndpointRouteBuilder MapIngest(this IEndpointRouteBuilder app)
     {
-        // Content-Type is not looked at: the seed's own curl example sends JSON as a form post. The services come from
-        // the root provider: a handler that takes them as parameters gets a service scope made for every beat.
-        var services = app.ServiceProvider;
-        app.MapPost("/", (HttpContext context, CancellationToken cancellationToken) => ReceiveHeartbeat(context, services, cancellationToken))
+        // Content-Type is not looked at: the seed's own curl example sends JSON as a form post.
+        var beats = BeatServices.From(app.ServiceProvider);
+        var maxBytes = app.ServiceProvider.GetRequiredService<IngestOptions>().MaxBodyBytes;
+        app.MapPost("/", (HttpContext context, CancellationToken cancellationToken) => ReceiveHeartbeat(context, beats, maxBytes, cancellationToken))
             .ReceivesBeats()
             .WithName("SendHeartbeat").WithTags(ApiDocument.Beats).Takes(typeof(HeartbeatPayload), "application/json")
             .WithSummary("A heartbeat: an empty body or a JSON object of the wire format, whatever its Content-Type")
@@ -50,31 +50,30 @@ internal static class IngestEndpoints
     }
 
     // A body that came whole is parsed and handed on without an await of its own: the beat's one wait is its log line.
-    private static Task<Results<BeatAck, ProblemHttpResult>> ReceiveHeartbeat(HttpContext context, IServiceProvider services, CancellationToken cancellationToken)
+    private static Task<Results<BeatAck, ProblemHttpResult>> ReceiveHeartbeat(HttpContext context, BeatServices beats, long maxBytes, CancellationToken cancellationToken)
     {
-        var options = services.GetRequiredService<IngestOptions>();
-        if (context.Request.ContentLength > options.MaxBodyBytes)
+        if (context.Request.ContentLength > maxBytes)
         {
-            return Answer(BodyTooLarge(options.MaxBodyBytes));
+            return Answer(BodyTooLarge(maxBytes));
         }
 
         ValueTask<ReadResult> reading;
         try
         {
-            reading = ReadWholeBodyAsync(context.Request.BodyReader, options.MaxBodyBytes, cancellationToken);
+            reading = ReadWholeBodyAsync(context.Request.BodyReader, maxBytes, cancellationToken);
         }
         catch (BadHttpRequestException e)
         {
-            return Answer(Unreadable(e, options.MaxBodyBytes));
+            return Answer(Unreadable(e, maxBytes));
         }
 
         return reading.IsCompletedSuccessfully
-            ? Take(context, services, options.MaxBodyBytes, reading.Result)
-            : TakeWhenReadAsync(context, services, options.MaxBodyBytes, reading);
+            ? Take(context, beats, maxBytes, reading.Result)
+            : TakeWhenReadAsync(context, beats, maxBytes, reading);
     }
 
     private static async Task<Results<BeatAck, ProblemHttpResult>> TakeWhenReadAsync(
-        HttpContext context, IServiceProvider services, long maxBytes, ValueTask<ReadResult> reading)
+        HttpContext context, BeatServices beats, long maxBytes, ValueTask<ReadResult> reading)
     {
         ReadResult body;
         try
@@ -86,10 +85,10 @@ internal static class IngestEndpoints
             return Unreadable(e, maxBytes);
         }
 
-        return await Take(context, services, maxBytes, body);
+        return await Take(context, beats, maxBytes, body);
     }
 
-    private static Task<Results<BeatAck, ProblemHttpResult>> Take(HttpContext context, IServiceProvider services, long maxBytes, ReadResult body)
+    private static Task<Results<BeatAck, ProblemHttpResult>> Take(HttpContext context, BeatServices beats, long maxBytes, ReadResult body)
     {
         ReceivedHeartbeat? heartbeat;
         string? token;
@@ -110,8 +109,7 @@ internal static class IngestEndpoints
             context.Request.BodyReader.AdvanceTo(body.Buffer.End);
         }
 
-        var (intake, gate, time) = (services.GetRequiredService<HeartbeatIntake>(), services.GetRequiredService<BeatGate>(), services.GetRequiredService<TimeProvider>());
-        return AcceptAsync(intake, gate, heartbeat, Tokens.FromHeader(context.Request) ?? token, context, time);
+        return AcceptAsync(beats, heartbeat, Tokens.FromHeader(context.Request) ?? token, context);
     }
 
     private static Task<Results<BeatAck, ProblemHttpResult>> Answer(ProblemHttpResult problem) => Task.FromResult<Results<BeatAck, ProblemHttpResult>>(problem);
@@ -123,12 +121,12 @@ internal static class IngestEndpoints
 
     // The answer to a valid beat from any ingress: refused by the gate (token, rate limit) or, for a new host, by the
     // bounds on hosts; 200 with the ack, or 503 when it could not be logged.
-    public static async Task<Results<BeatAck, ProblemHttpResult>> AcceptAsync(
-        HeartbeatIntake intake, BeatGate gate, ReceivedHeartbeat heartbeat, string? token, HttpContext context, TimeProvider time)
+    public static async Task<Results<BeatAck, ProblemHttpResult>> AcceptAsync(BeatServices beats, ReceivedHeartbeat heartbeat, string? token, HttpContext context)
     {
+        var intake = beats.Intake;
         var peer = PeerAddress.Format(context.Connection.RemoteIpAddress);
         var id = HostRegistry.IdentityOf(heartbeat, peer);
-        if (gate.Check(context, id, token) is { } refused)
+        if (beats.Gate.Check(context, id, token) is { } refused)
         {
             return refused;
         }
@@ -155,7 +153,7 @@ internal static class IngestEndpoints
             }
         }
 
-        return new BeatAck(new HeartbeatAck("ok", peer, time.GetUtcNow()));
+        return new BeatAck(new HeartbeatAck("ok", peer, beats.Time.GetUtcNow()));
     }
 
     // A refusal whose status code does not tell its reason (there are several 503s and 429s), counted here, once.

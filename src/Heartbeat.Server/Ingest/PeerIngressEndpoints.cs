@@ -16,11 +16,13 @@ internal static class PeerIngressEndpoints
 
     public static IEndpointRouteBuilder MapPeerIngress(this IEndpointRouteBuilder app)
     {
+        var beats = BeatServices.From(app.ServiceProvider);
+
         // Uptime Kuma: /api/push/{pushToken}?status=up|down|pending&msg=…&ping=…, any method. The push token names the
         // host. Kuma counts a pending push as down, and answers {"ok":true}.
-        app.Map("/api/push/{token}", (string token, string? status, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
+        app.Map("/api/push/{token}", (string token, string? status, string? msg, HttpContext context) =>
             status is null or "up" or "down" or "pending"
-                ? Answered(BeatAsync(token, fail: status is "down" or "pending", msg, AccessControl.TokenOf(context.Request), context, intake, gate, time), KumaOk)
+                ? Answered(BeatAsync(token, fail: status is "down" or "pending", msg, AccessControl.TokenOf(context.Request), context, beats), KumaOk)
                 : Task.FromResult<Results<ContentHttpResult, ProblemHttpResult>>(
                     IngestEndpoints.Invalid(new HeartbeatError("'status' must be \"up\", \"down\" or \"pending\".", "status"))))
             .ReceivesBeats();
@@ -30,8 +32,8 @@ internal static class PeerIngressEndpoints
         foreach (var (result, fail) in new[] { ("pass", false), ("warn", true), ("fail", true) })
         {
             app.MapMethods($"/v1/agent/check/{result}/{{id}}", ConsulMethods,
-                (string id, string? note, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-                    Answered(BeatAsync(id, fail, note, ConsulToken(context.Request), context, intake, gate, time), TypedResults.Text(string.Empty)))
+                (string id, string? note, HttpContext context) =>
+                    Answered(BeatAsync(id, fail, note, ConsulToken(context.Request), context, beats), TypedResults.Text(string.Empty)))
                 .ReceivesBeats()
                 .WithName($"ConsulCheck{char.ToUpperInvariant(result[0])}{result[1..]}").WithTags(ApiDocument.Beats)
                 .WithSummary($"A beat in the shape of Consul's TTL check update ({result}); answered 200 with no body, as Consul does")
@@ -39,7 +41,7 @@ internal static class PeerIngressEndpoints
         }
 
         // Consul: PUT /v1/agent/check/update/{checkId} with {"Status": "passing|warning|critical", "Output": "…"}.
-        app.MapPut("/v1/agent/check/update/{id}", CheckUpdateAsync)
+        app.MapPut("/v1/agent/check/update/{id}", (string id, HttpContext context) => CheckUpdateAsync(id, context, beats))
             .ReceivesBeats()
             .WithName("ConsulCheckUpdate").WithTags(ApiDocument.Beats).Takes(typeof(ConsulCheckUpdate), "application/json")
             .WithSummary("A beat in the shape of Consul's check update: passing is up, warning and critical a failure")
@@ -54,9 +56,9 @@ internal static class PeerIngressEndpoints
         (await beat).Result is ProblemHttpResult problem ? problem : accepted;
 
     private static Task<Results<BeatAck, ProblemHttpResult>> BeatAsync(
-        string host, bool fail, string? message, string? token, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
+        string host, bool fail, string? message, string? token, HttpContext context, BeatServices beats) =>
         PingEndpoints.PingAsync(
-            host, fail ? HeartbeatStatus.Fail : HeartbeatStatus.Up, interval: null, string.IsNullOrEmpty(message) ? null : message, token, context, intake, gate, time);
+            host, fail ? HeartbeatStatus.Fail : HeartbeatStatus.Up, interval: null, string.IsNullOrEmpty(message) ? null : message, token, context, beats);
 
     // Consul's clients send their ACL token as X-Consul-Token (or ?token=, as Consul also takes).
     private static string? ConsulToken(HttpRequest request) =>
@@ -64,7 +66,7 @@ internal static class PeerIngressEndpoints
 
     // The body is read within --max-body, as Kestrel enforces it.
     private static async Task<Results<ContentHttpResult, ProblemHttpResult>> CheckUpdateAsync(
-        string id, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time)
+        string id, HttpContext context, BeatServices beats)
     {
         string? status, output;
         try
@@ -89,7 +91,7 @@ internal static class PeerIngressEndpoints
                 "The body must be JSON such as {\"Status\": \"passing\", \"Output\": \"…\"}; Status is passing, warning or critical.", "Status"));
         }
 
-        return await Answered(BeatAsync(id, status != "passing", output, ConsulToken(context.Request), context, intake, gate, time), TypedResults.Text(string.Empty));
+        return await Answered(BeatAsync(id, status != "passing", output, ConsulToken(context.Request), context, beats), TypedResults.Text(string.Empty));
     }
 
     private static string? TextOf(JsonElement body, string name) =>

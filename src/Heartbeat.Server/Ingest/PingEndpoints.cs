@@ -28,11 +28,12 @@ internal static class PingEndpoints
 
     public static IEndpointRouteBuilder MapPings(this IEndpointRouteBuilder app)
     {
-        MapPingUrls(app.MapGroup("/ping/{host}"), context => AccessControl.TokenOf(context.Request), "Ping");
+        var beats = BeatServices.From(app.ServiceProvider);
+        MapPingUrls(app.MapGroup("/ping/{host}"), beats, context => AccessControl.TokenOf(context.Request), "Ping");
 
         // OpenAPI cannot tell /ping/{key}/{host} from /ping/{host}/{code}, so the ping-key form stays out of the document;
         // the short form's description names it.
-        MapPingUrls(app.MapGroup("/ping/{key}/{host}").ExcludeFromDescription(), context => context.Request.RouteValues["key"] as string, "PingWithKey");
+        MapPingUrls(app.MapGroup("/ping/{key}/{host}").ExcludeFromDescription(), beats, context => context.Request.RouteValues["key"] as string, "PingWithKey");
         return app;
     }
 
@@ -42,7 +43,7 @@ internal static class PingEndpoints
 
     // A beat whose fields come from a URL rather than a JSON body.
     internal static async Task<Results<BeatAck, ProblemHttpResult>> PingAsync(
-        string host, HeartbeatStatus status, string? interval, string? msg, string? token, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time)
+        string host, HeartbeatStatus status, string? interval, string? msg, string? token, HttpContext context, BeatServices beats)
     {
         if (!HeartbeatParser.TryParsePing(host, status == HeartbeatStatus.Fail, interval, msg, out var heartbeat, out var error))
         {
@@ -50,55 +51,55 @@ internal static class PingEndpoints
         }
 
         var (body, tooLarge) = await ReadBodyAsync(context.Request);
-        return tooLarge ?? await IngestEndpoints.AcceptAsync(intake, gate, heartbeat with { Body = body }, token, context, time);
+        return tooLarge ?? await IngestEndpoints.AcceptAsync(beats, heartbeat with { Body = body }, token, context);
     }
 
     // The five ping URLs under one prefix; name tells the forms apart.
-    private static void MapPingUrls(RouteGroupBuilder pings, Func<HttpContext, string?> tokenOf, string name)
+    private static void MapPingUrls(RouteGroupBuilder pings, BeatServices beats, Func<HttpContext, string?> tokenOf, string name)
     {
         pings.ReceivesBeats().AddEndpointFilter(async (context, next) =>
         {
             context.HttpContext.Response.Headers["Ping-Body-Limit"] = BodyLimit.ToString(CultureInfo.InvariantCulture);
             return await next(context);
         }).WithTags(ApiDocument.Beats).Responds(StatusCodes.Status200OK, typeof(string), "text/plain").Problems(400, 401, 413, 429, 503);
-        pings.MapMethods(string.Empty, Methods, (string host, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-            AnsweredOk(PingAsync(host, HeartbeatStatus.Up, interval, msg, tokenOf(context), context, intake, gate, time)))
+        pings.MapMethods(string.Empty, Methods, (string host, string? interval, string? msg, HttpContext context) =>
+            AnsweredOk(PingAsync(host, HeartbeatStatus.Up, interval, msg, tokenOf(context), context, beats)))
             .WithName(name).WithSummary("A beat from a job or script, as Healthchecks.io's ping URLs take it; answered OK")
             .WithDescription("With a beat token set, Healthchecks' ping-key form /ping/{token}/{host} (and /fail, /start, /log, /{code} after it) carries it in the path.");
-        pings.MapMethods("/fail", Methods, (string host, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-            AnsweredOk(PingAsync(host, HeartbeatStatus.Fail, interval, msg, tokenOf(context), context, intake, gate, time)))
+        pings.MapMethods("/fail", Methods, (string host, string? interval, string? msg, HttpContext context) =>
+            AnsweredOk(PingAsync(host, HeartbeatStatus.Fail, interval, msg, tokenOf(context), context, beats)))
             .WithName(name + "Fail").WithSummary("A beat that reports a failure");
-        pings.MapMethods("/{code:int}", Methods, (string host, int code, string? interval, string? msg, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) =>
-            AnsweredOk(ExitCodeAsync(host, code, interval, msg, tokenOf(context), context, intake, gate, time)))
+        pings.MapMethods("/{code:int}", Methods, (string host, int code, string? interval, string? msg, HttpContext context) =>
+            AnsweredOk(ExitCodeAsync(host, code, interval, msg, tokenOf(context), context, beats)))
             .WithName(name + "ExitCode").WithSummary("A job's exit status: 0 is a beat, 1-255 a failure");
-        pings.MapMethods("/start", Methods, (string host, HttpContext context, IHostLedger ledger, BeatGate gate, TimeProvider time) =>
-            AnsweredOk(SignalAsync(host, "start", tokenOf(context), context, ledger, gate, time)))
+        pings.MapMethods("/start", Methods, (string host, HttpContext context) =>
+            AnsweredOk(SignalAsync(host, "start", tokenOf(context), context, beats)))
             .WithName(name + "Start").WithSummary("A job started: not a beat, but its next beat records how long it ran").ProducesProblem(404);
-        pings.MapMethods("/log", Methods, (string host, HttpContext context, IHostLedger ledger, BeatGate gate, TimeProvider time) =>
-            AnsweredOk(SignalAsync(host, "log", tokenOf(context), context, ledger, gate, time)))
+        pings.MapMethods("/log", Methods, (string host, HttpContext context) =>
+            AnsweredOk(SignalAsync(host, "log", tokenOf(context), context, beats)))
             .WithName(name + "Log").WithSummary("Keeps the body with the host without counting as a beat").ProducesProblem(404);
     }
 
     // A job's exit status, as a wrapper script reports it: 0 is success, 1-255 a failure.
     private static Task<Results<BeatAck, ProblemHttpResult>> ExitCodeAsync(
-        string host, int code, string? interval, string? msg, string? token, HttpContext context, HeartbeatIntake intake, BeatGate gate, TimeProvider time) => code switch
+        string host, int code, string? interval, string? msg, string? token, HttpContext context, BeatServices beats) => code switch
         {
-            0 => PingAsync(host, HeartbeatStatus.Up, interval, msg, token, context, intake, gate, time),
-            >= 1 and <= 255 => PingAsync(host, HeartbeatStatus.Fail, interval, msg ?? $"exit status {code}", token, context, intake, gate, time),
+            0 => PingAsync(host, HeartbeatStatus.Up, interval, msg, token, context, beats),
+            >= 1 and <= 255 => PingAsync(host, HeartbeatStatus.Fail, interval, msg ?? $"exit status {code}", token, context, beats),
             _ => Task.FromResult<Results<BeatAck, ProblemHttpResult>>(
                 IngestEndpoints.Invalid(new HeartbeatError("An exit status must be from 0 to 255."))),
         };
 
     // A start or log signal: checked like a beat, but not one; the host must be known already.
     private static async Task<Results<BeatAck, ProblemHttpResult>> SignalAsync(
-        string host, string kind, string? token, HttpContext context, IHostLedger ledger, BeatGate gate, TimeProvider time)
+        string host, string kind, string? token, HttpContext context, BeatServices beats)
     {
         if (!HeartbeatParser.TryParsePing(host, fail: false, interval: null, message: null, out _, out var error))
         {
             return IngestEndpoints.Invalid(error);
         }
 
-        if (gate.Check(context, host, token) is { } refused)
+        if (beats.Gate.Check(context, host, token) is { } refused)
         {
             return refused;
         }
@@ -109,9 +110,9 @@ internal static class PingEndpoints
             return tooLarge;
         }
 
-        var now = time.GetUtcNow();
+        var now = beats.Time.GetUtcNow();
         var body = text is null && kind == "start" ? null : new PingBody(now, kind, text ?? string.Empty);
-        var known = kind == "start" ? await ledger.RecordStartAsync(host, body) : await ledger.RecordLogAsync(host, body!);
+        var known = kind == "start" ? await beats.Ledger.RecordStartAsync(host, body) : await beats.Ledger.RecordLogAsync(host, body!);
         return known
             ? new BeatAck(new HeartbeatAck("ok", PeerAddress.Format(context.Connection.RemoteIpAddress), now))
             : TypedResults.Problem(
