@@ -10,8 +10,8 @@
 #
 # Every build gets its own SQLite store and log in a scratch directory, binds 127.0.0.1 and has its rate limits
 # off; all are started before the first run and idle while another is measured. Each run is wrk -t2 -c64 with
-# bench/steady_beats.lua, bounded by --seconds. Prints one row per build: req/s of each round, the median, and
-# CPU µs per request (user+system of the server over its runs).
+# bench/steady_beats.lua, bounded by --seconds. Prints one row per build: req/s of each round, the median, CPU µs
+# per request (user+system of the server over its runs) and each round's p99.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.sh
@@ -53,19 +53,19 @@ for i in "${!specs[@]}"; do
 done
 for port in "${ports[@]}"; do wait_until_up "http://127.0.0.1:$port/healthz"; done
 
-run_wrk() { # $1: port, $2: seconds; prints req/s
+run_wrk() { # $1: port, $2: seconds; prints req/s and p99 (ms)
   HOSTS=1000 THREADS=2 MOVE="$move" wrk -t2 -c64 -d"$2"s -s bench/steady_beats.lua "http://127.0.0.1:$1/" 2>&1 \
-    | awk '/^beats:/ { print $5 }'
+    | awk '/^beats:/ { print $5, $9 }'
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 for port in "${ports[@]}"; do run_wrk "$port" 2 >/dev/null; done # warm-up: hosts registered, pages touched
-declare -A rps cpu requests
+declare -A rps p99 cpu requests
 hz=$(getconf CLK_TCK)
 for round in $(seq 1 "$rounds"); do
   for i in "${!labels[@]}"; do
     before=$(cpu_ticks "${pids[$i]}")
-    rps[$i,$round]=$(run_wrk "${ports[$i]}" "$seconds")
+    read -r "rps[$i,$round]" "p99[$i,$round]" < <(run_wrk "${ports[$i]}" "$seconds")
     cpu[$i]=$(( ${cpu[$i]:-0} + $(cpu_ticks "${pids[$i]}") - before ))
     requests[$i]=$(awk -v a="${requests[$i]:-0}" -v r="${rps[$i,$round]}" -v s="$seconds" 'BEGIN { printf "%d", a + r * s }')
   done
@@ -73,13 +73,16 @@ done
 
 echo "Machine: $(nproc) cores, load average $(uptime | sed 's/.*load average: //'); wrk -t2 -c64 -d${seconds}s, 1,000 hosts$([ "$move" = 1 ] && echo ', every beat a new IP')"
 echo
-printf '| build |'; for round in $(seq 1 "$rounds"); do printf ' round %s |' "$round"; done; echo ' median req/s | CPU µs/req |'
-printf '|---|'; for _ in $(seq 1 "$rounds"); do printf -- '---:|'; done; echo '---:|---:|'
+printf '| build |'; for round in $(seq 1 "$rounds"); do printf ' round %s |' "$round"; done; echo ' median req/s | CPU µs/req | p99 of each round |'
+printf '|---|'; for _ in $(seq 1 "$rounds"); do printf -- '---:|'; done; echo '---:|---:|---:|'
 for i in "${!labels[@]}"; do
   row=()
   for round in $(seq 1 "$rounds"); do row+=("${rps[$i,$round]}"); done
   median=$(printf '%s\n' "${row[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
   printf '| %s |' "${labels[$i]}"
   for v in "${row[@]}"; do printf ' %.0f |' "$v"; done
-  awk -v m="$median" -v t="${cpu[$i]}" -v hz="$hz" -v n="${requests[$i]}" 'BEGIN { printf " %.0f | %.1f |\n", m, t / hz * 1e6 / n }'
+  latencies=()
+  for round in $(seq 1 "$rounds"); do latencies+=("${p99[$i,$round]} ms"); done
+  awk -v m="$median" -v t="${cpu[$i]}" -v hz="$hz" -v n="${requests[$i]}" -v l="$(IFS=,; echo "${latencies[*]}" | sed 's/,/, /g')" \
+    'BEGIN { printf " %.0f | %.1f | %s |\n", m, t / hz * 1e6 / n, l }'
 done
