@@ -43,8 +43,8 @@ internal sealed class ChangeQueue(HostTransitions transitions, HostClock clock)
         }
     }
 
-    // Everything that changed since the last call, each host once in its latest state, and the address changes of each
-    // host folded into one of each kind (see FlushCoalescing).
+    // Everything that changed since the last call, each host once in its latest state, with its IP changes since then
+    // folded into one event and one address change of each kind (see FlushCoalescing).
     public HostChanges Drain()
     {
         // Released alerts first: they belong to events stored earlier than any drained below.
