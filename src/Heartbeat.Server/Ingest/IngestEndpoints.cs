@@ -16,7 +16,7 @@ internal static class IngestEndpoints
     public static IEndpointRouteBuilder MapIngest(this IEndpointRouteBuilder app)
     {
         // Content-Type is not looked at: the seed's own curl example sends JSON as a form post.
-        var beats = BeatServices.From(app.ServiceProvider);
+        var beats = new BeatServices(app.ServiceProvider);
         var maxBytes = app.ServiceProvider.GetRequiredService<IngestOptions>().MaxBodyBytes;
         app.MapPost("/", (HttpContext context, CancellationToken cancellationToken) => ReceiveHeartbeat(context, beats, maxBytes, cancellationToken))
             .ReceivesBeats()

@@ -16,7 +16,7 @@ internal static class PeerIngressEndpoints
 
     public static IEndpointRouteBuilder MapPeerIngress(this IEndpointRouteBuilder app)
     {
-        var beats = BeatServices.From(app.ServiceProvider);
+        var beats = new BeatServices(app.ServiceProvider);
 
         // Uptime Kuma: /api/push/{pushToken}?status=up|down|pending&msg=…&ping=…, any method. The push token names the
         // host. Kuma counts a pending push as down, and answers {"ok":true}.

@@ -28,7 +28,7 @@ internal static class PingEndpoints
 
     public static IEndpointRouteBuilder MapPings(this IEndpointRouteBuilder app)
     {
-        var beats = BeatServices.From(app.ServiceProvider);
+        var beats = new BeatServices(app.ServiceProvider);
         MapPingUrls(app.MapGroup("/ping/{host}"), beats, context => AccessControl.TokenOf(context.Request), "Ping");
 
         // OpenAPI cannot tell /ping/{key}/{host} from /ping/{host}/{code}, so the ping-key form stays out of the document;
