@@ -18,14 +18,7 @@ internal static class FlushCoalescing
             var e = events[i];
             if (e.Kind == HostEventKind.IpChanged && runs.TryGetValue(e.HostId, out var at) && SameAlerting(kept[at], e))
             {
-                var later = kept[at];
-                var changes = later.Changes + e.Changes;
-                kept[at] = later with
-                {
-                    PreviousIp = e.PreviousIp,
-                    Changes = changes,
-                    Summary = EventLines.IpChanges(e.HostId, e.PreviousIp, later.Ip, changes),
-                };
+                kept[at] = kept[at] with { PreviousIp = e.PreviousIp, Changes = kept[at].Changes + e.Changes };
                 continue;
             }
 
@@ -42,6 +35,14 @@ internal static class FlushCoalescing
         }
 
         kept.Reverse();
+        for (var i = 0; i < kept.Count; i++)
+        {
+            if (kept[i].Changes > 1)
+            {
+                kept[i] = kept[i] with { Summary = EventLines.IpChanges(kept[i].HostId, kept[i].PreviousIp, kept[i].Ip, kept[i].Changes) };
+            }
+        }
+
         return kept;
     }
 
