@@ -90,5 +90,10 @@ dotnet test --solution Heartbeat.slnx -c Release "${extra[@]}" "$@" 2>&1 | tee "
 # One closing line in the plain 'N passed, N failed' form, from the test platform's summary.
 passed=$(grep -oE '^\s*succeeded: [0-9]+' "$output" | tail -1 | grep -oE '[0-9]+' || echo 0)
 failed=$(grep -oE '^\s*failed: [0-9]+' "$output" | tail -1 | grep -oE '[0-9]+' || echo 0)
+# The failed tests' names and messages again, above the closing line, where the tail of a long log shows them.
+if [ "$failed" != 0 ]; then
+  echo "Failed tests:"
+  awk '/^failed [^ ]+ \(/ { n = 8; print; next } n > 0 && /^    at / { n = 0 } n > 0 && !/^  from / { print; n-- }' "$output"
+fi
 echo "Tests: ${passed} passed, ${failed} failed"
 exit "$status"
