@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using Heartbeat.Server.Logging;
@@ -11,7 +10,7 @@ namespace Heartbeat.Server.Hosts;
 // HostEventSink. A fleet server keeps here only a copy of the shared store, for its page and API.
 internal sealed class HostRegistry(HostClock clock, HostTransitions transitions, ChangeQueue changes, HostEventSink sink, PingBodies bodies) : IHostLedger
 {
-    private readonly ConcurrentDictionary<string, TrackedHost> _hosts = new(StringComparer.Ordinal);
+    private readonly HostMap _hosts = new();
     private readonly DeadlineQueue _deadlines = new();
     private readonly SiteOutages _sites = new(transitions.Options.OutageWindow);
     private readonly HostsOptions _options = transitions.Options;
@@ -19,7 +18,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
 
     public int Count => _hosts.Count;
 
-    public bool Knows(string id) => _hosts.ContainsKey(id);
+    public bool Knows(string id) => _hosts.Contains(id);
 
     // A lone server's changes wait for nothing but memory, which the host bounds keep.
     public string? WhyNotNow() => null;
@@ -43,7 +42,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
             record.PlaceOnClock(now);
             record.NotBefore = now.Mono;
             var host = new TrackedHost(record) { StoredBody = record.LastBody };
-            _hosts[record.Id] = host;
+            _hosts.Put(host);
             bodies.Restored(record);
             lock (host)
             {
@@ -55,7 +54,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
             }
         }
 
-        Index.UpdateAll(_hosts.Values);
+        Index.UpdateAll(_hosts.All);
     }
 
     // Takes hosts as a fleet's store has them, replacing what this server knew: on a fleet server, this registry is a
@@ -74,8 +73,8 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
         foreach (var record in hosts)
         {
             // Nothing else changes a fleet server's registry, so the new copy takes over where the old one is listed.
-            var host = new TrackedHost(record) { Listed = _hosts.TryGetValue(record.Id, out var old) ? old.Listed : null };
-            _hosts[record.Id] = host;
+            var host = new TrackedHost(record) { Listed = _hosts.TryGet(record.Id, out var old) ? old.Listed : null };
+            _hosts.Put(host);
             mirrored.Add(host);
         }
 
@@ -88,7 +87,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
         var outcome = new HostOutcome();
         while (true)
         {
-            var host = _hosts.GetOrAdd(id, static id => new TrackedHost(new HostRecord(id)));
+            var host = _hosts.GetOrAdd(id);
             lock (host)
             {
                 if (!host.Live)
@@ -117,7 +116,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
 
     public async Task<bool> ExpectAsync(string id, HostSettingsChange change)
     {
-        var host = _hosts.GetOrAdd(id, static id => new TrackedHost(new HostRecord(id)));
+        var host = _hosts.GetOrAdd(id);
         bool added;
         lock (host)
         {
@@ -206,7 +205,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
     // up, the sweeper sees the later one and queues that instead. O(hosts), but only after a pause.
     public void ExtendDeadlines(TimeSpan pause)
     {
-        foreach (var host in _hosts.Values)
+        foreach (var host in _hosts.All)
         {
             lock (host)
             {
@@ -218,7 +217,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
     // Queues every host for the store, bodies included: a store that lost what it had must be given everything again.
     public void RequeueAll()
     {
-        foreach (var host in _hosts.Values)
+        foreach (var host in _hosts.All)
         {
             lock (host)
             {
@@ -230,7 +229,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
 
     public HostRecord? Find(string id)
     {
-        if (!_hosts.TryGetValue(id, out var host))
+        if (!_hosts.TryGet(id, out var host))
         {
             return null;
         }
@@ -245,7 +244,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
     // a search copies only the hosts it shows.
     public HostRecord? Find(string id, Func<HostRecord, bool> match)
     {
-        if (!_hosts.TryGetValue(id, out var host) || !match(host.Record))
+        if (!_hosts.TryGet(id, out var host) || !match(host.Record))
         {
             return null;
         }
@@ -260,7 +259,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
     public bool TryRead<T>(string id, Func<HostRecord, T> read, [MaybeNullWhen(false)] out T value)
     {
         value = default;
-        if (!_hosts.TryGetValue(id, out var host))
+        if (!_hosts.TryGet(id, out var host))
         {
             return false;
         }
@@ -285,7 +284,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
 
     private async Task<bool> UpdateAsync(string id, Action<HostRecord, Now, HostOutcome> change)
     {
-        if (!_hosts.TryGetValue(id, out var host))
+        if (!_hosts.TryGet(id, out var host))
         {
             return false;
         }
