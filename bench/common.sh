@@ -16,6 +16,18 @@ need_wrk() { # installs wrk with apt-get when it is missing
   fi
 }
 
+# Registers hosts host-0 … host-($2 - 1) at the server at $1 (one beat each, declaring interval $3), going on from
+# host-${4:-0}; gives up after 300 s. Each round of wrk starts where the last one left no host out (see heartbeats.lua).
+register_hosts() {
+  local base=$1 hosts=$2 interval=$3 start=${4:-0} registered deadline=$((SECONDS + 300))
+  while registered=$(curl -fsS "$base/api/v1/hosts?limit=1" | grep -o '"total":[0-9]*' | cut -d: -f2); [ "$registered" -lt "$hosts" ]; do
+    [ "$SECONDS" -lt "$deadline" ] || { echo "$(basename "$0"): could not register $hosts hosts in 300 s ($registered so far)" >&2; exit 1; }
+    HOSTS=$hosts START=$start THREADS=2 INTERVAL=$interval NEXT_START="$work/next-start" \
+      wrk -t2 -c64 -d10s -s bench/heartbeats.lua "$base/" >/dev/null
+    start=$(cat "$work/next-start")
+  done
+}
+
 # nginx as the bench's yardstick: $1 worker processes, on 127.0.0.1:$2, answering every request `return $3;` (e.g. 200),
 # its access log on, its files in $work; started in the background ($! is its master), stopped by the caller.
 start_nginx() {

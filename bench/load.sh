@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Load benchmark: heartbeat-server against nginx (return 200 with access_log on) on this machine, 127.0.0.1 only.
 #
-# Usage: bench/load.sh [--quick] [--seconds N] [--skip-footprint] [--footprint-only] [--jit]
+# Usage: bench/load.sh [--quick] [--seconds N] [--skip-footprint] [--footprint-only] [--jit | --server BIN]
 #   --quick           64 connections only, 5 s per run, no million-host footprint
 #   --seconds N       length of each keep-alive run (default 10; runs without keep-alive take half)
 #   --skip-footprint  leave out the 100,000/1,000,000-host memory and start-up measurements
 #   --jit             measure the JIT single-file build instead of what deploy/publish.sh ships here (NativeAOT when clang is present)
-#   --footprint-only  only the memory and start-up measurements
+#   --server BIN      measure this heartbeat-server binary instead of building one
+#   --footprint-only  only the memory, start-up and down-on-time measurements
 #
 # Builds the server (Release, self-contained single file), starts it with a temporary log and SQLite store,
 # drives it with wrk and bench/heartbeats.lua (every beat from its own host and IP), and prints a table:
@@ -21,6 +22,7 @@ quick=0
 footprint=1
 jit=0
 load=1
+server_bin=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; seconds=5; footprint=0; shift ;;
@@ -28,7 +30,8 @@ while [ $# -gt 0 ]; do
     --skip-footprint) footprint=0; shift ;;
     --jit) jit=1; shift ;;
     --footprint-only) load=0; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --server) server_bin="$2"; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "load.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -52,7 +55,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$jit" = 1 ]; then
+if [ -n "$server_bin" ]; then
+  [ -x "$server_bin" ] || { echo "load.sh: --server $server_bin is not an executable" >&2; exit 2; }
+elif [ "$jit" = 1 ]; then
   echo "Building heartbeat-server (Release, JIT, self-contained single file)..."
   dotnet publish src/Heartbeat.Server/Heartbeat.Server.csproj -c Release -r linux-x64 --self-contained \
     -p:PublishSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=true -o "$work/jit" >/dev/null
@@ -143,17 +148,23 @@ fi
 
 if [ "$footprint" = 1 ]; then
   echo
-  echo "Footprint: registering 100,000 and then 1,000,000 hosts..."
+  echo "Footprint: registering 100,000 and then 1,000,000 hosts, each beating once with an interval of 10 s..."
   stop_server
   rm -f "$work"/heartbeat.db*
   start_server "$work/heartbeat.db"
   base_rss=$(rss_mib "$server_pid" VmRSS)
+  registered=0
   for n in 100000 1000000; do
-    deadline=$((SECONDS + 300))
-    while total=$(curl -fsS "http://127.0.0.1:$server_port/api/v1/hosts?limit=1" | grep -o '"total":[0-9]*' | cut -d: -f2); [ "$total" -lt "$n" ]; do
-      [ "$SECONDS" -lt "$deadline" ] || { echo "load.sh: could not register $n hosts in 300 s" >&2; exit 1; }
-      HOSTS=$n START=$total THREADS=2 wrk -t2 -c64 -d10s -s bench/heartbeats.lua "http://127.0.0.1:$server_port/" >/dev/null
+    register_hosts "http://127.0.0.1:$server_port" "$n" 10 "$registered"
+    registered=$n
+    # Every host is due down 15 s (interval and grace) after its one beat; the last beats came before this moment.
+    last_beat=$(date +%s.%N)
+    deadline=$((SECONDS + 120))
+    while down=$(curl -fsS "http://127.0.0.1:$server_port/metrics" | awk '/^heartbeat_hosts\{state="down"\}/ { printf "%d", $2 }'); [ "${down:-0}" -lt "$n" ]; do
+      [ "$SECONDS" -lt "$deadline" ] || { echo "load.sh: only ${down:-0} of $n hosts down 120 s after their last beats" >&2; exit 1; }
+      sleep 0.1
     done
+    echo "$n hosts: all down $(awk -v a="$(date +%s.%N)" -v b="$last_beat" 'BEGIN { printf "%.1f", a - b - 15 }') s after the last one's deadline"
     sleep 1 # one flush interval and a GC
     rss=$(rss_mib "$server_pid" VmRSS)
     per_host=$(awk -v r="$rss" -v b="$base_rss" -v n="$n" 'BEGIN { printf "%.0f", (r - b) * 1048576 / n }')

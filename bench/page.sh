@@ -42,13 +42,8 @@ HEARTBEAT_MAX_HOSTS=100000000 HEARTBEAT_MAX_NEW_HOSTS_PER_MINUTE=0 "$work/server
 server_pid=$!
 wait_until_up "$base/healthz"
 
-total() { curl -fsS "$base/api/v1/hosts?limit=1" | grep -o '"total":[0-9]*' | cut -d: -f2; }
 echo "Registering $hosts hosts..."
-deadline=$((SECONDS + 300))
-while registered=$(total); [ "$registered" -lt "$hosts" ]; do
-  [ "$SECONDS" -lt "$deadline" ] || { echo "page.sh: could not register $hosts hosts in 300 s" >&2; exit 1; }
-  HOSTS=$hosts START=$registered THREADS=2 INTERVAL=3600 wrk -t2 -c64 -d10s -s bench/heartbeats.lua "$base/" >/dev/null
-done
+register_hosts "$base" "$hosts" 3600
 echo "Making $down of them fail (a group of their own, \"failing\")..."
 for i in $(seq 0 $((down - 1))); do
   printf '{"host":"host-%d","status":"fail","msg":"benchmark failure","group":"failing","interval":3600}\n' "$((i * (hosts / down)))"

@@ -69,11 +69,7 @@ total() { curl -fsS "http://127.0.0.1:$port/api/v1/hosts?limit=1" | grep -o '"to
 # Registered by the base build: its file is of the older schema, which this build migrates on a copy each round.
 echo "Registering $hosts hosts..."
 start_server base "$work/seed.db"
-deadline=$((SECONDS + 300))
-while registered=$(total); [ "$registered" -lt "$hosts" ]; do
-  [ "$SECONDS" -lt "$deadline" ] || { echo "reads.sh: could not register $hosts hosts in 300 s" >&2; exit 1; }
-  HOSTS=$hosts START=$registered THREADS=2 INTERVAL=3600 wrk -t2 -c64 -d10s -s bench/heartbeats.lua "http://127.0.0.1:$port/" >/dev/null
-done
+register_hosts "http://127.0.0.1:$port" "$hosts" 3600
 stop_server # a clean stop writes every host to the store
 
 # Readers for $1 seconds: wrk on the API and on the page (as status.js asks for it), half the connections each.
