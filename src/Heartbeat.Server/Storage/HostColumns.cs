@@ -85,8 +85,10 @@ internal static class HostColumns
         var host = new HostRecord(reader.GetString(first));
         for (var i = 1; i < columns.Count; i++)
         {
+            // A required column is never NULL: asking would cost a call into SQLite per column and host.
             var ordinal = first + i;
-            object? value = reader.IsDBNull(ordinal) ? null : columns[i].Kind == ColumnKind.Text ? reader.GetString(ordinal) : reader.GetInt64(ordinal);
+            object? value = !columns[i].Required && reader.IsDBNull(ordinal) ? null
+                : columns[i].Kind == ColumnKind.Text ? reader.GetString(ordinal) : reader.GetInt64(ordinal);
             columns[i].Set(host, value);
         }
 
