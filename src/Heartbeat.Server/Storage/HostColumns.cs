@@ -13,8 +13,9 @@ internal enum ColumnKind
     Integer,
 }
 
-// One column of the hosts table: how a host's field is stored, and how it is read back.
-internal sealed record HostColumn(string Name, ColumnKind Kind, bool Required, Func<HostRecord, object?> Get, Action<HostRecord, object?> Set)
+// One column of the hosts table: how a host's field is stored, and how it is read back into a host from a reader's
+// ordinal (typed, so that a restore of a million hosts boxes none of their values).
+internal sealed record HostColumn(string Name, ColumnKind Kind, bool Required, Func<HostRecord, object?> Get, Action<HostRecord, DbDataReader, int> Read)
 {
     // A ping body: kilobytes where every other column is a few bytes, and the same from one beat to the next. Stores
     // write it only when it changed (see HostChanges.SameBodies); SQLite keeps it in a table of its own.
@@ -31,7 +32,7 @@ internal static class HostColumns
 {
     public static readonly IReadOnlyList<HostColumn> All =
     [
-        new("id", ColumnKind.Text, true, h => h.Id, (_, _) => { }),
+        new("id", ColumnKind.Text, true, h => h.Id, (_, _, _) => { }),
         Text("reported_ip", h => h.ReportedIp, (h, v) => h.ReportedIp = v),
         Text("peer", h => h.Peer, (h, v) => h.Peer = v!, required: true),
         Time("first_seen", h => h.FirstSeen, (h, v) => h.FirstSeen = v),
@@ -85,11 +86,7 @@ internal static class HostColumns
         var host = new HostRecord(reader.GetString(first));
         for (var i = 1; i < columns.Count; i++)
         {
-            // A required column is never NULL: asking would cost a call into SQLite per column and host.
-            var ordinal = first + i;
-            object? value = !columns[i].Required && reader.IsDBNull(ordinal) ? null
-                : columns[i].Kind == ColumnKind.Text ? reader.GetString(ordinal) : reader.GetInt64(ordinal);
-            columns[i].Set(host, value);
+            columns[i].Read(host, reader, first + i);
         }
 
         return host;
@@ -97,20 +94,21 @@ internal static class HostColumns
 
     public static DateTimeOffset ToTime(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
 
+    // A required column is never NULL: asking would cost a call into SQLite per column and host.
     private static HostColumn Text(string name, Func<HostRecord, string?> get, Action<HostRecord, string?> set, bool required = false) =>
-        new(name, ColumnKind.Text, required, get, (h, v) => set(h, (string?)v));
+        new(name, ColumnKind.Text, required, get, (h, r, i) => set(h, !required && r.IsDBNull(i) ? null : r.GetString(i)));
 
     private static HostColumn Number(string name, Func<HostRecord, long?> get, Action<HostRecord, long?> set, bool required = false) =>
-        new(name, ColumnKind.Integer, required, h => get(h), (h, v) => set(h, (long?)v));
+        new(name, ColumnKind.Integer, required, h => get(h), (h, r, i) => set(h, !required && r.IsDBNull(i) ? null : r.GetInt64(i)));
 
     private static HostColumn Time(string name, Func<HostRecord, DateTimeOffset> get, Action<HostRecord, DateTimeOffset> set) =>
-        new(name, ColumnKind.Integer, true, h => get(h).ToUnixTimeMilliseconds(), (h, v) => set(h, ToTime((long)v!)));
+        new(name, ColumnKind.Integer, true, h => get(h).ToUnixTimeMilliseconds(), (h, r, i) => set(h, ToTime(r.GetInt64(i))));
 
     private static HostColumn OptionalTime(string name, Func<HostRecord, DateTimeOffset?> get, Action<HostRecord, DateTimeOffset?> set) =>
-        new(name, ColumnKind.Integer, false, h => get(h)?.ToUnixTimeMilliseconds(), (h, v) => set(h, v is long ms ? ToTime(ms) : null));
+        new(name, ColumnKind.Integer, false, h => get(h)?.ToUnixTimeMilliseconds(), (h, r, i) => set(h, r.IsDBNull(i) ? null : ToTime(r.GetInt64(i))));
 
     private static HostColumn Duration(string name, Func<HostRecord, TimeSpan?> get, Action<HostRecord, TimeSpan?> set) =>
-        new(name, ColumnKind.Integer, false, h => (long?)get(h)?.TotalMilliseconds, (h, v) => set(h, v is long ms ? TimeSpan.FromMilliseconds(ms) : null));
+        new(name, ColumnKind.Integer, false, h => (long?)get(h)?.TotalMilliseconds, (h, r, i) => set(h, r.IsDBNull(i) ? null : TimeSpan.FromMilliseconds(r.GetInt64(i))));
 
     private static string? FormatGaps(float[] gaps) =>
         gaps.Length == 0 ? null : string.Join(',', gaps.Select(g => g.ToString("R", CultureInfo.InvariantCulture)));
