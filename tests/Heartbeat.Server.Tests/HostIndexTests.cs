@@ -1,11 +1,16 @@
+using System.Runtime.CompilerServices;
 using Heartbeat.Server.Hosts;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Heartbeat.Server.Tests;
 
 /// <summary>The order the page and the API list hosts in, and the counts beside it, kept as states change.</summary>
 public sealed class HostIndexTests
 {
-    private readonly HostIndex _index = new();
+    private readonly FakeTimeProvider _time = new();
+    private readonly HostIndex _index;
+
+    public HostIndexTests() => _index = new HostIndex(new HostClock(_time));
 
     [Fact]
     public void HostsAreListedTroubleFirstThenByOrdinalIdWithACountPerState()
@@ -66,6 +71,39 @@ public sealed class HostIndexTests
     }
 
     [Fact]
+    public void APinnedListingIsKeptAMinuteAfterItsLastPage()
+    {
+        var web = Host("web", HostState.Up);
+        _index.Update(web);
+        var walked = _index.Current;
+        _index.Pin(walked);
+        web.Record.State = HostState.Down;
+        _index.Update(web);
+
+        _time.Advance(TimeSpan.FromSeconds(50));
+        _index.Pin(walked); // the walk's next page
+        _time.Advance(TimeSpan.FromSeconds(50));
+        Assert.Same(walked, _index.Resume(walked.Version));
+
+        _time.Advance(TimeSpan.FromSeconds(11));
+        Assert.Same(_index.Current, _index.Resume(walked.Version));
+    }
+
+    [Fact]
+    public void AStateChangeLetsGoOfAListingPastItsMinuteWithNoPageAskedFor()
+    {
+        var web = Host("web", HostState.Up);
+        var walked = PinAListingAndChangeIt(web);
+
+        _time.Advance(TimeSpan.FromSeconds(61));
+        web.Record.State = HostState.Up;
+        _index.Update(web);
+        GC.Collect();
+
+        Assert.False(walked.IsAlive);
+    }
+
+    [Fact]
     public void ARestoreListsEveryHostAtOnceInTheSameOrder()
     {
         var hosts = Enumerable.Range(0, 1000).Select(i => Host($"h{i:D4}", i % 10 == 0 ? HostState.Down : HostState.Up)).ToList();
@@ -76,6 +114,18 @@ public sealed class HostIndexTests
         Assert.Equal(hosts.Where(h => h.Record.State == HostState.Down).Select(h => h.Record.Id), ids.Take(100));
         Assert.Equal(hosts.Where(h => h.Record.State == HostState.Up).Select(h => h.Record.Id), ids.Skip(100));
         Assert.Equal(100, _index.Current.Counts[(int)HostState.Down]);
+    }
+
+    // Only a weak reference leaves this frame, so nothing but the index can keep the listing.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private WeakReference PinAListingAndChangeIt(TrackedHost host)
+    {
+        _index.Update(host);
+        var listing = _index.Current;
+        _index.Pin(listing);
+        host.Record.State = HostState.Down;
+        _index.Update(host);
+        return new WeakReference(listing);
     }
 
     private static TrackedHost Host(string id, HostState state) => new(new HostRecord(id) { State = state });

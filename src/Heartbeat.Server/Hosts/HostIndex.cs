@@ -7,21 +7,23 @@ namespace Heartbeat.Server.Hosts;
 // a new immutable listing in O(log n) under a short lock of its own. Readers take the current listing and no lock at
 // all, so however many read, no beat waits on them. A paging client walks the listing its first page came from: the
 // last few handed out stay pinned, so every host listed then is seen exactly once however states change meanwhile.
-internal sealed class HostIndex
+internal sealed class HostIndex(HostClock clock)
 {
     // Trouble first: down, failing, silent in maintenance, late; then pending (expected but not seen yet: not trouble
     // before its first deadline, but worth seeing above the hosts that are fine); then up.
     public static readonly IReadOnlyList<HostState> Order =
         [HostState.Down, HostState.Failing, HostState.Maintenance, HostState.Late, HostState.Pending, HostState.Up];
 
-    // How many earlier listings stay walkable for paging clients. Each shares all but what changed with the current
-    // one; only a storm of state changes between pages makes one cost up to a whole tree (about 64 bytes a host).
+    // How many earlier listings stay walkable for paging clients, and for how long after their last page. Each shares
+    // all but what changed with the current one; after a storm of state changes (a site down, a restart's hosts
+    // turning down) one costs up to a whole tree, 56 bytes a host, so none is kept longer than a walk takes.
     private const int PinnedListings = 8;
+    private static readonly TimeSpan PinLifetime = TimeSpan.FromMinutes(1);
 
     private static readonly int[] Ranks = RanksOf(Order);
 
     private readonly Lock _lock = new();
-    private readonly LinkedList<HostListing> _pinned = new();
+    private readonly LinkedList<(HostListing Listing, TimeSpan Until)> _pinned = new();
     private HostListing _current = HostListing.Empty;
 
     public HostListing Current => Volatile.Read(ref _current);
@@ -106,15 +108,11 @@ internal sealed class HostIndex
     // Keeps the listing walkable for the cursor about to be handed out; the oldest pinned one goes.
     public void Pin(HostListing listing)
     {
+        var now = clock.Read().Mono;
         lock (_pinned)
         {
-            if (_pinned.First?.Value == listing)
-            {
-                return;
-            }
-
-            _pinned.Remove(listing);
-            _pinned.AddFirst(listing);
+            Unpin(pin => pin.Listing == listing || pin.Until <= now);
+            _pinned.AddFirst((listing, now + PinLifetime));
             if (_pinned.Count > PinnedListings)
             {
                 _pinned.RemoveLast();
@@ -126,22 +124,39 @@ internal sealed class HostIndex
     // then be missed or seen twice).
     public HostListing Resume(long version)
     {
+        var now = clock.Read().Mono;
         lock (_pinned)
         {
-            for (var node = _pinned.First; node is not null; node = node.Next)
-            {
-                if (node.Value.Version == version)
-                {
-                    return node.Value;
-                }
-            }
+            Unpin(pin => pin.Until <= now);
+            return _pinned.FirstOrDefault(p => p.Listing.Version == version).Listing ?? Current;
         }
-
-        return Current;
     }
 
-    private void Publish(HostListing previous, ImmutableSortedSet<ListedHost> hosts, int[] counts) =>
+    // The caller holds _pinned.
+    private void Unpin(Func<(HostListing Listing, TimeSpan Until), bool> gone)
+    {
+        for (var node = _pinned.First; node is not null;)
+        {
+            var next = node.Next;
+            if (gone(node.Value))
+            {
+                _pinned.Remove(node);
+            }
+
+            node = next;
+        }
+    }
+
+    // A pinned listing past its minute goes at the next state change too, as changes are what make it cost memory.
+    private void Publish(HostListing previous, ImmutableSortedSet<ListedHost> hosts, int[] counts)
+    {
         Volatile.Write(ref _current, new HostListing(previous.Version + 1, hosts, counts));
+        var now = clock.Read().Mono;
+        lock (_pinned)
+        {
+            Unpin(pin => pin.Until <= now);
+        }
+    }
 
     private static int[] RanksOf(IReadOnlyList<HostState> order)
     {

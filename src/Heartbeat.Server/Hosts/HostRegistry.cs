@@ -24,7 +24,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
     public string? WhyNotNow() => null;
 
     // The hosts in the order the page and the API list them, kept as states change.
-    public HostIndex Index { get; } = new();
+    public HostIndex Index { get; } = new(clock);
 
     // The --group ranges of a configuration read again (SIGHUP): each host joins its site by them at its next beat.
     public void UseSiteRules(IReadOnlyList<SiteRule> rules) => _siteRules = rules;
