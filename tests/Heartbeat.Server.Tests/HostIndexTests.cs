@@ -90,14 +90,17 @@ public sealed class HostIndexTests
     }
 
     [Fact]
-    public void AStateChangeLetsGoOfAListingPastItsMinuteWithNoPageAskedFor()
+    public void ASweepLetsGoOfAListingPastItsMinuteWithNoPageAskedFor()
     {
-        var web = Host("web", HostState.Up);
-        var walked = PinAListingAndChangeIt(web);
+        var walked = PinAListingAndChangeIt(Host("web", HostState.Up));
 
-        _time.Advance(TimeSpan.FromSeconds(61));
-        web.Record.State = HostState.Up;
-        _index.Update(web);
+        _time.Advance(TimeSpan.FromSeconds(59));
+        _index.UnpinExpired();
+        GC.Collect();
+        Assert.True(walked.IsAlive);
+
+        _time.Advance(TimeSpan.FromSeconds(2));
+        _index.UnpinExpired();
         GC.Collect();
 
         Assert.False(walked.IsAlive);

@@ -132,6 +132,16 @@ internal sealed class HostIndex(HostClock clock)
         }
     }
 
+    // Lets go of the listings whose minute is up, even when no one pages any more: called on every sweep.
+    public void UnpinExpired()
+    {
+        var now = clock.Read().Mono;
+        lock (_pinned)
+        {
+            Unpin(pin => pin.Until <= now);
+        }
+    }
+
     // The caller holds _pinned.
     private void Unpin(Func<(HostListing Listing, TimeSpan Until), bool> gone)
     {
@@ -147,16 +157,8 @@ internal sealed class HostIndex(HostClock clock)
         }
     }
 
-    // A pinned listing past its minute goes at the next state change too, as changes are what make it cost memory.
-    private void Publish(HostListing previous, ImmutableSortedSet<ListedHost> hosts, int[] counts)
-    {
+    private void Publish(HostListing previous, ImmutableSortedSet<ListedHost> hosts, int[] counts) =>
         Volatile.Write(ref _current, new HostListing(previous.Version + 1, hosts, counts));
-        var now = clock.Read().Mono;
-        lock (_pinned)
-        {
-            Unpin(pin => pin.Until <= now);
-        }
-    }
 
     private static int[] RanksOf(IReadOnlyList<HostState> order)
     {

@@ -24,6 +24,7 @@ internal sealed partial class LivenessMonitor(
                 }
 
                 await registry.SweepAsync();
+                registry.Index.UnpinExpired();
             }
 #pragma warning disable CA1031 // One failed sweep (say, a full disk) must not stop liveness for good.
             catch (Exception e)

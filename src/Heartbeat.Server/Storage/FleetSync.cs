@@ -68,6 +68,7 @@ internal sealed partial class FleetSync(
             {
                 await SweepAsync(cancellationToken);
                 await ReadUpdatesAsync(cancellationToken);
+                registry.Index.UnpinExpired();
             }
 
             _health.Succeeded();
