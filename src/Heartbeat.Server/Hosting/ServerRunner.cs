@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using System.Runtime;
 using System.Runtime.InteropServices;
 using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Hosts;
@@ -51,6 +50,7 @@ internal static partial class ServerRunner
 
         try
         {
+            HoldCollections(app.Services.GetRequiredService<StoreOptions>());
             await StartAsync(app, cancellationToken);
         }
         catch (Exception e) when (Describe(e, options) is { } reason)
@@ -69,7 +69,7 @@ internal static partial class ServerRunner
         Hangups();
 
         // What start-up allocated (settings, routes, the store's rows read into hosts) is garbage now: it goes back to the
-        // system at once, instead of being held until load next fills the young generation.
+        // system at once, instead of being held until load next fills the young generation. This ends a hold too.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
         // Returns on SIGTERM or SIGINT, after Kestrel has finished the requests in flight;
@@ -86,26 +86,15 @@ internal static partial class ServerRunner
         app.Services.GetRequiredService<Tokens>();
         var storeOptions = app.Services.GetRequiredService<StoreOptions>();
         var registry = app.Services.GetRequiredService<HostRegistry>();
-        HoldCollections(storeOptions);
-        try
+        var (hosts, lastEventId) = await app.Services.GetRequiredService<IHostStore>().LoadAsync(cancellationToken);
+        if (storeOptions.Kind == StoreKind.Postgres)
         {
-            var (hosts, lastEventId) = await app.Services.GetRequiredService<IHostStore>().LoadAsync(cancellationToken);
-            if (storeOptions.Kind == StoreKind.Postgres)
-            {
-                registry.Mirror(hosts, forgotten: []); // a fleet's store numbers its events itself
-            }
-            else
-            {
-                registry.Restore(hosts);
-                app.Services.GetRequiredService<HostEventSink>().ContinueAfter(lastEventId);
-            }
+            registry.Mirror(hosts, forgotten: []); // a fleet's store numbers its events itself
         }
-        finally
+        else
         {
-            if (GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
-            {
-                GC.EndNoGCRegion();
-            }
+            registry.Restore(hosts);
+            app.Services.GetRequiredService<HostEventSink>().ContinueAfter(lastEventId);
         }
 
         app.Services.GetRequiredService<HostAdmission>().Restored();
@@ -126,9 +115,10 @@ internal static partial class ServerRunner
     }
 
     // Restoring a large store allocates every host's objects at once, and nearly all of them stay: a collection in the
-    // middle would only copy them from one generation to the next. So none runs while a file of more than
-    // HoldCollectionsFrom is read, within a budget of three times its size (a collection ends the hold early), and the
-    // compacting collection after start-up packs them once.
+    // middle would only copy them from one generation to the next. So none runs while the server starts with a file of
+    // more than HoldCollectionsFrom, within a budget of three times its size (a collection ends the hold early). The
+    // compacting collection after start-up ends the hold and packs the hosts once; ending it before would have the next
+    // allocation collect them all once more, as young objects.
     private static void HoldCollections(StoreOptions options)
     {
         var file = new FileInfo(options.Path);

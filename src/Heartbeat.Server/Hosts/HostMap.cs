@@ -7,7 +7,10 @@ namespace Heartbeat.Server.Hosts;
 // every one of its locks, up to a thousand of them in a large fleet, and the admission of each new host asks for it.
 internal sealed class HostMap
 {
-    private readonly ConcurrentDictionary<string, TrackedHost> _hosts = new(StringComparer.Ordinal);
+    // As many locks as the dictionary grows to by itself in a large fleet.
+    private const int Locks = 1024;
+
+    private ConcurrentDictionary<string, TrackedHost> _hosts = new(StringComparer.Ordinal);
     private int _count;
 
     public int Count => Volatile.Read(ref _count);
@@ -35,6 +38,16 @@ internal sealed class HostMap
                 Interlocked.Increment(ref _count);
                 return host;
             }
+        }
+    }
+
+    // Sizes the map, while it is still empty and nobody else uses it (a restore), for this many hosts at once: it
+    // would otherwise grow its table again and again, copying every host so far each time.
+    public void Reserve(int count)
+    {
+        if (_hosts.IsEmpty)
+        {
+            _hosts = new(Locks, count, StringComparer.Ordinal);
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using Heartbeat.Server.Logging;
 
@@ -8,7 +7,7 @@ namespace Heartbeat.Server.Hosts;
 // machine (HostTransitions); deadlines wait in a DeadlineQueue that only the sweeper
 // works through; what changed goes to the ChangeQueue for the store, and every event to the
 // HostEventSink. A fleet server keeps here only a copy of the shared store, for its page and API.
-internal sealed class HostRegistry(HostClock clock, HostTransitions transitions, ChangeQueue changes, HostEventSink sink, PingBodies bodies) : IHostLedger
+internal sealed partial class HostRegistry(HostClock clock, HostTransitions transitions, ChangeQueue changes, HostEventSink sink, PingBodies bodies) : IHostLedger
 {
     private readonly HostMap _hosts = new();
     private readonly DeadlineQueue _deadlines = new();
@@ -38,6 +37,7 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
     {
         var now = clock.Read();
         var restored = new List<TrackedHost>(hosts.Count);
+        _hosts.Reserve(hosts.Count);
         foreach (var record in hosts)
         {
             record.PlaceOnClock(now);
@@ -228,61 +228,6 @@ internal sealed class HostRegistry(HostClock clock, HostTransitions transitions,
                 changes.HostChanged(host);
             }
         }
-    }
-
-    public HostRecord? Find(string id)
-    {
-        if (!_hosts.TryGet(id, out var host))
-        {
-            return null;
-        }
-
-        lock (host)
-        {
-            return host.Record.Copy();
-        }
-    }
-
-    // The host if it matches: match reads the live record without its lock (a field read is a moment old at worst), so
-    // a search copies only the hosts it shows.
-    public HostRecord? Find(string id, Func<HostRecord, bool> match)
-    {
-        if (!_hosts.TryGet(id, out var host) || !match(host.Record))
-        {
-            return null;
-        }
-
-        lock (host)
-        {
-            return host.Live ? host.Record.Copy() : null;
-        }
-    }
-
-    // What read takes from the host, under its lock and without a copy: for a scrape that visits every host.
-    public bool TryRead<T>(string id, Func<HostRecord, T> read, [MaybeNullWhen(false)] out T value)
-    {
-        value = default;
-        if (!_hosts.TryGet(id, out var host))
-        {
-            return false;
-        }
-
-        lock (host)
-        {
-            if (!host.Live)
-            {
-                return false;
-            }
-
-            value = read(host.Record);
-            return true;
-        }
-    }
-
-    public Dictionary<HostState, int> CountByState()
-    {
-        var counts = Index.Current.Counts;
-        return Enum.GetValues<HostState>().ToDictionary(s => s, s => counts[(int)s]);
     }
 
     private async Task<bool> UpdateAsync(string id, Action<HostRecord, Now, HostOutcome> change)

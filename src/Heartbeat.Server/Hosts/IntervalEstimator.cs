@@ -33,18 +33,6 @@ internal struct IntervalEstimator
         }
     }
 
-    // An estimator that has seen these gaps, oldest first (as Samples gave them).
-    public static IntervalEstimator Of(IReadOnlyList<float> samples)
-    {
-        var estimator = default(IntervalEstimator);
-        foreach (var seconds in samples)
-        {
-            estimator.Add(TimeSpan.FromSeconds(seconds));
-        }
-
-        return estimator;
-    }
-
     // The gaps it holds in seconds, oldest first: what a store keeps so that another server can go on learning.
     public readonly float[] Samples()
     {

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Globalization;
 using Heartbeat.Server.Hosts;
 
@@ -15,7 +14,7 @@ internal enum ColumnKind
 
 // One column of the hosts table: how a host's field is stored, and how it is read back into a host from a reader's
 // ordinal (typed, so that a restore of a million hosts boxes none of their values).
-internal sealed record HostColumn(string Name, ColumnKind Kind, bool Required, Func<HostRecord, object?> Get, Action<HostRecord, DbDataReader, int> Read)
+internal sealed record HostColumn(string Name, ColumnKind Kind, bool Required, Func<HostRecord, object?> Get, Action<HostRecord, IStoredRow, int> Read)
 {
     // A ping body: kilobytes where every other column is a few bytes, and the same from one beat to the next. Stores
     // write it only when it changed (see HostChanges.SameBodies); SQLite keeps it in a table of its own.
@@ -39,10 +38,10 @@ internal static class HostColumns
         Time("last_seen", h => h.LastSeen, (h, v) => h.LastSeen = v),
         Number("beats", h => h.Beats, (h, v) => h.Beats = v ?? 0, required: true),
         Text("message", h => h.Message, (h, v) => h.Message = v),
-        Text("client_status", h => h.ClientStatus.ToString(), (h, v) => h.ClientStatus = Enum.Parse<HeartbeatStatus>(v!), required: true),
+        Named<HeartbeatStatus>("client_status", h => h.ClientStatus, (h, v) => h.ClientStatus = v),
         Duration("declared_interval_ms", h => h.DeclaredInterval, (h, v) => h.DeclaredInterval = v),
         Duration("learned_interval_ms", h => h.LearnedInterval, (h, v) => h.LearnedInterval = v),
-        Text("state", h => h.State.ToString(), (h, v) => h.State = Enum.Parse<HostState>(v!), required: true),
+        Named<HostState>("state", h => h.State, (h, v) => h.State = v),
         Time("state_since", h => h.StateSince, (h, v) => h.StateSince = v),
         Number("ip_changes", h => h.IpChanges, (h, v) => h.IpChanges = (int)(v ?? 0), required: true),
         Number("declared_misses", h => h.DeclaredMisses, (h, v) => h.DeclaredMisses = (int?)v),
@@ -67,7 +66,7 @@ internal static class HostColumns
 
         // What another server (a fleet's) needs to go on judging the host: the pause credit, the gaps it learns from, its next deadline.
         Duration("pause_credit_ms", h => h.PauseCredit, (h, v) => h.PauseCredit = v ?? TimeSpan.Zero),
-        Text("gaps", h => FormatGaps(h.Gaps.Samples()), (h, v) => h.Gaps = IntervalEstimator.Of(ParseGaps(v))),
+        new("gaps", ColumnKind.Text, false, h => FormatGaps(h.Gaps.Samples()), (h, r, i) => h.Gaps = r.IsNull(i) ? default : ParseGaps(r.GetChars(i, stackalloc char[256]))),
         OptionalTime("due_at", h => h.DueAt, (h, v) => h.DueAt = v),
     ];
 
@@ -80,13 +79,13 @@ internal static class HostColumns
     public static readonly string Names = string.Join(", ", All.Select(c => c.Name));
 
     // Reads a host whose columns the query selected in the order of columns (All unless given), from ordinal first on.
-    public static HostRecord Read(DbDataReader reader, int first = 0, IReadOnlyList<HostColumn>? columns = null)
+    public static HostRecord Read(IStoredRow row, int first = 0, IReadOnlyList<HostColumn>? columns = null)
     {
         columns ??= All;
-        var host = new HostRecord(reader.GetString(first));
+        var host = new HostRecord(row.GetString(first));
         for (var i = 1; i < columns.Count; i++)
         {
-            columns[i].Read(host, reader, first + i);
+            columns[i].Read(host, row, first + i);
         }
 
         return host;
@@ -96,23 +95,37 @@ internal static class HostColumns
 
     // A required column is never NULL: asking would cost a call into SQLite per column and host.
     private static HostColumn Text(string name, Func<HostRecord, string?> get, Action<HostRecord, string?> set, bool required = false) =>
-        new(name, ColumnKind.Text, required, get, (h, r, i) => set(h, !required && r.IsDBNull(i) ? null : r.GetString(i)));
+        new(name, ColumnKind.Text, required, get, (h, r, i) => set(h, !required && r.IsNull(i) ? null : r.GetString(i)));
+
+    // An enum, stored by its name: parsed from the row's text without making a string of it.
+    private static HostColumn Named<TEnum>(string name, Func<HostRecord, TEnum> get, Action<HostRecord, TEnum> set)
+        where TEnum : struct, Enum =>
+        new(name, ColumnKind.Text, true, h => get(h).ToString(), (h, r, i) => set(h, Enum.Parse<TEnum>(r.GetChars(i, stackalloc char[32]))));
 
     private static HostColumn Number(string name, Func<HostRecord, long?> get, Action<HostRecord, long?> set, bool required = false) =>
-        new(name, ColumnKind.Integer, required, h => get(h), (h, r, i) => set(h, !required && r.IsDBNull(i) ? null : r.GetInt64(i)));
+        new(name, ColumnKind.Integer, required, h => get(h), (h, r, i) => set(h, !required && r.IsNull(i) ? null : r.GetInt64(i)));
 
     private static HostColumn Time(string name, Func<HostRecord, DateTimeOffset> get, Action<HostRecord, DateTimeOffset> set) =>
         new(name, ColumnKind.Integer, true, h => get(h).ToUnixTimeMilliseconds(), (h, r, i) => set(h, ToTime(r.GetInt64(i))));
 
     private static HostColumn OptionalTime(string name, Func<HostRecord, DateTimeOffset?> get, Action<HostRecord, DateTimeOffset?> set) =>
-        new(name, ColumnKind.Integer, false, h => get(h)?.ToUnixTimeMilliseconds(), (h, r, i) => set(h, r.IsDBNull(i) ? null : ToTime(r.GetInt64(i))));
+        new(name, ColumnKind.Integer, false, h => get(h)?.ToUnixTimeMilliseconds(), (h, r, i) => set(h, r.IsNull(i) ? null : ToTime(r.GetInt64(i))));
 
     private static HostColumn Duration(string name, Func<HostRecord, TimeSpan?> get, Action<HostRecord, TimeSpan?> set) =>
-        new(name, ColumnKind.Integer, false, h => (long?)get(h)?.TotalMilliseconds, (h, r, i) => set(h, r.IsDBNull(i) ? null : TimeSpan.FromMilliseconds(r.GetInt64(i))));
+        new(name, ColumnKind.Integer, false, h => (long?)get(h)?.TotalMilliseconds, (h, r, i) => set(h, r.IsNull(i) ? null : TimeSpan.FromMilliseconds(r.GetInt64(i))));
 
     private static string? FormatGaps(float[] gaps) =>
         gaps.Length == 0 ? null : string.Join(',', gaps.Select(g => g.ToString("R", CultureInfo.InvariantCulture)));
 
-    private static float[] ParseGaps(string? text) =>
-        string.IsNullOrEmpty(text) ? [] : [.. text.Split(',').Select(g => float.Parse(g, CultureInfo.InvariantCulture))];
+    // An estimator that has seen the gaps FormatGaps wrote, oldest first.
+    private static IntervalEstimator ParseGaps(ReadOnlySpan<char> text)
+    {
+        var estimator = default(IntervalEstimator);
+        foreach (var gap in text.IsEmpty ? default : text.Split(','))
+        {
+            estimator.Add(TimeSpan.FromSeconds(float.Parse(text[gap], CultureInfo.InvariantCulture)));
+        }
+
+        return estimator;
+    }
 }

@@ -281,7 +281,7 @@ internal sealed class PostgresHostStore : IHostStore
             command.Parameters.Add(new() { Value = value });
         }
 
-        return await StoreRows.ReadAllAsync(command, reader => HostColumns.Read(reader), cancellationToken);
+        return await StoreRows.ReadAllAsync(command, reader => HostColumns.Read(new DataReaderRow(reader)), cancellationToken);
     }
 
     private static async Task<List<HostEvent>> ReadEventsWhereAsync(

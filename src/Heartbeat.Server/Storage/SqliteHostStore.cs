@@ -12,7 +12,7 @@ namespace Heartbeat.Server.Storage;
 // noticed rather than written to unseen: every write leaves a random token in store_state, and a token other than the
 // last one this server wrote means someone else's file is at the path now (a copy put back, another server's). A
 // missing file is created again. Either way WriteAsync says so with StoreReplacedException, and the flusher writes every host.
-internal sealed class SqliteHostStore : IHostStore
+internal sealed partial class SqliteHostStore : IHostStore
 {
     // Inserts a host, or updates every column of one already stored; its body goes apart (see SqliteSchema).
     private static readonly string UpsertHost = $"""
@@ -87,13 +87,26 @@ internal sealed class SqliteHostStore : IHostStore
             throw new StoreUnavailableException($"cannot open the store '{Description}': {e.Message}", e);
         }
 
+        var hosts = ReadHosts(cancellationToken);
         await using var command = _anchor.CreateCommand();
-        command.CommandText = SelectHosts;
-        var hosts = await StoreRows.ReadAllAsync(command, reader => HostColumns.Read(reader, columns: StoredOrder), cancellationToken);
-
         command.CommandText = "SELECT coalesce(max(id), 0) FROM events";
         var lastEventId = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
         return (hosts, lastEventId);
+    }
+
+    // Every stored host (a million at most), on a read-only connection of this thread's own where the store is a file.
+    private List<HostRecord> ReadHosts(CancellationToken cancellationToken)
+    {
+        using var own = _path is null ? null : RowQuery.OpenReadOnly(_path);
+        using var rows = new RowQuery(own ?? _anchor.Handle!, SelectHosts);
+        var hosts = new List<HostRecord>();
+        while (rows.Read())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            hosts.Add(HostColumns.Read(rows, columns: StoredOrder));
+        }
+
+        return hosts;
     }
 
     public async Task CheckAsync(CancellationToken cancellationToken)
@@ -184,85 +197,6 @@ internal sealed class SqliteHostStore : IHostStore
         foreach (var id in changes.Forgotten)
         {
             _addedSincePrune.Remove(id);
-        }
-    }
-
-    public async Task EnqueueNotificationsAsync(IReadOnlyList<PendingNotification> notifications, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        await InsertNotificationsAsync(connection, notifications, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-    }
-
-    public async Task<IReadOnlyList<OutboxEntry>> ReadDueNotificationsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT id, target, payload, attempts FROM outbox
-            WHERE state = 'pending' AND next_attempt_at <= $now
-            ORDER BY id
-            LIMIT $limit
-            """;
-        Bind(command, ("$now", ToMilliseconds(now)), ("$limit", limit));
-        return await StoreRows.ReadAllAsync(command, StoreRows.OutboxEntry, cancellationToken);
-    }
-
-    public async Task RecordDeliveryAsync(DeliveryOutcome outcome, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            UPDATE outbox SET
-                state = $state, attempts = $attempts, next_attempt_at = coalesce($next, next_attempt_at), updated_at = $at,
-                last_error = coalesce($error, last_error), error_at = CASE WHEN $error IS NULL THEN error_at ELSE $at END
-            WHERE id = $id
-            """;
-        var state = outcome.Delivered ? "delivered" : outcome.NextAttempt is null ? "parked" : "pending";
-        Bind(command, ("$id", outcome.Id), ("$state", state), ("$attempts", outcome.Attempts),
-            ("$next", outcome.NextAttempt is { } next ? ToMilliseconds(next) : null), ("$at", ToMilliseconds(outcome.At)), ("$error", outcome.Error));
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    public async Task<IReadOnlyList<NotifierStats>> ReadNotifierStatsAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT target,
-                   sum(state = 'pending'), sum(state = 'parked'), sum(state = 'delivered'),
-                   max(CASE WHEN state = 'delivered' THEN updated_at END),
-                   (SELECT last_error FROM outbox e WHERE e.target = o.target AND e.error_at IS NOT NULL ORDER BY e.error_at DESC LIMIT 1),
-                   max(error_at)
-            FROM outbox o
-            GROUP BY target
-            """;
-        return await StoreRows.ReadAllAsync(command, StoreRows.NotifierStats, cancellationToken);
-    }
-
-    public async Task PruneDeliveredAsync(DateTimeOffset before, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM outbox WHERE state = 'delivered' AND updated_at < $before";
-        Bind(command, ("$before", ToMilliseconds(before)));
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    // New notifications are due at once; their creation time is the server time they carry.
-    private static async Task InsertNotificationsAsync(
-        SqliteConnection connection, IReadOnlyList<PendingNotification> notifications, CancellationToken cancellationToken)
-    {
-        await using var insert = connection.CreateCommand();
-        insert.CommandText = """
-            INSERT INTO outbox (target, payload, state, attempts, next_attempt_at, created_at, updated_at)
-            VALUES ($target, $payload, 'pending', 0, $now, $now, $now)
-            """;
-        foreach (var pending in notifications)
-        {
-            Bind(insert, ("$target", pending.Target), ("$payload", pending.Notification.ToJson()), ("$now", ToMilliseconds(pending.Notification.ServerTime)));
-            await insert.ExecuteNonQueryAsync(cancellationToken);
         }
     }
 
