@@ -47,7 +47,8 @@ internal sealed class HostMap
     {
         if (_hosts.IsEmpty)
         {
-            _hosts = new(Locks, count, StringComparer.Ordinal);
+            // A quarter more: the table grows as soon as one lock's share of hosts is over its even share.
+            _hosts = new(Locks, count + (count / 4), StringComparer.Ordinal);
         }
     }
 
