@@ -306,6 +306,22 @@ public sealed class SqliteStoreContractTests : StoreContractTests
         Assert.Equal(("10.0.0.2", 1), Assert.Single(await store.ReadAddressHistoryAsync("vps", 10, ct)) is var c ? (c.Current, c.Changes) : default);
     }
 
+    [Fact]
+    public async Task HostsBehindOneAddressShareOneCopyOfItWhenLoaded()
+    {
+        // Behind a proxy or a NAT every host has the same peer: a million copies of it would take 40 MB.
+        var ct = TestContext.Current.CancellationToken;
+        var hosts = Enumerable.Range(1, 3).Select(i => new HostRecord($"web{i}") { Peer = "192.0.2.1", Group = "rack 1", ReportedIp = $"10.0.0.{i}" }).ToList();
+        await (await OpenAsync()).WriteAsync(new HostChanges(hosts, [], [], []), [], ct);
+
+        var (loaded, _) = await (await OpenAsync()).LoadAsync(ct);
+
+        Assert.Equal(["192.0.2.1", "rack 1"], loaded.SelectMany(h => new[] { h.Peer, h.Group }).Distinct());
+        Assert.Single(loaded.Select(h => h.Peer).Distinct(ReferenceEqualityComparer.Instance));
+        Assert.Single(loaded.Select(h => h.Group).Distinct(ReferenceEqualityComparer.Instance));
+        Assert.Equal(["10.0.0.1", "10.0.0.2", "10.0.0.3"], loaded.Select(h => h.ReportedIp));
+    }
+
     protected override void CleanUp() => _directory.Dispose();
 }
 

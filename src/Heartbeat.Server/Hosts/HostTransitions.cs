@@ -66,9 +66,14 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
         // What a host declares holds until it declares something else: a cron job's ping without ?interval= keeps its day.
         var group = beat.Group ?? host.Group;
         outcome.PlaceChanged = isNew || host.ReportedIp != beat.Ip || host.Peer != peer || host.Group != group;
-        host.ReportedIp = beat.Ip;
-        host.Peer = peer;
-        host.Group = group;
+        if (outcome.PlaceChanged)
+        {
+            // Only then: an unchanged place keeps its strings, which restored hosts share (see IStoredRow.GetShared).
+            host.ReportedIp = beat.Ip;
+            host.Peer = peer;
+            host.Group = group;
+        }
+
         host.DeclaredInterval = beat.Interval ?? host.DeclaredInterval;
         host.DeclaredMisses = beat.MissesBeforeDown ?? host.DeclaredMisses;
         host.LastSeen = now.Wall;

@@ -33,7 +33,7 @@ internal static class HostColumns
     [
         new("id", ColumnKind.Text, true, h => h.Id, (_, _, _) => { }),
         Text("reported_ip", h => h.ReportedIp, (h, v) => h.ReportedIp = v),
-        Text("peer", h => h.Peer, (h, v) => h.Peer = v!, required: true),
+        new("peer", ColumnKind.Text, true, h => h.Peer, (h, r, i) => h.Peer = r.GetShared(i)),
         Time("first_seen", h => h.FirstSeen, (h, v) => h.FirstSeen = v),
         Time("last_seen", h => h.LastSeen, (h, v) => h.LastSeen = v),
         Number("beats", h => h.Beats, (h, v) => h.Beats = v ?? 0, required: true),
@@ -55,7 +55,7 @@ internal static class HostColumns
         Text("previous_boot_id", h => h.PreviousBootId, (h, v) => h.PreviousBootId = v),
         OptionalTime("duplicate_seen_at", h => h.DuplicateSeenAt, (h, v) => h.DuplicateSeenAt = v),
         Duration("clock_skew_ms", h => h.ClockSkew, (h, v) => h.ClockSkew = v),
-        Text("host_group", h => h.Group, (h, v) => h.Group = v),
+        new("host_group", ColumnKind.Text, false, h => h.Group, (h, r, i) => h.Group = r.IsNull(i) ? null : r.GetShared(i)),
         OptionalTime("started_at", h => h.StartedAt, (h, v) => h.StartedAt = v),
         Duration("last_run_ms", h => h.LastRunTime, (h, v) => h.LastRunTime = v),
 

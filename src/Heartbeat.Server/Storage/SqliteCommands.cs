@@ -118,6 +118,10 @@ internal sealed partial class RowQuery : IStoredRow, IDisposable
     // The statement's own pointer, valid until Dispose: this query alone holds the statement.
     private readonly nint _handle;
 
+    // The texts GetShared handed out, up to SharedTexts of them, found by their characters.
+    private const int SharedTexts = 4096;
+    private readonly HashSet<string> _shared = new(StringComparer.Ordinal);
+
     public RowQuery(sqlite3 database, string sql)
     {
         _database = database;
@@ -157,6 +161,23 @@ internal sealed partial class RowQuery : IStoredRow, IDisposable
     public long GetInt64(int ordinal) => Columns.Int64(_handle, ordinal);
 
     public string GetString(int ordinal) => Encoding.UTF8.GetString(Text(ordinal));
+
+    public string GetShared(int ordinal)
+    {
+        var text = GetChars(ordinal, stackalloc char[64]);
+        if (_shared.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(text, out var shared))
+        {
+            return shared;
+        }
+
+        shared = text.ToString();
+        if (_shared.Count < SharedTexts)
+        {
+            _shared.Add(shared);
+        }
+
+        return shared;
+    }
 
     public ReadOnlySpan<char> GetChars(int ordinal, Span<char> scratch)
     {

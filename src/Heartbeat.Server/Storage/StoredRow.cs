@@ -12,6 +12,10 @@ internal interface IStoredRow
 
     string GetString(int ordinal);
 
+    // A text column many rows have alike (the address of a NAT or a proxy the hosts beat through, a group): the reader
+    // may hand the rows one string for it, instead of one each.
+    string GetShared(int ordinal);
+
     // A text column to parse rather than keep (a state's name, the gaps): written into scratch where it fits and the
     // reader can, so that no string is made for it.
     ReadOnlySpan<char> GetChars(int ordinal, Span<char> scratch);
@@ -24,6 +28,8 @@ internal sealed class DataReaderRow(DbDataReader reader) : IStoredRow
     public long GetInt64(int ordinal) => reader.GetInt64(ordinal);
 
     public string GetString(int ordinal) => reader.GetString(ordinal);
+
+    public string GetShared(int ordinal) => reader.GetString(ordinal);
 
     public ReadOnlySpan<char> GetChars(int ordinal, Span<char> scratch) => reader.GetString(ordinal);
 }
