@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Load benchmark: heartbeat-server against nginx (return 200 with access_log on) on this machine, 127.0.0.1 only.
 #
-# Usage: bench/load.sh [--quick] [--seconds N] [--skip-footprint] [--footprint-only] [--jit | --server BIN]
+# Usage: bench/load.sh [--quick] [--seconds N] [--skip-footprint] [--footprint-only] [--keep-store FILE] [--jit | --server BIN]
 #   --quick           64 connections only, 5 s per run, no million-host footprint
 #   --seconds N       length of each keep-alive run (default 10; runs without keep-alive take half)
 #   --skip-footprint  leave out the 100,000/1,000,000-host memory and start-up measurements
 #   --jit             measure the JIT single-file build instead of what deploy/publish.sh ships here (NativeAOT when clang is present)
 #   --server BIN      measure this heartbeat-server binary instead of building one
 #   --footprint-only  only the memory, start-up and down-on-time measurements
+#   --keep-store FILE keep the million-host SQLite store there, for bench/startup.sh
 #
 # Builds the server (Release, self-contained single file), starts it with a temporary log and SQLite store,
 # drives it with wrk and bench/heartbeats.lua (every beat from its own host and IP), and prints a table:
@@ -23,6 +24,7 @@ footprint=1
 jit=0
 load=1
 server_bin=""
+keep_store=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; seconds=5; footprint=0; shift ;;
@@ -31,7 +33,8 @@ while [ $# -gt 0 ]; do
     --jit) jit=1; shift ;;
     --footprint-only) load=0; shift ;;
     --server) server_bin="$2"; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --keep-store) keep_store="$2"; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "load.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -175,6 +178,10 @@ if [ "$footprint" = 1 ]; then
   start_server "$work/heartbeat.db"
   ready=$(date +%s.%N)
   echo "start-up with 1,000,000 hosts in SQLite: $(awk -v a="$ready" -v b="$started" 'BEGIN { printf "%.1f", a - b }') s to answer /healthz"
+  if [ -n "$keep_store" ]; then
+    "$server_bin" backup "$keep_store" --data "$work/heartbeat.db" >/dev/null
+    echo "the store is kept in $keep_store (bench/startup.sh --data $keep_store ...)"
+  fi
 fi
 
 if [ "$load" = 1 ]; then
