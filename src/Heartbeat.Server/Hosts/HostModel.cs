@@ -1,6 +1,7 @@
 namespace Heartbeat.Server.Hosts;
 
-internal enum HostState
+// A byte, as HeartbeatStatus: every host keeps one of each, a million hosts at most.
+internal enum HostState : byte
 {
     Up,
     Late,

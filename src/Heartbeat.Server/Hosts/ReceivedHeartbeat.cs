@@ -1,6 +1,6 @@
 namespace Heartbeat.Server.Hosts;
 
-internal enum HeartbeatStatus
+internal enum HeartbeatStatus : byte
 {
     Up,
     Fail,
