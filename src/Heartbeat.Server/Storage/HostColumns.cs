@@ -12,7 +12,7 @@ internal enum ColumnKind
     Integer,
 }
 
-// One column of the hosts table: how a host's field is stored, and how it is read back into a host from a reader's
+// One column of the hosts table: how a host's field is stored, and how it is read back into a host from a row's
 // ordinal (typed, so that a restore of a million hosts boxes none of their values).
 internal sealed record HostColumn(string Name, ColumnKind Kind, bool Required, Func<HostRecord, object?> Get, Action<HostRecord, IStoredRow, int> Read)
 {
