@@ -33,7 +33,7 @@ internal static class HostColumns
     [
         new("id", ColumnKind.Text, true, h => h.Id, (_, _, _) => { }),
         Text("reported_ip", h => h.ReportedIp, (h, v) => h.ReportedIp = v),
-        new("peer", ColumnKind.Text, true, h => h.Peer, (h, r, i) => h.Peer = r.GetShared(i)),
+        Text("peer", h => h.Peer, (h, v) => h.Peer = v!, required: true, shared: true),
         Time("first_seen", h => h.FirstSeen, (h, v) => h.FirstSeen = v),
         Time("last_seen", h => h.LastSeen, (h, v) => h.LastSeen = v),
         Number("beats", h => h.Beats, (h, v) => h.Beats = v ?? 0, required: true),
@@ -55,7 +55,7 @@ internal static class HostColumns
         Text("previous_boot_id", h => h.PreviousBootId, (h, v) => h.PreviousBootId = v),
         OptionalTime("duplicate_seen_at", h => h.DuplicateSeenAt, (h, v) => h.DuplicateSeenAt = v),
         Duration("clock_skew_ms", h => h.ClockSkew, (h, v) => h.ClockSkew = v),
-        new("host_group", ColumnKind.Text, false, h => h.Group, (h, r, i) => h.Group = r.IsNull(i) ? null : r.GetShared(i)),
+        Text("host_group", h => h.Group, (h, v) => h.Group = v, shared: true),
         OptionalTime("started_at", h => h.StartedAt, (h, v) => h.StartedAt = v),
         Duration("last_run_ms", h => h.LastRunTime, (h, v) => h.LastRunTime = v),
 
@@ -93,9 +93,10 @@ internal static class HostColumns
 
     public static DateTimeOffset ToTime(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
 
-    // A required column is never NULL: asking would cost a call into SQLite per column and host.
-    private static HostColumn Text(string name, Func<HostRecord, string?> get, Action<HostRecord, string?> set, bool required = false) =>
-        new(name, ColumnKind.Text, required, get, (h, r, i) => set(h, !required && r.IsNull(i) ? null : r.GetString(i)));
+    // A required column is never NULL: asking would cost a call into SQLite per column and host. A shared one has few
+    // distinct values among many hosts (see IStoredRow.GetShared).
+    private static HostColumn Text(string name, Func<HostRecord, string?> get, Action<HostRecord, string?> set, bool required = false, bool shared = false) =>
+        new(name, ColumnKind.Text, required, get, (h, r, i) => set(h, !required && r.IsNull(i) ? null : shared ? r.GetShared(i) : r.GetString(i)));
 
     // An enum, stored by its name: parsed from the row's text without making a string of it.
     private static HostColumn Named<TEnum>(string name, Func<HostRecord, TEnum> get, Action<HostRecord, TEnum> set)
