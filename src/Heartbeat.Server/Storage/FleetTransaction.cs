@@ -1,3 +1,4 @@
+using System.Globalization;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Notify;
 using Npgsql;
@@ -10,12 +11,14 @@ namespace Heartbeat.Server.Storage;
 internal sealed class FleetTransaction : IAsyncDisposable
 {
     private readonly string _server;
+    private readonly WrittenRows _written;
 
-    private FleetTransaction(NpgsqlConnection connection, NpgsqlTransaction transaction, string server)
+    private FleetTransaction(NpgsqlConnection connection, NpgsqlTransaction transaction, string server, WrittenRows written)
     {
         Connection = connection;
         Transaction = transaction;
         _server = server;
+        _written = written;
     }
 
     public NpgsqlConnection Connection { get; }
@@ -28,12 +31,12 @@ internal sealed class FleetTransaction : IAsyncDisposable
     // How long the whole fleet had stood still, when this sweep found it had (every deadline moved by as much).
     public TimeSpan? Paused { get; set; }
 
-    public static async Task<FleetTransaction> BeginAsync(NpgsqlDataSource db, string server, CancellationToken cancellationToken)
+    public static async Task<FleetTransaction> BeginAsync(NpgsqlDataSource db, string server, WrittenRows written, CancellationToken cancellationToken)
     {
         var connection = await db.OpenConnectionAsync(cancellationToken);
         try
         {
-            return new FleetTransaction(connection, await connection.BeginTransactionAsync(cancellationToken), server);
+            return new FleetTransaction(connection, await connection.BeginTransactionAsync(cancellationToken), server, written);
         }
         catch
         {
@@ -45,7 +48,7 @@ internal sealed class FleetTransaction : IAsyncDisposable
     public NpgsqlCommand Command(string sql) => new(sql, Connection, Transaction);
 
     // Numbers the events from the database's sequence, writes the changes and the notifications route
-    // makes of the numbered events, then commits.
+    // makes of the numbered events, then commits, and keeps the hosts as written.
     public async Task CommitAsync(
         HostChanges changes, Func<IReadOnlyList<HostEvent>, IReadOnlyList<PendingNotification>> route, CancellationToken cancellationToken)
     {
@@ -59,7 +62,10 @@ internal sealed class FleetTransaction : IAsyncDisposable
         }
 
         await PostgresChanges.WriteAsync(Connection, Transaction, changes, route(changes.Events), _server, cancellationToken);
+        await using var current = Command("SELECT pg_current_xact_id()::text");
+        var txid = ulong.Parse((string)(await current.ExecuteScalarAsync(cancellationToken))!, CultureInfo.InvariantCulture);
         await Transaction.CommitAsync(cancellationToken);
+        _written.Wrote(changes.Hosts, changes.Forgotten, txid);
     }
 
     public async ValueTask DisposeAsync()

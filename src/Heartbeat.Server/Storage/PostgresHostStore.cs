@@ -18,6 +18,8 @@ internal sealed class PostgresHostStore : IHostStore
     // This server, as the rows it writes name it: reading the fleet's updates, it skips its own.
     private readonly string _server = Guid.NewGuid().ToString("N");
 
+    private readonly WrittenRows _written = new();
+
     // The alert targets this server sends to: it leaves alone those only other servers know (during a rolling change, say).
     private readonly Func<IEnumerable<string>> _targets;
 
@@ -78,10 +80,11 @@ internal sealed class PostgresHostStore : IHostStore
         await command.ExecuteScalarAsync(cancellationToken);
     }
 
-    // Locks the rows of the hosts a batch touches (creating those the beats name first) and returns them.
+    // Locks the rows of the hosts a batch touches (creating those the beats name first) and returns them. Only the rows
+    // this server did not write last are read in full.
     public async Task<FleetTransaction> BeginChangesAsync(IReadOnlyCollection<string> beating, IReadOnlyCollection<string> touched, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var transaction = await FleetTransaction.BeginAsync(_db, _server, cancellationToken);
+        var transaction = await FleetTransaction.BeginAsync(_db, _server, _written, cancellationToken);
         try
         {
             // Rows for new hosts first (beats = 0 marks them new), in one order on every server so that none deadlocks.
@@ -98,7 +101,33 @@ internal sealed class PostgresHostStore : IHostStore
             }
 
             string[] ids = [.. beating.Union(touched).Order(StringComparer.Ordinal)];
-            transaction.Hosts = await ReadHostsAsync(transaction.Connection, transaction.Transaction, "id = ANY($1) ORDER BY id FOR UPDATE", [ids], cancellationToken);
+            var hosts = new List<HostRecord>(ids.Length);
+            var unknown = new List<string>();
+            await using (var locking = transaction.Command("SELECT id, written_by, txid::text FROM hosts WHERE id = ANY($1) ORDER BY id FOR UPDATE"))
+            {
+                locking.Parameters.Add(new() { Value = ids });
+                await using var reader = await locking.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    var id = reader.GetString(0);
+                    var txid = ulong.Parse(reader.GetString(2), CultureInfo.InvariantCulture);
+                    if (_written.Take(id, reader.IsDBNull(1) ? null : reader.GetString(1), _server, txid) is { } written)
+                    {
+                        hosts.Add(written);
+                    }
+                    else
+                    {
+                        unknown.Add(id);
+                    }
+                }
+            }
+
+            if (unknown.Count > 0)
+            {
+                hosts.AddRange(await ReadHostsAsync(transaction.Connection, transaction.Transaction, "id = ANY($1)", [unknown.ToArray()], cancellationToken));
+            }
+
+            transaction.Hosts = hosts;
             return transaction;
         }
         catch
@@ -113,7 +142,7 @@ internal sealed class PostgresHostStore : IHostStore
     // pauseThreshold ago knows the whole fleet stood still and first moves every deadline by as much.
     public async Task<FleetTransaction> BeginSweepAsync(DateTimeOffset now, TimeSpan pauseThreshold, int limit, CancellationToken cancellationToken)
     {
-        var transaction = await FleetTransaction.BeginAsync(_db, _server, cancellationToken);
+        var transaction = await FleetTransaction.BeginAsync(_db, _server, _written, cancellationToken);
         try
         {
             var nowMs = now.ToUnixTimeMilliseconds();
@@ -169,6 +198,8 @@ internal sealed class PostgresHostStore : IHostStore
             command.Parameters.Add(new() { Value = from });
             forgotten = await StoreRows.ReadAllAsync(command, reader => reader.GetString(0), cancellationToken);
         }
+
+        _written.Forget(hosts.Select(h => h.Id).Concat(forgotten));
 
         await transaction.CommitAsync(cancellationToken);
         return new FleetUpdates(hosts, events, forgotten, next);

@@ -209,6 +209,32 @@ public sealed class FleetTests(PostgresFixture postgres)
         }
     }
 
+    [Fact]
+    public async Task AHostBeatingThroughEitherServerInTurnKeepsEveryBeatWhoeverWroteItLast()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        await using var a = await StartNodeAsync(database);
+        await using var b = await StartNodeAsync(database);
+
+        // A server takes a row it wrote last as it holds it; one the other server wrote since, it must read again.
+        var turns = new[] { a, a, b, a, b, b, a, a };
+        for (var i = 0; i < turns.Length; i++)
+        {
+            await turns[i].BeatAsync($$"""{"host": "roamer", "ip": "10.0.1.{{i + 1}}"}""");
+            var beats = i + 1;
+            await Eventually.TrueAsync(async () => await BeatsAsync(database, "roamer") == beats, $"beat {beats} in the store");
+        }
+
+        var stored = await PostgresFixture.QueryAsync<string>(database, "SELECT beats || ' ' || ip_changes || ' ' || reported_ip FROM hosts WHERE id = 'roamer'");
+        Assert.Equal([$"{turns.Length} {turns.Length - 1} 10.0.1.{turns.Length}"], stored);
+        foreach (var node in new[] { a, b })
+        {
+            await Eventually.TrueAsync(
+                async () => await node.FindHostAsync("roamer") is { } host && host.GetProperty("beats").GetInt32() == turns.Length,
+                "every beat on both servers");
+        }
+    }
+
     private static async Task<long> BeatsAsync(string database, string host)
     {
         try
