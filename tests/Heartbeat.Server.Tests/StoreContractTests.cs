@@ -205,7 +205,7 @@ public abstract class StoreContractTests : IAsyncDisposable
 
     private async Task WriteAsync(HostChanges changes) => await (await OpenAsync()).WriteAsync(changes, [], TestContext.Current.CancellationToken);
 
-    private static HostRecord EveryFieldSet(string id)
+    private protected static HostRecord EveryFieldSet(string id)
     {
         var host = new HostRecord(id)
         {
@@ -320,6 +320,23 @@ public sealed class SqliteStoreContractTests : StoreContractTests
         Assert.Single(loaded.Select(h => h.Peer).Distinct(ReferenceEqualityComparer.Instance));
         Assert.Single(loaded.Select(h => h.Group).Distinct(ReferenceEqualityComparer.Instance));
         Assert.Equal(["10.0.0.1", "10.0.0.2", "10.0.0.3"], loaded.Select(h => h.ReportedIp));
+    }
+
+    [Fact]
+    public async Task AStoreLargeEnoughToBeReadInHalvesLoadsEveryHostOnceInIdOrder()
+    {
+        // Two threads read it, each on its own side of the middle id: no host may be lost or read twice at the seam.
+        var ct = TestContext.Current.CancellationToken;
+        var hosts = Enumerable.Range(0, SqliteHostStore.ReadInHalvesFrom + 1).Select(i => new HostRecord($"host-{i}") { Peer = "192.0.2.1" }).ToList();
+        hosts[^1] = EveryFieldSet(hosts[^1].Id);
+        await (await OpenAsync()).WriteAsync(new HostChanges(hosts, [], [], []), [], ct);
+
+        var (loaded, _) = await (await OpenAsync()).LoadAsync(ct);
+
+        Assert.Equal(hosts.Select(h => h.Id).Order(StringComparer.Ordinal), loaded.Select(h => h.Id));
+        var everyField = loaded.Single(h => h.Id == hosts[^1].Id);
+        Assert.Equal(HostColumns.All.Select(c => c.Get(hosts[^1])), HostColumns.All.Select(c => c.Get(everyField)));
+        Assert.Equal(hosts[^1].LastBody, everyField.LastBody);
     }
 
     protected override void CleanUp() => _directory.Dispose();

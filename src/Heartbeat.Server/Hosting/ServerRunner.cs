@@ -48,9 +48,10 @@ internal static partial class ServerRunner
             Hangups();
         });
 
+        var held = false;
         try
         {
-            HoldCollections(app.Services.GetRequiredService<StoreOptions>());
+            held = HoldCollections(app.Services.GetRequiredService<StoreOptions>());
             await StartAsync(app, cancellationToken);
         }
         catch (Exception e) when (Describe(e, options) is { } reason)
@@ -69,8 +70,10 @@ internal static partial class ServerRunner
         Hangups();
 
         // What start-up allocated (settings, routes, the store's rows read into hosts) is garbage now: it goes back to the
-        // system at once, instead of being held until load next fills the young generation. This ends a hold too.
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        // system at once, instead of being held until load next fills the young generation. This ends a hold too. After
+        // a hold the hosts lie side by side with little garbage among them, and sweeping it is enough: compacting would
+        // move every host, a second more of start-up with a million (bench/RESULTS.md).
+        GC.Collect(GC.MaxGeneration, held ? GCCollectionMode.Forced : GCCollectionMode.Aggressive, blocking: true, compacting: !held);
 
         // Returns on SIGTERM or SIGINT, after Kestrel has finished the requests in flight;
         // disposing the app then writes out the last batch of the heartbeat log.
@@ -117,23 +120,24 @@ internal static partial class ServerRunner
     // Restoring a large store allocates every host's objects at once, and nearly all of them stay: a collection in the
     // middle would only copy them from one generation to the next. So none runs while the server starts with a file of
     // more than HoldCollectionsFrom, within a budget of three times its size (a collection ends the hold early). The
-    // compacting collection after start-up ends the hold and packs the hosts once; ending it before would have the next
-    // allocation collect them all once more, as young objects.
-    private static void HoldCollections(StoreOptions options)
+    // collection after start-up ends the hold and takes the hosts to the old generation at once; ending it before would
+    // have the next allocation collect them all once more, as young objects. True if the hold was taken.
+    private static bool HoldCollections(StoreOptions options)
     {
         var file = new FileInfo(options.Path);
         if (options.Kind != StoreKind.Sqlite || !file.Exists || file.Length < HoldCollectionsFrom)
         {
-            return;
+            return false;
         }
 
         try
         {
-            GC.TryStartNoGCRegion(3 * file.Length);
+            return GC.TryStartNoGCRegion(3 * file.Length);
         }
         catch (ArgumentOutOfRangeException)
         {
             // More than the GC can set aside: the restore collects as it goes.
+            return false;
         }
     }
 

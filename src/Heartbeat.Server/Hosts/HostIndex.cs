@@ -64,7 +64,7 @@ internal sealed class HostIndex(HostClock clock)
             var listing = _current;
             var counts = (int[])listing.Counts.Clone();
             var removed = new List<ListedHost>();
-            var added = new List<ListedHost>();
+            var added = new List<ListedHost>(changed.TryGetNonEnumeratedCount(out var count) ? count : 0);
             foreach (var host in changed)
             {
                 if (host.Listed == host.Record.State)
