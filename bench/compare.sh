@@ -11,7 +11,7 @@
 # Every build gets its own SQLite store and log in a scratch directory, binds 127.0.0.1 and has its rate limits
 # off; all are started before the first run and idle while another is measured. Each run is wrk -t2 -c64 with
 # bench/steady_beats.lua, bounded by --seconds. Prints one row per build: req/s of each round, the median, CPU µs
-# per request (user+system of the server over its runs) and each round's p99.
+# per request (user+system of the server over its runs), each round's p99 and the server's peak RSS (VmHWM).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.sh
@@ -73,8 +73,8 @@ done
 
 echo "Machine: $(nproc) cores, load average $(uptime | sed 's/.*load average: //'); wrk -t2 -c64 -d${seconds}s, 1,000 hosts$([ "$move" = 1 ] && echo ', every beat a new IP')"
 echo
-printf '| build |'; for round in $(seq 1 "$rounds"); do printf ' round %s |' "$round"; done; echo ' median req/s | CPU µs/req | p99 of each round |'
-printf '|---|'; for _ in $(seq 1 "$rounds"); do printf -- '---:|'; done; echo '---:|---:|---:|'
+printf '| build |'; for round in $(seq 1 "$rounds"); do printf ' round %s |' "$round"; done; echo ' median req/s | CPU µs/req | p99 of each round | peak RSS |'
+printf '|---|'; for _ in $(seq 1 "$rounds"); do printf -- '---:|'; done; echo '---:|---:|---:|---:|'
 for i in "${!labels[@]}"; do
   row=()
   for round in $(seq 1 "$rounds"); do row+=("${rps[$i,$round]}"); done
@@ -83,6 +83,7 @@ for i in "${!labels[@]}"; do
   for v in "${row[@]}"; do printf ' %.0f |' "$v"; done
   latencies=()
   for round in $(seq 1 "$rounds"); do latencies+=("${p99[$i,$round]} ms"); done
-  awk -v m="$median" -v t="${cpu[$i]}" -v hz="$hz" -v n="${requests[$i]}" -v l="$(IFS=,; echo "${latencies[*]}" | sed 's/,/, /g')" \
-    'BEGIN { printf " %.0f | %.1f | %s |\n", m, t / hz * 1e6 / n, l }'
+  peak=$(awk '$1 == "VmHWM:" { printf "%.0f", $2 / 1024 }' "/proc/${pids[$i]}/status")
+  awk -v m="$median" -v t="${cpu[$i]}" -v hz="$hz" -v n="${requests[$i]}" -v l="$(IFS=,; echo "${latencies[*]}" | sed 's/,/, /g')" -v p="$peak" \
+    'BEGIN { printf " %.0f | %.1f | %s | %s MiB |\n", m, t / hz * 1e6 / n, l, p }'
 done
