@@ -109,12 +109,13 @@ internal sealed partial class SqliteHostStore : IHostStore
             return ReadRows(_anchor.Handle!, SelectHosts, bound: null, capacity: 0, cancellationToken);
         }
 
-        var (count, middle) = await MiddleAsync(cancellationToken);
+        var count = await CountAsync(cancellationToken);
         if (count < ReadInHalvesFrom)
         {
             return ReadFile(SelectHosts, bound: null, count, cancellationToken);
         }
 
+        var middle = await MiddleIdAsync(count, cancellationToken);
         var halves = await Task.WhenAll(
             Task.Run(() => ReadFile($"{SelectHosts} WHERE hosts.id < $0", middle, capacity: count, cancellationToken), cancellationToken),
             Task.Run(() => ReadFile($"{SelectHosts} WHERE hosts.id >= $0", middle, capacity: count - count / 2, cancellationToken), cancellationToken));
@@ -122,15 +123,20 @@ internal sealed partial class SqliteHostStore : IHostStore
         return halves[0];
     }
 
-    // How many hosts there are, and the id in the middle of them.
-    private async Task<(int Count, string? Middle)> MiddleAsync(CancellationToken cancellationToken)
+    private async Task<int> CountAsync(CancellationToken cancellationToken)
     {
         await using var command = _anchor.CreateCommand();
         command.CommandText = "SELECT count(*) FROM hosts";
-        var count = (int)(long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        return (int)(long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    // The id in the middle of this many hosts.
+    private async Task<string?> MiddleIdAsync(int count, CancellationToken cancellationToken)
+    {
+        await using var command = _anchor.CreateCommand();
         command.CommandText = "SELECT id FROM hosts ORDER BY id LIMIT 1 OFFSET $half";
         command.Parameters.AddWithValue("$half", count / 2);
-        return (count, (string?)await command.ExecuteScalarAsync(cancellationToken));
+        return (string?)await command.ExecuteScalarAsync(cancellationToken);
     }
 
     private List<HostRecord> ReadFile(string sql, string? bound, int capacity, CancellationToken cancellationToken)
