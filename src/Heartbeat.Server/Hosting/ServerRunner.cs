@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime;
 using System.Runtime.InteropServices;
 using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Hosts;
@@ -70,10 +71,15 @@ internal static partial class ServerRunner
         Hangups();
 
         // What start-up allocated (settings, routes, the store's rows read into hosts) is garbage now: it goes back to the
-        // system at once, instead of being held until load next fills the young generation. This ends a hold too. After
-        // a hold the hosts lie side by side with little garbage among them, and sweeping it is enough: compacting would
-        // move every host, a second more of start-up with a million (bench/RESULTS.md).
-        GC.Collect(GC.MaxGeneration, held ? GCCollectionMode.Forced : GCCollectionMode.Aggressive, blocking: true, compacting: !held);
+        // system at once, instead of being held until load next fills the young generation.
+        if (held)
+        {
+            EndHold();
+        }
+        else
+        {
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        }
 
         // Returns on SIGTERM or SIGINT, after Kestrel has finished the requests in flight;
         // disposing the app then writes out the last batch of the heartbeat log.
@@ -139,6 +145,19 @@ internal static partial class ServerRunner
             // More than the GC can set aside: the restore collects as it goes.
             return false;
         }
+    }
+
+    // After a hold the hosts lie side by side with little garbage among them: a sweep is enough (compacting would move
+    // every host, a second more with a million), and it runs in the background while the server already answers (a
+    // blocking one held every request for 0.4 s more; bench/RESULTS.md). A collection may have ended the hold already.
+    private static void EndHold()
+    {
+        if (GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
+        {
+            GC.EndNoGCRegion();
+        }
+
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: false);
     }
 
     private static string? Describe(Exception exception, ServerOptions options)
