@@ -82,7 +82,9 @@ else
     floor_bin="$work/floor/floor"
   fi
 fi
-[ -z "$given" ] || build="$build (as given:$given)"
+# A binary given is described by what it is, not by what this machine would build.
+kind_of() { if LC_ALL=C grep -aqF __managedcode "$1"; then echo NativeAOT; else echo JIT; fi; }
+[ -z "$given" ] || build="server $(kind_of "$server_bin"), floor $(kind_of "$floor_bin") (as given:$given)"
 
 nginx_port=17791
 floor_port=17792
