@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Microsoft.Data.Sqlite;
 
 namespace Heartbeat.Server.Tests;
 
@@ -87,6 +88,49 @@ public sealed class ServerProcessTests
         Assert.Equal("HTTP/1.1 200 OK", await reader.ReadLineAsync(TestContext.Current.CancellationToken));
         Assert.Equal(0, await server.WaitForExitAsync(ExitDeadline));
         Assert.Equal(["Received heartbeat - From: 127.0.0.1, Reported IP: -, Host: in-flight"], HeartbeatLogFile.HeartbeatMessages(log));
+    }
+
+    [Fact]
+    public async Task ARestartOnAStoreLargeEnoughToHoldCollectionsKeepsEveryHostAndTakesBeats()
+    {
+        const int hosts = 20;
+        using var directory = new TempDirectory();
+        var log = directory.File("heartbeat.log");
+        var store = directory.File("heartbeat.db");
+        string[] arguments = ["0", "--bind", "127.0.0.1", "--log-file", log, "--store", "sqlite", "--data", store];
+        using (var first = ServerProcess.Start(arguments))
+        {
+            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{await first.WaitForStartAsync(log)}") };
+            for (var host = 0; host < hosts; host++)
+            {
+                (await client.PostAsync("/", new StringContent($$"""{"host": "kept-{{host}}"}"""), TestContext.Current.CancellationToken)).Dispose();
+            }
+
+            first.Terminate();
+            Assert.Equal(0, await first.WaitForExitAsync(ExitDeadline));
+        }
+
+        // Past the file size from which start-up holds collections while it restores (64 MiB): SQLite keeps a dropped
+        // table's pages in the file, free.
+        using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = store, Pooling = false }.ToString()))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE ballast (b BLOB); INSERT INTO ballast VALUES (zeroblob(70 * 1024 * 1024)); DROP TABLE ballast; PRAGMA wal_checkpoint(TRUNCATE)";
+            command.ExecuteNonQuery();
+        }
+
+        Assert.True(new FileInfo(store).Length > 64 << 20);
+        using var second = ServerProcess.Start(arguments);
+        using var restarted = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{await second.WaitForStartAsync(log, earlierStarts: 1)}") };
+        using var beat = await restarted.PostAsync("/", new StringContent("""{"host": "new-after-restart"}"""), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, beat.StatusCode);
+        var listed = await restarted.GetStringAsync("/api/v1/hosts?limit=1", TestContext.Current.CancellationToken);
+        Assert.Contains($"\"total\":{hosts + 1}", listed, StringComparison.Ordinal);
+        second.Terminate();
+        Assert.Equal(0, await second.WaitForExitAsync(ExitDeadline));
+        Assert.DoesNotContain("   at ", second.StandardError + second.StandardOutput, StringComparison.Ordinal);
     }
 
     [Fact]
