@@ -323,11 +323,12 @@ public sealed class SqliteStoreContractTests : StoreContractTests
     }
 
     [Fact]
-    public async Task AStoreLargeEnoughToBeReadInHalvesLoadsEveryHostOnceInIdOrder()
+    public async Task AStoreLargeEnoughToBeReadFromBothEndsLoadsEveryHostOnceInIdOrder()
     {
-        // Two threads read it, each on its own side of the middle id: no host may be lost or read twice at the seam.
+        // Two threads read it, one up from the first id and one down from the last: no host may be lost or read twice
+        // where they meet.
         var ct = TestContext.Current.CancellationToken;
-        var hosts = Enumerable.Range(0, SqliteHostStore.ReadInHalvesFrom + 1).Select(i => new HostRecord($"host-{i}") { Peer = "192.0.2.1" }).ToList();
+        var hosts = Enumerable.Range(0, SqliteHostStore.ReadFromBothEndsFrom + 1).Select(i => new HostRecord($"host-{i}") { Peer = "192.0.2.1" }).ToList();
         hosts[^1] = EveryFieldSet(hosts[^1].Id);
         await (await OpenAsync()).WriteAsync(new HostChanges(hosts, [], [], []), [], ct);
 

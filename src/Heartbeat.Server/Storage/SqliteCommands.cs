@@ -122,16 +122,11 @@ internal sealed partial class RowQuery : IStoredRow, IDisposable
     private const int SharedTexts = 4096;
     private readonly HashSet<string> _shared = new(StringComparer.Ordinal);
 
-    // The query's one parameter, if it has one, is bound to the text given.
-    public RowQuery(sqlite3 database, string sql, string? bound = null)
+    public RowQuery(sqlite3 database, string sql)
     {
         _database = database;
         SqliteException.ThrowExceptionForRC(raw.sqlite3_prepare_v2(database, sql, out _statement), database);
         _handle = _statement.DangerousGetHandle();
-        if (bound is not null)
-        {
-            SqliteException.ThrowExceptionForRC(raw.sqlite3_bind_text(_statement, 1, bound), database);
-        }
     }
 
     // The file opened read-only for this thread alone: SQLite then takes no lock for each column read.

@@ -1,3 +1,4 @@
+using System.Text;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Notify;
 using Microsoft.Data.Sqlite;
@@ -41,7 +42,7 @@ internal sealed partial class SqliteHostStore : IHostStore
     private const int SQLiteError = 1;
 
     // Below this many hosts a restore takes a moment on one thread.
-    internal const int ReadInHalvesFrom = 50_000;
+    internal const int ReadFromBothEndsFrom = 50_000;
 
     private readonly string _connectionString;
     private readonly string? _path;
@@ -98,30 +99,43 @@ internal sealed partial class SqliteHostStore : IHostStore
         return (hosts, lastEventId);
     }
 
-    // Every stored host (a million at most), on read-only connections of their own where the store is a file. SQLite
-    // decodes a row on the thread that steps it, and that is most of a restore's time: a large store is read in two
-    // halves at once, by id, so the second core does not sit idle meanwhile. The halves may be read from moments apart;
-    // nothing else writes before the server listens, and each host is read whole either way.
+    // Every stored host (a million at most), in id order, on read-only connections of their own where the store is a
+    // file. SQLite decodes a row on the thread that steps it, and that is most of a restore's time: a large store is
+    // read from both ends at once, one thread up from the first id and one down from the last, until together they
+    // have read as many rows as were counted. Neither waits for the other at a middle fixed beforehand (halves by id
+    // took a quarter of a second apart). Nothing else writes before the server listens.
     private async Task<List<HostRecord>> ReadHostsAsync(CancellationToken cancellationToken)
     {
         if (_path is null)
         {
-            return ReadRows(_anchor.Handle!, SelectHosts, bound: null, capacity: 0, cancellationToken);
+            return ReadRows(_anchor.Handle!, SelectHosts, RowShares.All, capacity: 0, cancellationToken);
         }
 
         var count = await CountAsync(cancellationToken);
-        if (count < ReadInHalvesFrom)
+        if (count < ReadFromBothEndsFrom)
         {
-            return ReadFile(SelectHosts, bound: null, count, cancellationToken);
+            return ReadFile(SelectHosts, RowShares.All, count, cancellationToken);
         }
 
-        var middle = await MiddleIdAsync(count, cancellationToken);
-        var halves = await Task.WhenAll(
-            Task.Run(() => ReadFile($"{SelectHosts} WHERE hosts.id < $0", middle, capacity: count, cancellationToken), cancellationToken),
-            Task.Run(() => ReadFile($"{SelectHosts} WHERE hosts.id >= $0", middle, capacity: count - count / 2, cancellationToken), cancellationToken));
-        halves[0].AddRange(halves[1]);
-        return halves[0];
+        var shares = new RowShares(count);
+        var ends = await Task.WhenAll(
+            Task.Run(() => ReadFile($"{SelectHosts} ORDER BY hosts.id", shares, capacity: count, cancellationToken), cancellationToken),
+            Task.Run(() => ReadFile($"{SelectHosts} ORDER BY hosts.id DESC", shares, capacity: count / 2, cancellationToken), cancellationToken));
+        var (up, down) = (ends[0], ends[1]);
+
+        // Rows deleted since the count (nothing should delete them) would have both threads read past each other.
+        while (down.Count > 0 && up.Count > 0 && SqliteOrder(down[^1].Id, up[^1].Id) <= 0)
+        {
+            down.RemoveAt(down.Count - 1);
+        }
+
+        down.Reverse();
+        up.AddRange(down);
+        return up;
     }
+
+    // SQLite's own order of TEXT keys (BINARY: their UTF-8 bytes), which differs from ordinal order past U+FFFF.
+    private static int SqliteOrder(string a, string b) => Encoding.UTF8.GetBytes(a).AsSpan().SequenceCompareTo(Encoding.UTF8.GetBytes(b));
 
     private async Task<int> CountAsync(CancellationToken cancellationToken)
     {
@@ -130,32 +144,41 @@ internal sealed partial class SqliteHostStore : IHostStore
         return (int)(long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    // The id in the middle of this many hosts.
-    private async Task<string?> MiddleIdAsync(int count, CancellationToken cancellationToken)
-    {
-        await using var command = _anchor.CreateCommand();
-        command.CommandText = "SELECT id FROM hosts ORDER BY id LIMIT 1 OFFSET $half";
-        command.Parameters.AddWithValue("$half", count / 2);
-        return (string?)await command.ExecuteScalarAsync(cancellationToken);
-    }
-
-    private List<HostRecord> ReadFile(string sql, string? bound, int capacity, CancellationToken cancellationToken)
+    private List<HostRecord> ReadFile(string sql, RowShares shares, int capacity, CancellationToken cancellationToken)
     {
         using var own = RowQuery.OpenReadOnly(_path!);
-        return ReadRows(own, sql, bound, capacity, cancellationToken);
+        return ReadRows(own, sql, shares, capacity, cancellationToken);
     }
 
-    private static List<HostRecord> ReadRows(sqlite3 database, string sql, string? bound, int capacity, CancellationToken cancellationToken)
+    private static List<HostRecord> ReadRows(sqlite3 database, string sql, RowShares shares, int capacity, CancellationToken cancellationToken)
     {
-        using var rows = new RowQuery(database, sql, bound);
+        using var rows = new RowQuery(database, sql);
         var hosts = new List<HostRecord>(capacity);
-        while (rows.Read())
+        for (var left = shares.Claim(); left > 0 && rows.Read(); left = left > 1 ? left - 1 : shares.Claim())
         {
             cancellationToken.ThrowIfCancellationRequested();
             hosts.Add(HostColumns.Read(rows, columns: StoredOrder));
         }
 
         return hosts;
+    }
+
+    // The rows two readers of one table share out, a few hundred at a time, until as many as were counted are taken.
+    private sealed class RowShares(int count)
+    {
+        private const int Share = 256;
+
+        private int _taken;
+
+        // For a reader that reads every row there is.
+        public static RowShares All => new(int.MaxValue);
+
+        // How many more rows the asking reader may read: 0 once all are taken.
+        public int Claim()
+        {
+            var end = (long)Interlocked.Add(ref _taken, Share);
+            return (int)Math.Clamp(count - (end - Share), 0, Share);
+        }
     }
 
     public async Task CheckAsync(CancellationToken cancellationToken)
