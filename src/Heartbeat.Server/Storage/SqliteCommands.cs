@@ -218,3 +218,21 @@ internal sealed partial class RowQuery : IStoredRow, IDisposable
         public static partial int Bytes(nint statement, int column);
     }
 }
+
+// The rows readers of one query share out, a few hundred at a time, until as many as were counted are taken.
+internal sealed class RowShares(int count)
+{
+    private const int Share = 256;
+
+    private int _taken;
+
+    // For a reader that reads every row there is.
+    public static RowShares All => new(int.MaxValue);
+
+    // How many more rows the asking reader may read: 0 once all are taken.
+    public int Claim()
+    {
+        var end = (long)Interlocked.Add(ref _taken, Share);
+        return (int)Math.Clamp(count - (end - Share), 0, Share);
+    }
+}
