@@ -102,8 +102,8 @@ internal sealed partial class SqliteHostStore : IHostStore
     // Every stored host (a million at most), in id order, on read-only connections of their own where the store is a
     // file. SQLite decodes a row on the thread that steps it, and that is most of a restore's time: a large store is
     // read from both ends at once, one thread up from the first id and one down from the last, until together they
-    // have read as many rows as were counted. Neither waits for the other at a middle fixed beforehand (halves by id
-    // took a quarter of a second apart). Nothing else writes before the server listens.
+    // have read as many rows as were counted. Neither waits for the other at a middle fixed beforehand (halves split at
+    // the middle id finished a quarter of a second apart). Nothing else writes before the server listens.
     private async Task<List<HostRecord>> ReadHostsAsync(CancellationToken cancellationToken)
     {
         if (_path is null)
