@@ -124,6 +124,11 @@ for run in sqlite 1 2; do
   read -r rps p50 p99 errors < <(cat "${outputs[@]}" | awk '/^heartbeats\/s:/ { r += $2; if ($4 > p50) p50 = $4; if ($7 > p99) p99 = $7; e += $10 }
     END { printf "%.0f %s %s %d\n", r, p50, p99, e }')
 
+  if [ "$errors" != 0 ]; then # what the servers said of it, before their scratch files go
+    echo "round $round, $run: $errors errors; the servers' warnings:"
+    grep -h -A1 -E ' (warn|fail|crit): ' "$work/$database"-*.out | head -20 || true
+    grep -h -E 'Non-2xx|Socket errors' "${outputs[@]}" || true
+  fi
   # Caught up: the store counts as many beats as the servers logged (warm-up included).
   logged=$(cat "$work/$database"-*.log | grep -c ' - Received heartbeat - ' || true)
   deadline=$((SECONDS + 120))
