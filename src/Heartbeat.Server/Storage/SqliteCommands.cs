@@ -226,8 +226,8 @@ internal sealed class RowShares(int count)
 
     private int _taken;
 
-    // For a reader that reads every row there is.
-    public static RowShares All => new(int.MaxValue);
+    // For a reader alone, that reads every row there is.
+    public static RowShares ForOneReader() => new(int.MaxValue);
 
     // How many more rows the asking reader may read: 0 once all are taken.
     public int Claim()

@@ -108,13 +108,13 @@ internal sealed partial class SqliteHostStore : IHostStore
     {
         if (_path is null)
         {
-            return ReadRows(_anchor.Handle!, SelectHosts, RowShares.All, capacity: 0, cancellationToken);
+            return ReadRows(_anchor.Handle!, SelectHosts, RowShares.ForOneReader(), capacity: 0, cancellationToken);
         }
 
         var count = await CountAsync(cancellationToken);
         if (count < ReadFromBothEndsFrom)
         {
-            return ReadFile(SelectHosts, RowShares.All, count, cancellationToken);
+            return ReadFile(SelectHosts, RowShares.ForOneReader(), count, cancellationToken);
         }
 
         var shares = new RowShares(count);
