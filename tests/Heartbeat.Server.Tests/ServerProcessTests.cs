@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Heartbeat.Server.Hosting;
 using Microsoft.Data.Sqlite;
 
 namespace Heartbeat.Server.Tests;
@@ -110,17 +111,17 @@ public sealed class ServerProcessTests
             Assert.Equal(0, await first.WaitForExitAsync(ExitDeadline));
         }
 
-        // Past the file size from which start-up holds collections while it restores (64 MiB): SQLite keeps a dropped
-        // table's pages in the file, free.
+        // Past the file size from which start-up holds collections while it restores: SQLite keeps a dropped table's
+        // pages in the file, free.
         using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = store, Pooling = false }.ToString()))
         {
             connection.Open();
             using var command = connection.CreateCommand();
-            command.CommandText = "CREATE TABLE ballast (b BLOB); INSERT INTO ballast VALUES (zeroblob(70 * 1024 * 1024)); DROP TABLE ballast; PRAGMA wal_checkpoint(TRUNCATE)";
+            command.CommandText = $"CREATE TABLE ballast (b BLOB); INSERT INTO ballast VALUES (zeroblob({ServerRunner.HoldCollectionsFrom + (1 << 20)})); DROP TABLE ballast; PRAGMA wal_checkpoint(TRUNCATE)";
             command.ExecuteNonQuery();
         }
 
-        Assert.True(new FileInfo(store).Length > 64 << 20);
+        Assert.True(new FileInfo(store).Length > ServerRunner.HoldCollectionsFrom);
         using var second = ServerProcess.Start(arguments);
         using var restarted = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{await second.WaitForStartAsync(log, earlierStarts: 1)}") };
         using var beat = await restarted.PostAsync("/", new StringContent("""{"host": "new-after-restart"}"""), TestContext.Current.CancellationToken);

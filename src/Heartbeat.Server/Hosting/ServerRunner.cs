@@ -18,7 +18,7 @@ namespace Heartbeat.Server.Hosting;
 // Runs the server from start-up to a clean stop, turning start-up failures into one clear line.
 internal static partial class ServerRunner
 {
-    private const long HoldCollectionsFrom = 64 << 20;
+    internal const long HoldCollectionsFrom = 64 << 20;
 
     // Exit code for a server that could not start (port taken, log not writable, …).
     public const int StartFailed = 1;
