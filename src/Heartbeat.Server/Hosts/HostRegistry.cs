@@ -36,7 +36,8 @@ internal sealed partial class HostRegistry(HostClock clock, HostTransitions tran
     public void Restore(IReadOnlyList<HostRecord> hosts)
     {
         var now = clock.Read();
-        var restored = hosts.Select(record => new TrackedHost(record) { StoredBody = record.LastBody }).ToList();
+        var restored = new TrackedHost[hosts.Count]; // made on every core: 0.2 s on one with a million
+        Parallel.For(0, hosts.Count, i => restored[i] = new TrackedHost(hosts[i]) { StoredBody = hosts[i].LastBody });
         _hosts.Reserve(hosts.Count);
 
         // The index sorts them on another core meanwhile (nobody else sees these hosts before the server listens), in
