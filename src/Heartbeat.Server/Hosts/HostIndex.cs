@@ -45,18 +45,18 @@ internal sealed class HostIndex(HostClock clock)
             var counts = (int[])listing.Counts.Clone();
             if (host.Listed is { } was)
             {
-                hosts = hosts.Remove(new ListedHost(RankOf(was), host.Record.Id));
+                hosts = Without(hosts, new ListedHost(RankOf(was), host.Record.Id));
                 counts[(int)was]--;
             }
 
             host.Listed = host.Record.State;
             counts[(int)host.Record.State]++;
-            Publish(listing, hosts.Add(new ListedHost(RankOf(host.Record.State), host.Record.Id)), counts);
+            Publish(listing, With(hosts, new ListedHost(RankOf(host.Record.State), host.Record.Id)), counts);
         }
     }
 
     // Lists many hosts at once, for hosts nobody else changes yet: a restore before the server listens, a fleet's mirror.
-    // The set takes them in one go (a restore of a million hosts is one sort, not a million insertions).
+    // Many at once make a new listing in one pass (see Merged); a few are put in one by one.
     public void UpdateAll(IEnumerable<TrackedHost> changed)
     {
         lock (_lock)
@@ -83,7 +83,9 @@ internal sealed class HostIndex(HostClock clock)
                 counts[(int)host.Record.State]++;
             }
 
-            Publish(listing, listing.Hosts.Except(removed).Union(added), counts);
+            Publish(listing, (removed.Count + added.Count) * 8 < listing.Hosts.Count
+                ? added.Aggregate(removed.Aggregate(listing.Hosts, Without), With)
+                : Merged(listing.Hosts, removed, added), counts);
         }
     }
 
@@ -101,7 +103,7 @@ internal sealed class HostIndex(HostClock clock)
             var counts = (int[])listing.Counts.Clone();
             counts[(int)was]--;
             host.Listed = null;
-            Publish(listing, listing.Hosts.Remove(new ListedHost(RankOf(was), host.Record.Id)), counts);
+            Publish(listing, Without(listing.Hosts, new ListedHost(RankOf(was), host.Record.Id)), counts);
         }
     }
 
@@ -157,8 +159,52 @@ internal sealed class HostIndex(HostClock clock)
         }
     }
 
-    private void Publish(HostListing previous, ImmutableSortedSet<ListedHost> hosts, int[] counts) =>
+    private void Publish(HostListing previous, ImmutableList<ListedHost> hosts, int[] counts) =>
         Volatile.Write(ref _current, new HostListing(previous.Version + 1, hosts, counts));
+
+    // The listing is a list kept in order: a place goes in where a binary search finds it, in O(log n), once.
+    private static ImmutableList<ListedHost> With(ImmutableList<ListedHost> hosts, ListedHost place) =>
+        hosts.BinarySearch(place) is var at and < 0 ? hosts.Insert(~at, place) : hosts;
+
+    private static ImmutableList<ListedHost> Without(ImmutableList<ListedHost> hosts, ListedHost place) =>
+        hosts.BinarySearch(place) is var at and >= 0 ? hosts.RemoveAt(at) : hosts;
+
+    // The listing without the places removed and with those added, built from the places in order in O(n): a tree
+    // made from an ordered list needs no comparison. A store hands its hosts over by id, so within each rank they are
+    // nearly always in order already: put by rank in one stable pass, then checked, they are sorted only if not
+    // (a restore of a million hosts compares each id once, not twenty times).
+    private static ImmutableList<ListedHost> Merged(ImmutableList<ListedHost> hosts, List<ListedHost> removed, List<ListedHost> added)
+    {
+        var gone = removed.ToHashSet();
+        var kept = hosts.Where(h => !gone.Contains(h)).ToList();
+        var next = new int[Order.Count + 1]; // where each rank's places go next, counted first
+        foreach (var place in kept.Concat(added))
+        {
+            next[place.Rank + 1]++;
+        }
+
+        for (var rank = 1; rank < next.Length; rank++)
+        {
+            next[rank] += next[rank - 1];
+        }
+
+        var places = new ListedHost[kept.Count + added.Count];
+        foreach (var place in kept.Concat(added))
+        {
+            places[next[place.Rank]++] = place;
+        }
+
+        for (var i = 1; i < places.Length; i++)
+        {
+            if (places[i - 1].CompareTo(places[i]) >= 0)
+            {
+                Array.Sort(places);
+                return ImmutableList.CreateRange(places.Distinct());
+            }
+        }
+
+        return ImmutableList.CreateRange(places);
+    }
 
     private static int[] RanksOf(IReadOnlyList<HostState> order)
     {
@@ -181,13 +227,14 @@ internal readonly record struct ListedHost(int Rank, string? Id) : IComparable<L
 }
 
 // One version of the listing; never changes once made.
-internal sealed class HostListing(long version, ImmutableSortedSet<ListedHost> hosts, int[] counts)
+internal sealed class HostListing(long version, ImmutableList<ListedHost> hosts, int[] counts)
 {
     public static readonly HostListing Empty = new(0, [], new int[Enum.GetValues<HostState>().Length]);
 
     public long Version { get; } = version;
 
-    public ImmutableSortedSet<ListedHost> Hosts { get; } = hosts;
+    // In order (ListedHost.CompareTo), each place once.
+    public ImmutableList<ListedHost> Hosts { get; } = hosts;
 
     // By (int)HostState.
     public int[] Counts { get; } = counts;
@@ -202,13 +249,13 @@ internal sealed class HostListing(long version, ImmutableSortedSet<ListedHost> h
     // The position of the first host after this place, in O(log n).
     public int PositionAfter(ListedHost place)
     {
-        var found = Hosts.IndexOf(place);
+        var found = Hosts.BinarySearch(place);
         return found >= 0 ? found + 1 : ~found;
     }
 
     private int PositionOf(ListedHost place)
     {
-        var found = Hosts.IndexOf(place);
+        var found = Hosts.BinarySearch(place);
         return found >= 0 ? found : ~found;
     }
 }
