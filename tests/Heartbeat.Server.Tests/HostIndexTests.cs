@@ -119,6 +119,25 @@ public sealed class HostIndexTests
         Assert.Equal(100, _index.Current.Counts[(int)HostState.Down]);
     }
 
+    [Fact]
+    public void HostsGivenOutOfOrderAndLaterChangedInBulkAreListedInOrderOnce()
+    {
+        var hosts = Enumerable.Range(0, 1000).Reverse().Select(i => Host($"h{i:D4}", HostState.Up)).ToList();
+        _index.UpdateAll(hosts);
+        foreach (var host in hosts.Where((_, i) => i % 3 == 0))
+        {
+            host.Record.State = HostState.Down;
+        }
+
+        _index.UpdateAll(hosts);
+
+        var ids = Ids(_index.Current);
+        var down = hosts.Where(h => h.Record.State == HostState.Down).Select(h => h.Record.Id).Order(StringComparer.Ordinal);
+        var up = hosts.Where(h => h.Record.State == HostState.Up).Select(h => h.Record.Id).Order(StringComparer.Ordinal);
+        Assert.Equal(down.Concat(up), ids);
+        Assert.Equal(334, _index.Current.Counts[(int)HostState.Down]);
+    }
+
     // Only a weak reference leaves this frame, so nothing but the index can keep the listing.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private WeakReference PinAListingAndChangeIt(TrackedHost host)
