@@ -40,8 +40,8 @@ internal sealed partial class HostRegistry(HostClock clock, HostTransitions tran
         Parallel.For(0, hosts.Count, i => restored[i] = new TrackedHost(hosts[i]) { StoredBody = hosts[i].LastBody });
         _hosts.Reserve(hosts.Count);
 
-        // The index sorts them on another core meanwhile (nobody else sees these hosts before the server listens), in
-        // the store's order (by id), not the map's hash order: nearly sorted, with the ids side by side in memory.
+        // The index lists them on another core meanwhile (nobody else sees these hosts before the server listens), in
+        // the store's order (by id), not the map's hash order: already in order within each state, so it need not sort.
         Parallel.Invoke(() => Index.UpdateAll(restored), () =>
         {
             foreach (var host in restored)
