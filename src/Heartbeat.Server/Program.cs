@@ -93,6 +93,7 @@ internal partial class Program
         builder.Services.AddWebhookClient();
         builder.Services.AddSingleton<Notifiers>();
         builder.Services.AddHostedService<NotificationDispatcher>();
+        builder.Services.AddHostedService<HeapUpkeep>();
 
         builder.Services.AddProblemResponses();
         builder.Services.AddApiDocument();
