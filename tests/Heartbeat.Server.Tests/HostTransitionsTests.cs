@@ -89,6 +89,17 @@ public sealed class HostTransitionsTests
     }
 
     [Fact]
+    public void AHostReportingTheAddressItBeatsFromKeepsThatAddressOnce()
+    {
+        var peer = string.Concat("192.168.1.", "53"); // not the literal: a string of its own, as a request's would be
+        Beat(new ReceivedHeartbeat(Ip: "192.168.1.53", Host: "nas"), peer);
+
+        Assert.Equal("192.168.1.53", _host.Ip);
+        Assert.Same(peer, _host.ReportedIp);
+        Assert.Same(peer, _host.Peer);
+    }
+
+    [Fact]
     public void AHostSilentInItsMaintenanceWindowIsDownOnlyWhenTheWindowEnds()
     {
         var started = Beat(new ReceivedHeartbeat(Host: "web1", Interval: TimeSpan.FromSeconds(10)) { Maintenance = TimeSpan.FromMinutes(1) });

@@ -6,7 +6,10 @@ namespace Heartbeat.Server.Hosts;
 internal sealed class DeadlineQueue
 {
     private readonly PriorityQueue<TrackedHost, TimeSpan> _queue = new();
+    private const int TrimFrom = 4096;
+
     private readonly Lock _gate = new();
+    private int _peak; // the most entries since the queue's room was last trimmed
 
     // Queues the host for due; the caller holds the host's lock.
     public void Schedule(TrackedHost host, TimeSpan due)
@@ -23,7 +26,21 @@ internal sealed class DeadlineQueue
     {
         lock (_gate)
         {
-            return _queue.TryPeek(out var host, out var due) && due <= now && _queue.TryDequeue(out _, out _) ? (host, due) : null;
+            if (_queue.TryPeek(out var host, out var due) && due <= now && _queue.TryDequeue(out _, out _))
+            {
+                return (host, due);
+            }
+
+            // A sweep ends here. Once most of the hosts are down (a site, a restart's storm), most of the queue's room is
+            // given back: 16 bytes a host, a million hosts' worth held for none otherwise.
+            _peak = Math.Max(_peak, _queue.Count);
+            if (_peak >= TrimFrom && _queue.Count < _peak / 4)
+            {
+                _queue.TrimExcess();
+                _peak = _queue.Count;
+            }
+
+            return null;
         }
     }
 }

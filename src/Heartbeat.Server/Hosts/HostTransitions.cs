@@ -69,7 +69,8 @@ internal sealed class HostTransitions(HostsOptions options, EventLines lines)
         if (outcome.PlaceChanged)
         {
             // Only then: an unchanged place keeps its strings, which restored hosts share (see IStoredRow.GetShared).
-            host.ReportedIp = beat.Ip;
+            // A reported address that is the peer's (a host on the server's own network) is kept once.
+            host.ReportedIp = beat.Ip == peer ? peer : beat.Ip;
             host.Peer = peer;
             host.Group = group;
         }
