@@ -10,7 +10,7 @@ namespace Heartbeat.Server.Hosting;
 // the bench's VM) would be in the way, and the GC's own collections keep up there.
 internal sealed partial class HeapUpkeep(TimeProvider time, ILogger<HeapUpkeep> logger) : BackgroundService
 {
-    public static readonly TimeSpan Period = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Period = TimeSpan.FromSeconds(30);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

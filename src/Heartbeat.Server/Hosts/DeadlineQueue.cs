@@ -5,11 +5,11 @@ namespace Heartbeat.Server.Hosts;
 // no queue operation and the sweeper O(log n) per host per interval, never a scan of all hosts.
 internal sealed class DeadlineQueue
 {
-    private readonly PriorityQueue<TrackedHost, TimeSpan> _queue = new();
     private const int TrimFrom = 4096;
 
+    private readonly PriorityQueue<TrackedHost, TimeSpan> _queue = new();
     private readonly Lock _gate = new();
-    private int _peak; // the most entries since the queue's room was last trimmed
+    private int _peak; // the most entries at a sweep's end since the queue's room was last trimmed
 
     // Queues the host for due; the caller holds the host's lock.
     public void Schedule(TrackedHost host, TimeSpan due)
