@@ -92,10 +92,7 @@ internal sealed class SiteOutages(TimeSpan window)
                     site = _sites[to] = new Site();
                 }
 
-                if (!site.Members.Contains(host))
-                {
-                    site.Members.Add(host);
-                }
+                site.Members.Add(host);
             }
         }
     }
@@ -218,7 +215,8 @@ internal sealed class SiteOutages(TimeSpan window)
 
     private sealed class Site
     {
-        public List<HostRecord> Members { get; } = [];
+        // A set: a site can be a whole network behind one NAT, and every host that joins or leaves looks itself up.
+        public HashSet<HostRecord> Members { get; } = [];
 
         public List<HostEvent> HeldDowns { get; private set; } = [];
 
