@@ -90,6 +90,11 @@ cpu_seconds() { # utime + stime of a process, in seconds
   awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$1/stat"
 }
 
+# The server's RSS above the empty server's, per host: $1 hosts, with $rss and $base_rss in MiB.
+bytes_per_host() {
+  awk -v r="$rss" -v b="$base_rss" -v n="$1" 'BEGIN { printf "%.0f", (r - b) * 1048576 / n }'
+}
+
 rss_mib() { # VmRSS or VmHWM (peak) of a process, in MiB
   awk -v key="$2:" '$1 == key { printf "%.0f", $2 / 1024 }' "/proc/$1/status"
 }
@@ -169,8 +174,7 @@ if [ "$footprint" = 1 ]; then
     done
     echo "$n hosts: all down $(awk -v a="$(date +%s.%N)" -v b="$last_beat" 'BEGIN { printf "%.1f", a - b - 15 }') s after the last one's deadline"
     sleep 1 # one flush interval and a GC
-    rss=$(rss_mib "$server_pid" VmRSS)
-    per_host=$(awk -v r="$rss" -v b="$base_rss" -v n="$n" 'BEGIN { printf "%.0f", (r - b) * 1048576 / n }')
+    rss=$(rss_mib "$server_pid" VmRSS) per_host=$(bytes_per_host "$n")
     echo "$n hosts: RSS ${rss} MiB (${per_host} bytes per host above the empty server's ${base_rss} MiB)"
     [ "$n" = 1000000 ] || continue
     # Quiet now, the server has its heap's garbage found and, if that left much free space, compacts it (HeapUpkeep).
@@ -180,8 +184,7 @@ if [ "$footprint" = 1 ]; then
       [ "$SECONDS" -lt "$deadline" ] || { compacted="no compaction within 180 s"; break; }
       sleep 1
     done
-    rss=$(rss_mib "$server_pid" VmRSS)
-    per_host=$(awk -v r="$rss" -v b="$base_rss" -v n="$n" 'BEGIN { printf "%.0f", (r - b) * 1048576 / n }')
+    rss=$(rss_mib "$server_pid" VmRSS) per_host=$(bytes_per_host "$n")
     echo "$n hosts, the server quiet: RSS ${rss} MiB (${per_host} bytes per host; $compacted)"
   done
   stop_server
