@@ -114,7 +114,12 @@ public sealed class PostgresServer : IAsyncDisposable
             return;
         }
 
-        await RunAsync(Path.Combine(_binaries!, "pg_ctl"), ["-D", Path.Combine(_directory, "data"), "-m", "immediate", "-w", "stop"]);
+        // A test may end with its server stopped, as an outage left it.
+        if (File.Exists(Path.Combine(_directory, "data", "postmaster.pid")))
+        {
+            await RunAsync(Path.Combine(_binaries!, "pg_ctl"), ["-D", Path.Combine(_directory, "data"), "-m", "immediate", "-w", "stop"]);
+        }
+
         Directory.Delete(_directory, recursive: true);
     }
 

@@ -14,6 +14,7 @@ internal sealed partial class NotificationDispatcher(
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan KeepDelivered = TimeSpan.FromDays(7);
+    private static readonly TimeSpan LongestRoundWait = TimeSpan.FromSeconds(10);
 
     private readonly ConcurrentDictionary<long, Task> _inFlight = new();
 
@@ -27,11 +28,20 @@ internal sealed partial class NotificationDispatcher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Rounds that failed in a row: while the store is away the next round waits longer each time (1 s, 2 s, ...
+        // up to 10 s), so an outage costs an error line now and then, not a connection attempt and a log line in a loop.
+        var failedRounds = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
+                if (failedRounds > 0)
+                {
+                    await Task.Delay(WaitAfter(failedRounds), time, stoppingToken);
+                }
+
                 await DispatchDueAsync(stoppingToken);
+                failedRounds = 0;
                 await notifiers.WaitForQueuedAsync(PollInterval, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -42,7 +52,8 @@ internal sealed partial class NotificationDispatcher(
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                LogDispatchFailed(logger, e.Message);
+                failedRounds++;
+                LogRoundFailed(logger, e.Message, WaitAfter(failedRounds).TotalSeconds);
             }
         }
 
@@ -153,6 +164,9 @@ internal sealed partial class NotificationDispatcher(
     }
 
     // RetryBase × 2^(attempts-1), capped, times a random 0.8–1.2 so retries from many failures spread out.
+    internal static TimeSpan WaitAfter(int failedRounds) =>
+        TimeSpan.FromSeconds(Math.Min(Math.Pow(2, Math.Min(failedRounds - 1, 30)), LongestRoundWait.TotalSeconds));
+
     private TimeSpan Backoff(int attempts)
     {
         var exponential = options.RetryBase.TotalMilliseconds * Math.Pow(2, Math.Min(attempts - 1, 30));
@@ -165,4 +179,7 @@ internal sealed partial class NotificationDispatcher(
 
     [LoggerMessage(EventId = 401, Level = LogLevel.Error, Message = "Notification dispatch failed ({Reason}); the outbox is kept and tried again")]
     private static partial void LogDispatchFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 402, Level = LogLevel.Error, Message = "The outbox could not be read ({Reason}); it is kept and read again in {Seconds} s")]
+    private static partial void LogRoundFailed(ILogger logger, string reason, double seconds);
 }
