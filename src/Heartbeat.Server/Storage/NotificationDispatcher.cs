@@ -24,6 +24,9 @@ internal sealed partial class NotificationDispatcher(
     // Targets come and go with a reload (SIGHUP), so each gets its gate when first used.
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _perTarget = new(StringComparer.Ordinal);
 
+    // Summaries settled (taken from the dampers) but not yet in the outbox: kept for the next round if the store fails.
+    private readonly List<PendingNotification> _settledUnsaved = [];
+
     private DateTimeOffset _nextPrune = DateTimeOffset.MinValue;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -63,10 +66,11 @@ internal sealed partial class NotificationDispatcher(
     private async Task DispatchDueAsync(CancellationToken stoppingToken)
     {
         var now = time.GetUtcNow();
-        var settled = notifiers.Settle(now);
-        if (settled.Count > 0)
+        _settledUnsaved.AddRange(notifiers.Settle(now));
+        if (_settledUnsaved.Count > 0)
         {
-            await store.EnqueueNotificationsAsync(settled, stoppingToken);
+            await store.EnqueueNotificationsAsync(_settledUnsaved, stoppingToken);
+            _settledUnsaved.Clear();
         }
 
         _endedDuringRead.Clear();
