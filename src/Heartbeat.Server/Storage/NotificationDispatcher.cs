@@ -167,10 +167,11 @@ internal sealed partial class NotificationDispatcher(
         return cause.Message;
     }
 
-    // RetryBase × 2^(attempts-1), capped, times a random 0.8–1.2 so retries from many failures spread out.
-    internal static TimeSpan WaitAfter(int failedRounds) =>
+    // 1 s × 2^(failedRounds-1), up to LongestRoundWait.
+    private static TimeSpan WaitAfter(int failedRounds) =>
         TimeSpan.FromSeconds(Math.Min(Math.Pow(2, Math.Min(failedRounds - 1, 30)), LongestRoundWait.TotalSeconds));
 
+    // RetryBase × 2^(attempts-1), capped, times a random 0.8–1.2 so retries from many failures spread out.
     private TimeSpan Backoff(int attempts)
     {
         var exponential = options.RetryBase.TotalMilliseconds * Math.Pow(2, Math.Min(attempts - 1, 30));
@@ -184,6 +185,6 @@ internal sealed partial class NotificationDispatcher(
     [LoggerMessage(EventId = 401, Level = LogLevel.Error, Message = "Notification dispatch failed ({Reason}); the outbox is kept and tried again")]
     private static partial void LogDispatchFailed(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = 402, Level = LogLevel.Error, Message = "The outbox could not be read ({Reason}); it is kept and read again in {Seconds} s")]
+    [LoggerMessage(EventId = 402, Level = LogLevel.Error, Message = "The outbox could not be read or written ({Reason}); it is kept and tried again in {Seconds} s")]
     private static partial void LogRoundFailed(ILogger logger, string reason, double seconds);
 }
