@@ -180,17 +180,7 @@ public sealed class NotificationTests
             o => o with { Notify = o.Notify with { Webhooks = [WebhookSpec.Parse($"{receiver.Url}#down,recovered")], FlapThreshold = 2, FlapWindow = TimeSpan.FromMinutes(5) } },
             time);
 
-        await server.BeatAsync("""{"host": "flaky", "interval": 1}""");
-        for (var cycle = 0; cycle < 4; cycle++)
-        {
-            time.Advance(TimeSpan.FromSeconds(3));
-            await server.WaitForStateAsync("flaky", "down");
-            await server.BeatAsync("""{"host": "flaky", "interval": 1}""");
-        }
-
-        time.Advance(TimeSpan.FromSeconds(3));
-        await server.WaitForStateAsync("flaky", "down"); // and down it stays
-        time.Advance(TimeSpan.FromSeconds(1)); // the store flush that queues the notifications
+        await server.FlapAsync(time, "flaky", cycles: 4);
         await receiver.WaitForAsync(r => r.Body.Contains("Host flapping - flaky", StringComparison.Ordinal), "the flapping summary");
         time.Advance(TimeSpan.FromMinutes(6));
         var settled = await receiver.WaitForAsync(r => r.Body.Contains("Host stopped flapping - flaky", StringComparison.Ordinal), "the settled summary");

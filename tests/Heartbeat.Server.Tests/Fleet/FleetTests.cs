@@ -196,17 +196,7 @@ public sealed class FleetTests(PostgresFixture postgres)
             database,
             o => o with { Notify = o.Notify with { Webhooks = [WebhookSpec.Parse($"{receiver.Url}#down,recovered")], FlapThreshold = 2, FlapWindow = TimeSpan.FromMinutes(5) } },
             time);
-        await node.BeatAsync("""{"host": "flaky", "interval": 1}""");
-        for (var cycle = 0; cycle < 3; cycle++)
-        {
-            time.Advance(TimeSpan.FromSeconds(3));
-            await node.WaitForStateAsync("flaky", "down");
-            await node.BeatAsync("""{"host": "flaky", "interval": 1}""");
-        }
-
-        time.Advance(TimeSpan.FromSeconds(3));
-        await node.WaitForStateAsync("flaky", "down");
-        time.Advance(TimeSpan.FromSeconds(1));
+        await node.FlapAsync(time, "flaky", cycles: 3);
         await receiver.WaitForAsync(r => r.Body.Contains("Host flapping - flaky", StringComparison.Ordinal), "the flapping summary");
 
         // From here every write to the outbox fails, and each try is counted (a sequence is not rolled back). The host

@@ -86,4 +86,24 @@ internal static class HostApi
         time.Advance(by);
         await server.WaitForStateAsync("canary", "down");
     }
+
+    /// <summary>
+    /// A host with a one-second interval goes down and comes back <paramref name="cycles"/> times on the fake clock,
+    /// then goes down and stays down; a second more lets the store flush queue what that raised.
+    /// </summary>
+    public static async Task FlapAsync(this InProcessServer server, FakeTimeProvider time, string host, int cycles)
+    {
+        var beat = $$"""{"host": "{{host}}", "interval": 1}""";
+        await server.BeatAsync(beat);
+        for (var cycle = 0; cycle < cycles; cycle++)
+        {
+            time.Advance(TimeSpan.FromSeconds(3));
+            await server.WaitForStateAsync(host, "down");
+            await server.BeatAsync(beat);
+        }
+
+        time.Advance(TimeSpan.FromSeconds(3));
+        await server.WaitForStateAsync(host, "down");
+        time.Advance(TimeSpan.FromSeconds(1));
+    }
 }
