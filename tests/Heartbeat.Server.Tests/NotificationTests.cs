@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Heartbeat.Server.Notify;
 using Heartbeat.Server.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Heartbeat.Server.Tests;
@@ -190,6 +191,45 @@ public sealed class NotificationTests
         var events = receiver.Requests.Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("event").GetString()).Order(StringComparer.Ordinal);
         Assert.Equal(["down", "flapping", "flapping", "recovered"], events);
         await HeartbeatLogFile.WaitForAsync(server.LogPath, m => m.Count(line => line.StartsWith("Host down - flaky", StringComparison.Ordinal)) == 5, "five down lines");
+    }
+
+    [Fact]
+    public async Task ASummarySettledWhileTheOutboxCannotBeWrittenIsSentOnceItCanBe()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 2, 8, 11, 30, 0, TimeSpan.Zero));
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var server = await InProcessServer.StartAsync(
+            o => o with { Notify = o.Notify with { Webhooks = [WebhookSpec.Parse($"{receiver.Url}#down,recovered")], FlapThreshold = 2, FlapWindow = TimeSpan.FromMinutes(5) } },
+            time);
+        await server.FlapAsync(time, "flaky", cycles: 3);
+        await receiver.WaitForAsync(r => r.Body.Contains("Host flapping - flaky", StringComparison.Ordinal), "the flapping summary");
+
+        // From here the store refuses every write to the outbox. The host settles, its summary is taken from the
+        // damper, and the write fails.
+        await using var store = new SqliteConnection($"Data Source={server.Options.Store.Path};Pooling=False");
+        await store.OpenAsync(TestContext.Current.CancellationToken);
+        await Execute(store, "CREATE TRIGGER refuse BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'the outbox takes no writes in this test'); END");
+        time.Advance(TimeSpan.FromMinutes(6));
+        await Eventually.TrueAsync(() => server.Metrics.StoreWriteErrors.Value >= 1, "a refused write to the outbox");
+
+        await Execute(store, "DROP TRIGGER refuse");
+
+        // After a failed round the dispatcher waits a second of the fake clock, and that wait may start after any one
+        // advance: the clock moves on in steps until the summary comes.
+        var settled = await Eventually.ValueAsync(
+            () =>
+            {
+                time.Advance(TimeSpan.FromMilliseconds(250));
+                return receiver.Requests.FirstOrDefault(r => r.Body.Contains("Host stopped flapping - flaky", StringComparison.Ordinal));
+            },
+            "the settled summary");
+        Assert.Contains("now down", settled.Body, StringComparison.Ordinal);
+
+        static async Task Execute(SqliteConnection connection, string sql)
+        {
+            await using var command = new SqliteCommand(sql, connection);
+            await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
     }
 
     [Fact]

@@ -69,7 +69,16 @@ internal sealed partial class NotificationDispatcher(
         _settledUnsaved.AddRange(notifiers.Settle(now));
         if (_settledUnsaved.Count > 0)
         {
-            await store.EnqueueNotificationsAsync(_settledUnsaved, stoppingToken);
+            try
+            {
+                await store.EnqueueNotificationsAsync(_settledUnsaved, stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                metrics.StoreWriteErrors.Inc();
+                throw;
+            }
+
             _settledUnsaved.Clear();
         }
 

@@ -3,7 +3,6 @@ using Heartbeat.Server.Hosting;
 using Heartbeat.Server.Notify;
 using Heartbeat.Server.Storage;
 using Heartbeat.Server.Tests.Infrastructure;
-using Microsoft.Extensions.Time.Testing;
 
 namespace Heartbeat.Server.Tests.Fleet;
 
@@ -187,37 +186,6 @@ public sealed class FleetTests(PostgresFixture postgres)
     }
 
     [Fact]
-    public async Task ASummarySettledWhileTheOutboxCannotBeWrittenIsSentOnceItCanBe()
-    {
-        var database = await postgres.CreateDatabaseAsync();
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 2, 8, 11, 30, 0, TimeSpan.Zero));
-        await using var receiver = await WebhookReceiver.StartAsync();
-        await using var node = await StartNodeAsync(
-            database,
-            o => o with { Notify = o.Notify with { Webhooks = [WebhookSpec.Parse($"{receiver.Url}#down,recovered")], FlapThreshold = 2, FlapWindow = TimeSpan.FromMinutes(5) } },
-            time);
-        await node.FlapAsync(time, "flaky", cycles: 3);
-        await receiver.WaitForAsync(r => r.Body.Contains("Host flapping - flaky", StringComparison.Ordinal), "the flapping summary");
-
-        // From here every write to the outbox fails, and each try is counted (a sequence is not rolled back). The host
-        // settles, its summary is taken from the damper, and the store refuses it.
-        await PostgresFixture.QueryAsync<int>(database, """
-            CREATE SEQUENCE refused_writes;
-            CREATE FUNCTION refuse_write() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN PERFORM nextval('refused_writes'); RAISE EXCEPTION 'the outbox takes no writes in this test'; END $$;
-            CREATE TRIGGER refuse BEFORE INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION refuse_write();
-            """);
-        time.Advance(TimeSpan.FromMinutes(6));
-        await Eventually.TrueAsync(
-            async () => (await PostgresFixture.QueryAsync<bool>(database, "SELECT is_called FROM refused_writes"))[0], "a refused write to the outbox");
-
-        await PostgresFixture.QueryAsync<int>(database, "DROP TRIGGER refuse ON outbox");
-        time.Advance(TimeSpan.FromSeconds(2)); // the dispatcher's wait after a failed round
-        var settled = await receiver.WaitForAsync(r => r.Body.Contains("Host stopped flapping - flaky", StringComparison.Ordinal), "the settled summary");
-        Assert.Contains("now down", settled.Body, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public async Task ConcurrentFirstStartsMigrateOnce()
     {
         var database = await postgres.CreateDatabaseAsync();
@@ -279,12 +247,10 @@ public sealed class FleetTests(PostgresFixture postgres)
         }
     }
 
-    internal static Task<InProcessServer> StartNodeAsync(string database, Func<ServerOptions, ServerOptions>? configure = null, TimeProvider? time = null) =>
-        InProcessServer.StartAsync(
-            o =>
-            {
-                var configured = configure?.Invoke(o) ?? o;
-                return configured with { Store = configured.Store with { Kind = StoreKind.Postgres, Postgres = database } };
-            },
-            time);
+    internal static Task<InProcessServer> StartNodeAsync(string database, Func<ServerOptions, ServerOptions>? configure = null) =>
+        InProcessServer.StartAsync(o =>
+        {
+            var configured = configure?.Invoke(o) ?? o;
+            return configured with { Store = configured.Store with { Kind = StoreKind.Postgres, Postgres = database } };
+        });
 }
