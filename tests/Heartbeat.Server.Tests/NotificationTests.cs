@@ -204,10 +204,13 @@ public sealed class NotificationTests
         await server.FlapAsync(time, "flaky", cycles: 3);
         await receiver.WaitForAsync(r => r.Body.Contains("Host flapping - flaky", StringComparison.Ordinal), "the flapping summary");
 
-        // From here the store refuses every write to the outbox. The host settles, its summary is taken from the
-        // damper, and the write fails.
+        // The damper counts a change when the store flush routes it: every down is written before the clock jumps.
         await using var store = new SqliteConnection($"Data Source={server.Options.Store.Path};Pooling=False");
         await store.OpenAsync(TestContext.Current.CancellationToken);
+        await Eventually.TrueAsync(async () => await CountDownsAsync(store) == 4, "the four downs in the store");
+
+        // From here the store refuses every write to the outbox. The host settles, its summary is taken from the
+        // damper, and the write fails.
         await Execute(store, "CREATE TRIGGER refuse BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'the outbox takes no writes in this test'); END");
         time.Advance(TimeSpan.FromMinutes(6));
         await Eventually.TrueAsync(() => server.Metrics.StoreWriteErrors.Value >= 1, "a refused write to the outbox");
@@ -229,6 +232,12 @@ public sealed class NotificationTests
         {
             await using var command = new SqliteCommand(sql, connection);
             await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+
+        static async Task<long> CountDownsAsync(SqliteConnection connection)
+        {
+            await using var command = new SqliteCommand("SELECT count(*) FROM events WHERE host_id = 'flaky' AND kind = 'Down'", connection);
+            return (long)(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken))!;
         }
     }
 
