@@ -2,14 +2,14 @@
 # Profile summary under the steady load: allocations and GCs per request, CPU per request, and perf's top frames,
 # for heartbeat-server and the floor (bench/Floor) side by side.
 #
-# Usage: bench/profile.sh --server BIN --floor BIN [--seconds N]
+# Usage: bench/profile.sh --server BIN --floor BIN [--seconds N] [--move]
 #   BIN: builds as bench/ingest.sh makes them; for perf to name NativeAOT frames, publish with -p:StripSymbols=false
 #   (deploy/publish.sh strips them into a .dbg file it then deletes).
 #
 # Each target in turn: started on 127.0.0.1 (the server with a temporary SQLite store and log, rate limits off), warmed
-# up for 3 s, then driven with wrk -t2 -c64 and bench/steady_beats.lua (1,000 hosts keeping their IPs) for N s
-# (default 10) while dotnet-counters (installed as a global tool if missing) samples System.Runtime and, when perf is
-# there, perf record samples the process. Prints bytes allocated and gen0/1/2 collections per request,
+# up for 3 s, then driven with wrk -t2 -c64 and bench/steady_beats.lua (1,000 hosts keeping their IPs; with --move
+# every beat changes its host's IP, the IP-change path) for N s (default 10) while dotnet-counters (installed as a
+# global tool if missing) samples System.Runtime and, when perf is there, perf record samples the process. Prints bytes allocated and gen0/1/2 collections per request,
 # GC pause time, CPU µs per request, the server's mean store flush time, the share of CPU per library, and the top 25
 # symbols. Bounded; stops what it starts.
 set -euo pipefail
@@ -17,6 +17,7 @@ cd "$(dirname "$0")/.."
 . bench/common.sh
 
 seconds=10
+move=0
 server_bin=""
 floor_bin=""
 while [ $# -gt 0 ]; do
@@ -24,6 +25,7 @@ while [ $# -gt 0 ]; do
     --server) server_bin=$(realpath "$2"); shift 2 ;;
     --floor) floor_bin=$(realpath "$2"); shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
+    --move) move=1; shift ;;
     -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "profile.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -53,7 +55,7 @@ profile() { # $1: name, then the command line
   "$@" >"$work/$name.out" 2>&1 &
   pid=$!
   wait_until_up "http://127.0.0.1:$port/healthz"
-  HOSTS=1000 THREADS=2 wrk -t2 -c64 -d3s -s bench/steady_beats.lua "http://127.0.0.1:$port/" >/dev/null
+  MOVE=$move HOSTS=1000 THREADS=2 wrk -t2 -c64 -d3s -s bench/steady_beats.lua "http://127.0.0.1:$port/" >/dev/null
   dotnet-counters collect -p "$pid" --counters System.Runtime --format csv --refresh-interval 1 \
     --duration "00:00:00:$((seconds + 2))" -o "$work/$name.csv" >/dev/null 2>&1 </dev/null &
   local counters=$!
@@ -64,7 +66,7 @@ profile() { # $1: name, then the command line
   fi
   sleep 1 # let the counter session start
   before=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
-  requests=$(HOSTS=1000 THREADS=2 wrk -t2 -c64 -d"$seconds"s -s bench/steady_beats.lua "http://127.0.0.1:$port/" \
+  requests=$(MOVE=$move HOSTS=1000 THREADS=2 wrk -t2 -c64 -d"$seconds"s -s bench/steady_beats.lua "http://127.0.0.1:$port/" \
     | awk '/^beats:/ { print $3 }')
   after=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
   wait "$counters" || true

@@ -61,6 +61,21 @@ public sealed class FlushCoalescingTests
             kept.Select(c => (c.At, c.HostId, c.Kind, c.Previous, c.Current, c.Changes)));
     }
 
+    [Fact]
+    public void WhatOneFlushTookIsNotFoldedIntoTheNext()
+    {
+        var folded = new FoldedEvents();
+        folded.Add(Moved(1, "vps", "10.0.0.1", "10.0.0.2"));
+        folded.Add(Moved(2, "vps", "10.0.0.2", "10.0.0.3"));
+        var first = folded.Take();
+        folded.Add(Moved(3, "vps", "10.0.0.3", "10.0.0.4"));
+
+        Assert.Equal((2L, "10.0.0.1", 2), (Assert.Single(first).Id, first[0].PreviousIp, first[0].Changes));
+        var second = Assert.Single(folded.Take());
+        Assert.Equal((3L, "10.0.0.3", 1, "Host IP changed - vps (10.0.0.3 -> 10.0.0.4)"), (second.Id, second.PreviousIp, second.Changes, second.Summary));
+        Assert.Empty(folded.Take());
+    }
+
     private static HostEvent Moved(long id, string host, string from, string to) =>
         new(Start.AddSeconds(id), host, HostEventKind.IpChanged, HostState.Up, to, from, Start.AddSeconds(id), TimeSpan.FromSeconds(60), $"Host IP changed - {host} ({from} -> {to})")
         { Id = id };

@@ -3,12 +3,17 @@ using System.Collections.Concurrent;
 namespace Heartbeat.Server.Hosts;
 
 // Write-behind: what the store has yet to receive, drained by the store flusher every flush interval. Each host is
-// queued once however often it changes, and drained in its latest state.
+// queued once however often it changes, and drained in its latest state; its IP changes are folded as they come.
 internal sealed class ChangeQueue(HostTransitions transitions, HostClock clock)
 {
     private readonly ConcurrentQueue<TrackedHost> _hosts = new();
-    private readonly ConcurrentQueue<HostEvent> _events = new();
-    private readonly ConcurrentQueue<AddressChange> _addressChanges = new();
+    private readonly Lock _folding = new();
+    private FoldedEvents _events = new();
+    private FoldedAddressChanges _addressChanges = new();
+
+    // The folds of the last drain, emptied, to take over at the next: one drain at a time (the flusher's).
+    private FoldedEvents _drainedEvents = new();
+    private FoldedAddressChanges _drainedAddressChanges = new();
     private readonly ConcurrentQueue<string> _forgotten = new();
     private readonly ConcurrentQueue<HostEvent> _released = new();
 
@@ -24,13 +29,23 @@ internal sealed class ChangeQueue(HostTransitions transitions, HostClock clock)
 
     public void AddressesChanged(List<AddressChange> changes)
     {
-        foreach (var change in changes)
+        lock (_folding)
         {
-            _addressChanges.Enqueue(change);
+            foreach (var change in changes)
+            {
+                _addressChanges.Add(change);
+            }
         }
     }
 
-    public void EventPublished(HostEvent e) => _events.Enqueue(e);
+    // In the order of their numbers: the event sink publishes one at a time.
+    public void EventPublished(HostEvent e)
+    {
+        lock (_folding)
+        {
+            _events.Add(e);
+        }
+    }
 
     public void Forgotten(string id) => _forgotten.Enqueue(id);
 
@@ -50,8 +65,16 @@ internal sealed class ChangeQueue(HostTransitions transitions, HostClock clock)
         // Released alerts first: they belong to events stored earlier than any drained below.
         var released = DrainQueue(_released);
         var forgotten = DrainQueue(_forgotten);
-        var events = FlushCoalescing.Events(DrainQueue(_events));
-        var addressChanges = FlushCoalescing.AddressChanges(DrainQueue(_addressChanges));
+        FoldedEvents folded;
+        FoldedAddressChanges foldedAddresses;
+        lock (_folding)
+        {
+            (folded, _events, foldedAddresses, _addressChanges) = (_events, _drainedEvents, _addressChanges, _drainedAddressChanges);
+        }
+
+        var events = folded.Take();
+        var addressChanges = foldedAddresses.Take();
+        (_drainedEvents, _drainedAddressChanges) = (folded, foldedAddresses);
         var hosts = new List<HostRecord>();
         var sameBodies = new HashSet<string>(StringComparer.Ordinal);
         var now = clock.Read();
