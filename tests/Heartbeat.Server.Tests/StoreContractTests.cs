@@ -153,6 +153,19 @@ public abstract class StoreContractTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task AHostsHistoryStaysWithinItsSlackAcrossRestarts()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        const int Flushes = 2 * IHostStore.HistoryPerHost;
+        for (var i = 1; i <= Flushes; i++)
+        {
+            var store = await OpenAsync(); // a server that restarts after every flush
+            await store.WriteAsync(new HostChanges([EveryFieldSet("rebooting")], [Event(i, "rebooting", HostEventKind.Rebooted)], [], []), [], ct);
+            Assert.InRange((await store.ReadHostEventsAsync("rebooting", 1000, ct)).Count, Math.Min(i, IHostStore.HistoryPerHost), IHostStore.HistoryPerHost + IHostStore.HistorySlack);
+        }
+    }
+
+    [Fact]
     public async Task NotificationsWaitInTheOutboxUntilDeliveredOrParked()
     {
         var store = await OpenAsync();
@@ -255,6 +268,20 @@ public sealed class SqliteStoreContractTests : StoreContractTests
     private readonly TempDirectory _directory = new();
 
     private protected override Task<IHostStore> OpenStoreAsync() => Task.FromResult<IHostStore>(SqliteHostStore.OpenFile(_directory.File("heartbeat.db")));
+
+    [Fact]
+    public async Task AFlushFindsTheHostsDueForAPruneThroughAnIndexNotAScanOfEveryHost()
+    {
+        await OpenAsync();
+        await using var connection = new SqliteConnection($"Data Source={_directory.File("heartbeat.db")}");
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"EXPLAIN QUERY PLAN SELECT id FROM hosts WHERE {SqliteSchema.DueForPrune}";
+        await using var plan = await command.ExecuteReaderAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(await plan.ReadAsync(TestContext.Current.CancellationToken));
+        Assert.Equal("SCAN hosts USING INDEX hosts_to_prune", plan.GetString(3));
+    }
 
     [Fact]
     public async Task AFileWhoseHostsKeptTheirBodiesInTheirRowsKeepsThemAfterTheUpgrade()

@@ -10,9 +10,8 @@ internal interface IHostStore : IAsyncDisposable
     // Address changes and events kept per host; older ones are pruned as new ones arrive.
     const int HistoryPerHost = 100;
 
-    // How many rows a host's history may gain past HistoryPerHost before it is pruned (twice that just after a
-    // restart): pruning every host at every flush that gives it a row was a third of what an IP change cost the
-    // store. Readers take the newest HistoryPerHost.
+    // How many rows a host's history may gain past HistoryPerHost before it is pruned: pruning every host at every
+    // flush that gives it a row was a third of what an IP change cost the store. Readers take the newest HistoryPerHost.
     const int HistorySlack = 16;
 
     // Where the store is, for messages: a file's path, or a database's host and name (never a password).

@@ -16,11 +16,13 @@ namespace Heartbeat.Server.Storage;
 // missing file is created again. Either way WriteAsync says so with StoreReplacedException, and the flusher writes every host.
 internal sealed partial class SqliteHostStore : IHostStore
 {
-    // Inserts a host, or updates every column of one already stored; its body goes apart (see SqliteSchema).
+    // Inserts a host, or updates every column of one already stored, and adds the rows its history gained (the last
+    // parameter) to those since its last prune; its body goes apart (see SqliteSchema).
     private static readonly string UpsertHost = $"""
-        INSERT INTO hosts ({string.Join(", ", HostColumns.Small.Select(c => c.Name))})
-        VALUES ({string.Join(", ", HostColumns.Small.Select((_, i) => $"${i}"))})
-        ON CONFLICT (id) DO UPDATE SET {string.Join(", ", HostColumns.Small.Skip(1).Select(c => $"{c.Name} = excluded.{c.Name}"))}
+        INSERT INTO hosts ({string.Join(", ", HostColumns.Small.Select(c => c.Name))}, unpruned)
+        VALUES ({string.Join(", ", HostColumns.Small.Select((_, i) => $"${i}"))}, ${HostColumns.Small.Count})
+        ON CONFLICT (id) DO UPDATE SET {string.Join(", ", HostColumns.Small.Skip(1).Select(c => $"{c.Name} = excluded.{c.Name}"))},
+            unpruned = hosts.unpruned + excluded.unpruned
         """;
 
     private static readonly string UpsertBody = $"""
@@ -49,9 +51,6 @@ internal sealed partial class SqliteHostStore : IHostStore
 
     // Held open for the store's lifetime: keeps an in-memory database alive and the file's WAL settled.
     private SqliteConnection _anchor;
-
-    // Rows each host's history gained since its last prune; only the flusher writes, one batch at a time.
-    private readonly Dictionary<string, int> _addedSincePrune = new(StringComparer.Ordinal);
 
     // The token of this server's last write (see store_state).
     private long _writeToken;
@@ -216,12 +215,14 @@ internal sealed partial class SqliteHostStore : IHostStore
             }
         }
 
+        var added = HistoryRowsByHost(changes);
         using (var upsert = new RowStatement(connection, UpsertHost))
         using (var body = new RowStatement(connection, UpsertBody))
         using (var noBody = new RowStatement(connection, "DELETE FROM host_bodies WHERE host_id = $0"))
         {
             foreach (var host in changes.Hosts)
             {
+                upsert.Bind(HostColumns.Small.Count, added.Remove(host.Id, out var rows) ? rows : 0);
                 upsert.Run(host, HostColumns.Small);
                 if (changes.SameBodies.Contains(host.Id))
                 {
@@ -239,19 +240,18 @@ internal sealed partial class SqliteHostStore : IHostStore
             }
         }
 
-        await InsertNotificationsAsync(connection, notifications, cancellationToken);
-        var addedSincePrune = await PruneAsync(connection, changes, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        _writeToken = writeToken;
-        foreach (var (hostId, count) in addedSincePrune)
+        using (var count = new RowStatement(connection, "UPDATE hosts SET unpruned = unpruned + $1 WHERE id = $0"))
         {
-            _addedSincePrune[hostId] = count;
+            foreach (var (hostId, rows) in added)
+            {
+                count.Run(hostId, rows); // history of a host not in this batch
+            }
         }
 
-        foreach (var id in changes.Forgotten)
-        {
-            _addedSincePrune.Remove(id);
-        }
+        await InsertNotificationsAsync(connection, notifications, cancellationToken);
+        await PruneAsync(connection, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        _writeToken = writeToken;
     }
 
     public async Task<IReadOnlyList<HostEvent>> ReadEventsAsync(long afterId, int limit, CancellationToken cancellationToken)
@@ -351,30 +351,37 @@ internal sealed partial class SqliteHostStore : IHostStore
         return connection;
     }
 
-    // Keeps the newest HistoryPerHost events and address changes of each host that has gained HistorySlack rows since
-    // it was last pruned. The counts are kept in memory (a restart starts them again) and returned, to be kept once
-    // the transaction commits.
-    private async Task<Dictionary<string, int>> PruneAsync(SqliteConnection connection, HostChanges changes, CancellationToken cancellationToken)
+    // How many events and address changes of each host the batch holds.
+    private static Dictionary<string, int> HistoryRowsByHost(HostChanges changes)
     {
-        var added = new Dictionary<string, int>(StringComparer.Ordinal);
+        var rows = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var hostId in changes.Events.Select(e => e.HostId).Concat(changes.AddressChanges.Select(c => c.HostId)))
         {
-            added[hostId] = added.GetValueOrDefault(hostId, _addedSincePrune.GetValueOrDefault(hostId)) + 1;
+            rows[hostId] = rows.GetValueOrDefault(hostId) + 1;
         }
 
+        return rows;
+    }
+
+    // Keeps the newest HistoryPerHost events and address changes of each host that has gained HistorySlack rows since
+    // it was last pruned. The counts live in the hosts table, where a partial index finds the few that are due
+    // without a scan: kept in memory they cost a million hosts 26 MB, and a restart lost them.
+    private static async Task PruneAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await using var due = connection.CreateCommand();
+        due.CommandText = $"SELECT id FROM hosts WHERE {SqliteSchema.DueForPrune}";
+        var hostIds = await StoreRows.ReadAllAsync(due, reader => reader.GetString(0), cancellationToken);
         await using var prune = Prepare(connection, $"""
             DELETE FROM events WHERE host_id = $0 AND id <=
                 (SELECT id FROM events WHERE host_id = $0 ORDER BY id DESC LIMIT 1 OFFSET {IHostStore.HistoryPerHost});
             DELETE FROM address_changes WHERE host_id = $0 AND id <=
                 (SELECT id FROM address_changes WHERE host_id = $0 ORDER BY id DESC LIMIT 1 OFFSET {IHostStore.HistoryPerHost});
+            UPDATE hosts SET unpruned = 0 WHERE id = $0;
             """, 1);
-        foreach (var hostId in added.Where(a => a.Value >= IHostStore.HistorySlack).Select(a => a.Key).ToList())
+        foreach (var hostId in hostIds)
         {
             await ExecuteAsync(prune, cancellationToken, hostId);
-            added[hostId] = 0;
         }
-
-        return added;
     }
 
     private static long ToMilliseconds(DateTimeOffset time) => time.ToUnixTimeMilliseconds();

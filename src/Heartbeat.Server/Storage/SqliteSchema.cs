@@ -11,12 +11,17 @@ internal static class SqliteSchema
     // 5: hosts keep their pause credit, learned gaps and next deadline; 6: settings an admin configured;
     // 7: ping bodies in a table of their own, and a token of the last write that tells the server its file is still
     // the one it wrote to (see SqliteHostStore); 8: how many changes an event or address change stands for (see
-    // FlushCoalescing).
-    public const int Version = 8;
+    // FlushCoalescing); 9: how many history rows each host gained since its last prune (see SqliteHostStore).
+    public const int Version = 9;
+
+    // The hosts whose history is due for a prune: what the partial index hosts_to_prune holds, and what a query must
+    // say, word for word, for SQLite to use it.
+    public static readonly string DueForPrune = $"unpruned >= {IHostStore.HistorySlack}";
 
     private static readonly string Tables = $"""
         CREATE TABLE IF NOT EXISTS hosts (
             {string.Join(",\n    ", HostColumns.Small.Select(c => $"{c.Name} {c.SqliteType}"))},
+            {Unpruned},
             PRIMARY KEY (id)
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS host_bodies (
@@ -64,6 +69,8 @@ internal static class SqliteSchema
         CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_at);
         """;
 
+    private const string Unpruned = "unpruned INTEGER NOT NULL DEFAULT 0";
+
     public static async Task MigrateAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
@@ -96,6 +103,15 @@ internal static class SqliteSchema
             command.CommandText = $"ALTER TABLE hosts ADD COLUMN {column.Name} {(column.Kind == ColumnKind.Text ? "TEXT" : "INTEGER")}";
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
+
+        if (!existing.Contains("unpruned"))
+        {
+            command.CommandText = $"ALTER TABLE hosts ADD COLUMN {Unpruned}";
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        command.CommandText = $"CREATE INDEX IF NOT EXISTS hosts_to_prune ON hosts (id) WHERE {DueForPrune}";
+        await command.ExecuteNonQueryAsync(cancellationToken);
 
         foreach (var table in new[] { "events", "address_changes" })
         {
