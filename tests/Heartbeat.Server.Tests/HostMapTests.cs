@@ -124,15 +124,16 @@ public sealed class HostMapTests
     }
 
     [Fact]
-    public void AMapReservedForARestoreHoldsEveryHostPutIntoIt()
+    public void ARestoreHoldsEveryHostOfTheStoreAndAnotherReplacesThemById()
     {
-        _map.Reserve(10_000);
-        for (var i = 0; i < 10_000; i++)
-        {
-            _map.Put(new TrackedHost(new HostRecord($"restored-{i}")));
-        }
+        _map.Restore([.. Enumerable.Range(0, 10_000).Select(i => new TrackedHost(new HostRecord($"restored-{i}")))]);
+        var again = new TrackedHost(new HostRecord("restored-7"));
+        _map.Restore([again, new TrackedHost(new HostRecord("new"))]);
 
-        Assert.Equal(10_000, _map.Count);
+        Assert.Equal(10_001, _map.Count);
         Assert.All(Enumerable.Range(0, 10_000), i => Assert.True(_map.Contains($"restored-{i}")));
+        Assert.True(_map.TryGet("restored-7", out var kept));
+        Assert.Same(again, kept);
+        Assert.Same(_map.GetOrAdd("new"), _map.GetOrAdd("new"));
     }
 }

@@ -76,17 +76,30 @@ internal sealed class HostMap
         }
     }
 
-    // Sizes the map, while it is still empty (a restore), for this many hosts at once: it would otherwise grow its
-    // table again and again, copying every host so far each time.
-    public void Reserve(int count)
+    // Takes a store's hosts, whose ids are distinct. Into an empty map (a restore) they go in one table sized for them
+    // all, without a lookup: comparing ids on the way was a tenth of a million hosts' start-up.
+    public void Restore(IReadOnlyList<TrackedHost> hosts)
     {
         lock (_writing)
         {
-            if (_count == 0 && TableFor(count) > _slots.Length)
+            if (_count > 0)
             {
-                Volatile.Write(ref _slots, new TrackedHost?[TableFor(count)]);
-                _taken = 0;
+                foreach (var host in hosts)
+                {
+                    Store(host);
+                }
+
+                return;
             }
+
+            var slots = new TrackedHost?[Math.Max(_slots.Length, TableFor(hosts.Count))];
+            foreach (var host in hosts)
+            {
+                slots[FreeSlot(slots, host.Record.Id)] = host;
+            }
+
+            Volatile.Write(ref _slots, slots);
+            _taken = _count = hosts.Count;
         }
     }
 
