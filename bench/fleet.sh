@@ -2,14 +2,17 @@
 # Fleet benchmark: heartbeat-server alone on SQLite, then on one PostgreSQL with one server and with two, on this
 # machine, 127.0.0.1 only, interleaved in rounds.
 #
-# Usage: bench/fleet.sh [--seconds N] [--hosts N] [--connections N] [--rounds N]
+# Usage: bench/fleet.sh [--seconds N] [--hosts N] [--connections N] [--rounds N] [--jit | --server BIN]
 #   --seconds N      length of each measured run (default 10)
 #   --hosts N        distinct hosts the beats come from (default 10000)
 #   --connections N  wrk connections in all, split evenly between the servers (default 64)
 #   --rounds N       rounds of lone SQLite server, one fleet server, two fleet servers (default 2)
+#   --jit            a Release JIT build of the server even where clang could build NativeAOT
+#   --server BIN     measure this heartbeat-server binary instead of building one
 #
 # Starts a throwaway PostgreSQL from Debian's binaries (installed with apt-get when missing; stock settings:
-# fsync and synchronous_commit on) in a temporary directory, builds the server (Release), and in each round, for a
+# fsync and synchronous_commit on) in a temporary directory, builds the server as deploy/publish.sh ships it
+# (NativeAOT; a Release JIT build without clang or with --jit), and in each round, for a
 # lone server on a fresh SQLite file, then one and two servers on a fresh database: warms up, drives them with wrk
 # and bench/heartbeats.lua (with two servers, half the connections each), then waits until the store holds every
 # beat the servers logged. Prints beats/s, each fleet's ratio to the lone SQLite server of its round, p50/p99, how
@@ -23,13 +26,17 @@ seconds=10
 hosts=10000
 connections=64
 rounds=2
+jit=0
+server_bin=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --hosts) hosts="$2"; shift 2 ;;
     --connections) connections="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --jit) jit=1; shift ;;
+    --server) server_bin=$(realpath "$2"); shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "fleet.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -62,8 +69,22 @@ echo "Starting PostgreSQL ($("$pg_bin/postgres" --version))..."
   -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
 postmaster=$(head -1 "$work/pgdata/postmaster.pid")
 
-echo "Building heartbeat-server (Release)..."
-dotnet publish src/Heartbeat.Server/Heartbeat.Server.csproj -c Release -o "$work/server" >/dev/null
+case "$(uname -m)" in
+  x86_64) rid=linux-x64 ;;
+  aarch64) rid=linux-arm64 ;;
+  *) rid="" ;;
+esac
+if [ -n "$server_bin" ]; then
+  echo "Measuring $server_bin"
+elif [ "$jit" = 0 ] && [ -n "$rid" ] && command -v clang >/dev/null; then
+  echo "Building heartbeat-server as deploy/publish.sh ships it (NativeAOT)..."
+  deploy/publish.sh --out "$work/dist" "$rid" >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
+  server_bin="$work/dist/$rid/heartbeat-server"
+else
+  echo "Building heartbeat-server (Release, JIT)..."
+  dotnet publish src/Heartbeat.Server/Heartbeat.Server.csproj -c Release -o "$work/server" >/dev/null
+  server_bin="$work/server/heartbeat-server"
+fi
 
 cpu_seconds() { # utime + stime of processes, in seconds
   local hz total=0
@@ -91,13 +112,13 @@ for run in sqlite 1 2; do
   for n in $(seq 1 "$nodes"); do
     port=$((17780 + n))
     if [ "$run" = sqlite ]; then
-      HEARTBEAT_STORE=sqlite "$work/server/heartbeat-server" "$port" --bind 127.0.0.1 --data "$work/$database.db" \
+      HEARTBEAT_STORE=sqlite "$server_bin" "$port" --bind 127.0.0.1 --data "$work/$database.db" \
         --log-file "$work/$database-$n.log" --rate-limit 0 --host-rate-limit 0 --max-new-hosts-per-minute 0 --max-hosts 10000000 \
         >"$work/$database-$n.out" 2>&1 &
     else
       [ "$n" != 1 ] || sql postgres "CREATE DATABASE $database" >/dev/null
       HEARTBEAT_STORE=postgres HEARTBEAT_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=$database" \
-        "$work/server/heartbeat-server" "$port" --bind 127.0.0.1 --log-file "$work/$database-$n.log" \
+        "$server_bin" "$port" --bind 127.0.0.1 --log-file "$work/$database-$n.log" \
         --rate-limit 0 --host-rate-limit 0 --max-new-hosts-per-minute 0 --max-hosts 10000000 >"$work/$database-$n.out" 2>&1 &
     fi
     server_pids+=($!)

@@ -28,6 +28,10 @@ internal sealed class FleetTransaction : IAsyncDisposable
     // The locked hosts as the store has them.
     public IReadOnlyList<HostRecord> Hosts { get; set; } = [];
 
+    // Of those, the ones whose rows are as this server last wrote them, each as written then: only the columns that
+    // changed since are written back.
+    public Dictionary<string, HostRecord> Stored { get; } = new(StringComparer.Ordinal);
+
     // How long the whole fleet had stood still, when this sweep found it had (every deadline moved by as much).
     public TimeSpan? Paused { get; set; }
 
@@ -61,11 +65,11 @@ internal sealed class FleetTransaction : IAsyncDisposable
             }
         }
 
-        await PostgresChanges.WriteAsync(Connection, Transaction, changes, route(changes.Events), _server, cancellationToken);
+        await PostgresChanges.WriteAsync(Connection, Transaction, changes, route(changes.Events), _server, Stored, cancellationToken);
         await using var current = Command("SELECT pg_current_xact_id()::text");
         var txid = ulong.Parse((string)(await current.ExecuteScalarAsync(cancellationToken))!, CultureInfo.InvariantCulture);
         await Transaction.CommitAsync(cancellationToken);
-        _written.Wrote(changes.Hosts, changes.Forgotten, txid);
+        _written.Wrote(changes.Hosts, changes.Forgotten, txid, complete: Paused is null);
     }
 
     public async ValueTask DisposeAsync()

@@ -20,6 +20,9 @@ internal sealed record HostColumn(string Name, ColumnKind Kind, bool Required, F
     // write it only when it changed (see HostChanges.SameBodies); SQLite keeps it in a table of its own.
     public bool Bulky { get; init; }
 
+    // Whether two hosts hold the same value here; a typed comparison where one is given, so that none is boxed.
+    public Func<HostRecord, HostRecord, bool> Same { get; init; } = (a, b) => Equals(Get(a), Get(b));
+
     public string SqliteType => (Kind == ColumnKind.Text ? "TEXT" : "INTEGER") + (Required ? " NOT NULL" : string.Empty);
 
     public string PostgresType => Kind == ColumnKind.Text ? "text" : "bigint";
@@ -96,24 +99,42 @@ internal static class HostColumns
     // A required column is never NULL: asking would cost a call into SQLite per column and host. A shared one has few
     // distinct values among many hosts (see IStoredRow.GetShared).
     private static HostColumn Text(string name, Func<HostRecord, string?> get, Action<HostRecord, string?> set, bool required = false, bool shared = false) =>
-        new(name, ColumnKind.Text, required, get, (h, r, i) => set(h, !required && r.IsNull(i) ? null : shared ? r.GetShared(i) : r.GetString(i)));
+        new(name, ColumnKind.Text, required, get, (h, r, i) => set(h, !required && r.IsNull(i) ? null : shared ? r.GetShared(i) : r.GetString(i)))
+        {
+            Same = (a, b) => string.Equals(get(a), get(b), StringComparison.Ordinal),
+        };
 
     // An enum, stored by its name: parsed from the row's text without making a string of it.
     private static HostColumn Named<TEnum>(string name, Func<HostRecord, TEnum> get, Action<HostRecord, TEnum> set)
         where TEnum : struct, Enum =>
-        new(name, ColumnKind.Text, true, h => get(h).ToString(), (h, r, i) => set(h, Enum.Parse<TEnum>(r.GetChars(i, stackalloc char[32]))));
+        new(name, ColumnKind.Text, true, h => get(h).ToString(), (h, r, i) => set(h, Enum.Parse<TEnum>(r.GetChars(i, stackalloc char[32]))))
+        {
+            Same = (a, b) => EqualityComparer<TEnum>.Default.Equals(get(a), get(b)),
+        };
 
     private static HostColumn Number(string name, Func<HostRecord, long?> get, Action<HostRecord, long?> set, bool required = false) =>
-        new(name, ColumnKind.Integer, required, h => get(h), (h, r, i) => set(h, !required && r.IsNull(i) ? null : r.GetInt64(i)));
+        new(name, ColumnKind.Integer, required, h => get(h), (h, r, i) => set(h, !required && r.IsNull(i) ? null : r.GetInt64(i)))
+        {
+            Same = (a, b) => get(a) == get(b),
+        };
 
     private static HostColumn Time(string name, Func<HostRecord, DateTimeOffset> get, Action<HostRecord, DateTimeOffset> set) =>
-        new(name, ColumnKind.Integer, true, h => get(h).ToUnixTimeMilliseconds(), (h, r, i) => set(h, ToTime(r.GetInt64(i))));
+        new(name, ColumnKind.Integer, true, h => get(h).ToUnixTimeMilliseconds(), (h, r, i) => set(h, ToTime(r.GetInt64(i))))
+        {
+            Same = (a, b) => get(a) == get(b),
+        };
 
     private static HostColumn OptionalTime(string name, Func<HostRecord, DateTimeOffset?> get, Action<HostRecord, DateTimeOffset?> set) =>
-        new(name, ColumnKind.Integer, false, h => get(h)?.ToUnixTimeMilliseconds(), (h, r, i) => set(h, r.IsNull(i) ? null : ToTime(r.GetInt64(i))));
+        new(name, ColumnKind.Integer, false, h => get(h)?.ToUnixTimeMilliseconds(), (h, r, i) => set(h, r.IsNull(i) ? null : ToTime(r.GetInt64(i))))
+        {
+            Same = (a, b) => get(a) == get(b),
+        };
 
     private static HostColumn Duration(string name, Func<HostRecord, TimeSpan?> get, Action<HostRecord, TimeSpan?> set) =>
-        new(name, ColumnKind.Integer, false, h => (long?)get(h)?.TotalMilliseconds, (h, r, i) => set(h, r.IsNull(i) ? null : TimeSpan.FromMilliseconds(r.GetInt64(i))));
+        new(name, ColumnKind.Integer, false, h => (long?)get(h)?.TotalMilliseconds, (h, r, i) => set(h, r.IsNull(i) ? null : TimeSpan.FromMilliseconds(r.GetInt64(i))))
+        {
+            Same = (a, b) => get(a) == get(b),
+        };
 
     private static string? FormatGaps(float[] gaps) =>
         gaps.Length == 0 ? null : string.Join(',', gaps.Select(g => g.ToString("R", CultureInfo.InvariantCulture)));

@@ -28,10 +28,18 @@ internal static class PostgresChanges
         HostChanges changes,
         IReadOnlyList<PendingNotification> notifications,
         string server,
+        IReadOnlyDictionary<string, HostRecord>? stored,
         CancellationToken cancellationToken)
     {
         await InsertEventsAsync(connection, transaction, changes.Events, cancellationToken);
-        await UpsertHostsAsync(connection, transaction, changes, server, cancellationToken);
+        List<HostRecord> known = [], others = [];
+        foreach (var host in changes.Hosts)
+        {
+            (stored?.ContainsKey(host.Id) == true ? known : others).Add(host);
+        }
+
+        await UpdateChangedColumnsAsync(connection, transaction, known, stored!, server, cancellationToken);
+        await UpsertHostsAsync(connection, transaction, others, changes.SameBodies, server, cancellationToken);
         await InsertAddressChangesAsync(connection, transaction, changes.AddressChanges, cancellationToken);
         await ForgetAsync(connection, transaction, changes.Forgotten, cancellationToken);
         await InsertNotificationsAsync(connection, transaction, notifications, cancellationToken);
@@ -89,10 +97,34 @@ internal static class PostgresChanges
         await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static async Task UpsertHostsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, HostChanges changes, string server, CancellationToken cancellationToken)
+    // Hosts whose rows are as stored has them: only the columns that changed for any of them are sent and set (a
+    // beat changes a few of the thirty-odd), in a plain UPDATE.
+    private static async Task UpdateChangedColumnsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, List<HostRecord> hosts, IReadOnlyDictionary<string, HostRecord> stored, string server, CancellationToken cancellationToken)
     {
-        var hosts = changes.Hosts;
+        if (hosts.Count == 0)
+        {
+            return;
+        }
+
+        HostColumn[] changed = [.. HostColumns.All.Skip(1).Where(c => hosts.Any(h => !c.Same(h, stored[h.Id])))];
+        await using var update = new NpgsqlCommand($"""
+            UPDATE hosts SET {string.Join(", ", changed.Select(c => $"{c.Name} = u.{c.Name}").Append("written_by = $1, txid = pg_current_xact_id()"))}
+            FROM unnest($2::text[]{string.Concat(changed.Select((c, i) => $", ${i + 3}::{c.PostgresType}[]"))}) AS u(id{string.Concat(changed.Select(c => ", " + c.Name))})
+            WHERE hosts.id = u.id
+            """, connection, transaction);
+        update.Parameters.Add(new NpgsqlParameter { Value = server });
+        foreach (var column in changed.Prepend(HostColumns.All[0]))
+        {
+            update.Parameters.Add(Values(column, hosts, column.Get));
+        }
+
+        await update.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task UpsertHostsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, List<HostRecord> hosts, IReadOnlySet<string> sameBodies, string server, CancellationToken cancellationToken)
+    {
         if (hosts.Count == 0)
         {
             return;
@@ -102,17 +134,19 @@ internal static class PostgresChanges
         upsert.Parameters.Add(new NpgsqlParameter { Value = server });
         foreach (var column in HostColumns.All)
         {
-            var get = column.Bulky ? h => changes.SameBodies.Contains(h.Id) ? null : column.Get(h) : column.Get;
-            upsert.Parameters.Add(new NpgsqlParameter
-            {
-                Value = column.Kind == ColumnKind.Text
-                    ? hosts.Select(h => (string?)get(h)).ToArray()
-                    : hosts.Select(h => (long?)get(h)).ToArray(),
-            });
+            upsert.Parameters.Add(Values(column, hosts, column.Bulky ? h => sameBodies.Contains(h.Id) ? null : column.Get(h) : column.Get));
         }
 
         await upsert.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    // One column's values of hosts, as the array parameter unnest takes.
+    private static NpgsqlParameter Values(HostColumn column, List<HostRecord> hosts, Func<HostRecord, object?> get) => new()
+    {
+        Value = column.Kind == ColumnKind.Text
+            ? hosts.Select(h => (string?)get(h)).ToArray()
+            : hosts.Select(h => (long?)get(h)).ToArray(),
+    };
 
     private static async Task InsertAddressChangesAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<AddressChange> changes, CancellationToken cancellationToken)

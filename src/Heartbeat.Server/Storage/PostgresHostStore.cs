@@ -70,7 +70,7 @@ internal sealed class PostgresHostStore : IHostStore
     {
         await using var connection = await _db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await PostgresChanges.WriteAsync(connection, transaction, changes, notifications, _server, cancellationToken);
+        await PostgresChanges.WriteAsync(connection, transaction, changes, notifications, _server, stored: null, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 
@@ -87,44 +87,18 @@ internal sealed class PostgresHostStore : IHostStore
         var transaction = await FleetTransaction.BeginAsync(_db, _server, _written, cancellationToken);
         try
         {
-            // Rows for new hosts first (beats = 0 marks them new), in one order on every server so that none deadlocks.
-            // A concurrent insert of the same host waits for the other transaction and then finds its row.
-            await using (var insert = transaction.Command("""
-                INSERT INTO hosts (id, peer, first_seen, last_seen, beats, client_status, state, state_since, ip_changes)
-                SELECT id, '-', $2, $2, 0, 'Up', 'Up', $2, 0 FROM unnest($1::text[]) AS id ORDER BY id
-                ON CONFLICT (id) DO NOTHING
-                """))
-            {
-                insert.Parameters.Add(new() { Value = beating.Order(StringComparer.Ordinal).ToArray() });
-                insert.Parameters.Add(new() { Value = now.ToUnixTimeMilliseconds() });
-                await insert.ExecuteNonQueryAsync(cancellationToken);
-            }
-
+            // Rows for hosts new to this server first, then the locks, each in one order on every server so that none
+            // deadlocks. A concurrent insert of the same host waits for the other transaction and then finds its row.
             string[] ids = [.. beating.Union(touched).Order(StringComparer.Ordinal)];
             var hosts = new List<HostRecord>(ids.Length);
-            var unknown = new List<string>();
-            await using (var locking = transaction.Command("SELECT id, written_by, txid::text FROM hosts WHERE id = ANY($1) ORDER BY id FOR UPDATE"))
+            await InsertNewAsync(transaction, [.. beating.Where(id => !_written.Knows(id)).Order(StringComparer.Ordinal)], now, cancellationToken);
+            var found = await LockAsync(transaction, ids, hosts, cancellationToken);
+            if (found.Count < ids.Length)
             {
-                locking.Parameters.Add(new() { Value = ids });
-                await using var reader = await locking.ExecuteReaderAsync(cancellationToken);
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    var id = reader.GetString(0);
-                    var txid = ulong.Parse(reader.GetString(2), CultureInfo.InvariantCulture);
-                    if (_written.Take(id, reader.IsDBNull(1) ? null : reader.GetString(1), _server, txid) is { } written)
-                    {
-                        hosts.Add(written);
-                    }
-                    else
-                    {
-                        unknown.Add(id);
-                    }
-                }
-            }
-
-            if (unknown.Count > 0)
-            {
-                hosts.AddRange(await ReadHostsAsync(transaction.Connection, transaction.Transaction, "id = ANY($1)", [unknown.ToArray()], cancellationToken));
+                // A host this server wrote that another has forgotten since: its row is made again.
+                string[] lost = [.. beating.Except(found).Order(StringComparer.Ordinal)];
+                await InsertNewAsync(transaction, lost, now, cancellationToken);
+                await LockAsync(transaction, lost, hosts, cancellationToken);
             }
 
             transaction.Hosts = hosts;
@@ -135,6 +109,59 @@ internal sealed class PostgresHostStore : IHostStore
             await transaction.DisposeAsync();
             throw;
         }
+    }
+
+    // Inserts rows for hosts that may be new (beats = 0 marks them new); those another server made already stay.
+    private static async Task InsertNewAsync(FleetTransaction transaction, string[] ids, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (ids.Length == 0)
+        {
+            return;
+        }
+
+        await using var insert = transaction.Command("""
+            INSERT INTO hosts (id, peer, first_seen, last_seen, beats, client_status, state, state_since, ip_changes)
+            SELECT id, '-', $2, $2, 0, 'Up', 'Up', $2, 0 FROM unnest($1::text[]) AS id ORDER BY id
+            ON CONFLICT (id) DO NOTHING
+            """);
+        insert.Parameters.Add(new() { Value = ids });
+        insert.Parameters.Add(new() { Value = now.ToUnixTimeMilliseconds() });
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    // Locks the rows of ids that exist and adds their hosts as the store has them: a row as this server last wrote it
+    // from memory, any other read in full. Returns the ids found.
+    private async Task<ICollection<string>> LockAsync(FleetTransaction transaction, string[] ids, List<HostRecord> hosts, CancellationToken cancellationToken)
+    {
+        var found = new List<string>(ids.Length);
+        var unknown = new List<string>();
+        await using (var locking = transaction.Command("SELECT id, written_by, txid::text FROM hosts WHERE id = ANY($1) ORDER BY id FOR UPDATE"))
+        {
+            locking.Parameters.Add(new() { Value = ids });
+            await using var reader = await locking.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var id = reader.GetString(0);
+                found.Add(id);
+                var txid = ulong.Parse(reader.GetString(2), CultureInfo.InvariantCulture);
+                if (_written.TryTake(id, reader.IsDBNull(1) ? null : reader.GetString(1), _server, txid, out var stored))
+                {
+                    hosts.Add(stored.Copy());
+                    transaction.Stored[id] = stored;
+                }
+                else
+                {
+                    unknown.Add(id);
+                }
+            }
+        }
+
+        if (unknown.Count > 0)
+        {
+            hosts.AddRange(await ReadHostsAsync(transaction.Connection, transaction.Transaction, "id = ANY($1)", [unknown.ToArray()], cancellationToken));
+        }
+
+        return found;
     }
 
     // Locks the hosts due for a look (late, down, a maintenance window's end) that no other server holds, and returns
@@ -190,7 +217,7 @@ internal sealed class PostgresHostStore : IHostStore
         var next = await CursorAsync(connection, transaction, cancellationToken);
 
         var from = cursor.ToString(CultureInfo.InvariantCulture);
-        var hosts = await ReadHostsAsync(connection, transaction, "txid >= $1::text::xid8 AND written_by IS DISTINCT FROM $2", [from, _server], cancellationToken);
+        var hosts = await ReadHostsAsync(connection, transaction, OthersWritten(cursor, out var parameters), parameters, cancellationToken);
         var events = await ReadEventsWhereAsync(connection, transaction, "txid >= $1::text::xid8 ORDER BY id", [from], cancellationToken);
         List<string> forgotten;
         await using (var command = new NpgsqlCommand("SELECT id FROM forgotten_hosts WHERE txid >= $1::text::xid8", connection, transaction))
@@ -203,6 +230,24 @@ internal sealed class PostgresHostStore : IHostStore
 
         await transaction.CommitAsync(cancellationToken);
         return new FleetUpdates(hosts, events, forgotten, next);
+    }
+
+    // The condition on rows other servers wrote from cursor on, with its parameters: transaction ids between this
+    // server's own, so that the index on txid leads past the rows this server has just written instead of to each.
+    private string OthersWritten(ulong cursor, out object[] parameters)
+    {
+        var own = _written.TransactionsSince(cursor);
+        parameters = [_server, cursor.ToString(CultureInfo.InvariantCulture), .. own.Select(txid => txid.ToString(CultureInfo.InvariantCulture))];
+        var ranges = new List<string>(own.Count + 1);
+        var lower = "txid >= $2::text::xid8";
+        for (var i = 0; i < own.Count; i++)
+        {
+            ranges.Add($"({lower} AND txid < ${i + 3}::text::xid8)");
+            lower = $"txid > ${i + 3}::text::xid8";
+        }
+
+        ranges.Add($"({lower})");
+        return $"written_by IS DISTINCT FROM $1 AND ({string.Join(" OR ", ranges)})";
     }
 
     // The oldest transaction the snapshot still sees as open: everything written before it is visible now.

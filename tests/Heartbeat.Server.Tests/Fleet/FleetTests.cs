@@ -235,6 +235,31 @@ public sealed class FleetTests(PostgresFixture postgres)
         }
     }
 
+    [Fact]
+    public async Task AHostForgottenThroughOneServerComesBackAsNewWhenItBeatsThroughTheOther()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        await using var a = await StartNodeAsync(database);
+        await using var b = await StartNodeAsync(database);
+        await a.BeatAsync("""{"host": "phoenix", "ip": "10.0.2.1"}""");
+        await a.BeatAsync("""{"host": "phoenix", "ip": "10.0.2.1"}""");
+        await Eventually.TrueAsync(async () => await BeatsAsync(database, "phoenix") == 2, "both beats in the store");
+        await Eventually.TrueAsync(async () => await b.FindHostAsync("phoenix") is not null, "the host on the other server");
+
+        using var forget = await b.Client.DeleteAsync("/api/v1/hosts/phoenix", TestContext.Current.CancellationToken);
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, forget.StatusCode);
+        await Eventually.TrueAsync(async () => await BeatsAsync(database, "phoenix") == 0, "the row gone");
+
+        // The server that wrote the row last finds it gone, and makes it again, as a new host's.
+        await a.BeatAsync("""{"host": "phoenix", "ip": "10.0.2.9"}""");
+        await Eventually.TrueAsync(async () => await BeatsAsync(database, "phoenix") == 1, "the beat in the store");
+        var stored = await PostgresFixture.QueryAsync<string>(database, "SELECT beats || ' ' || ip_changes || ' ' || reported_ip FROM hosts WHERE id = 'phoenix'");
+        Assert.Equal(["1 0 10.0.2.9"], stored);
+        await Eventually.TrueAsync(
+            async () => await b.FindHostAsync("phoenix") is { } host && host.GetProperty("beats").GetInt32() == 1,
+            "the new host on the other server");
+    }
+
     private static async Task<long> BeatsAsync(string database, string host)
     {
         try
