@@ -46,6 +46,10 @@ internal struct IntervalEstimator
         return samples;
     }
 
+    // Whether both hold the same gaps in the same order: a store compares them instead of their samples' text.
+    public readonly bool SameAs(in IntervalEstimator other) =>
+        _count == other._count && _next == other._next && ((ReadOnlySpan<float>)_gaps).SequenceEqual(other._gaps);
+
     public void Add(TimeSpan gap)
     {
         _gaps[_next] = (float)gap.TotalSeconds;

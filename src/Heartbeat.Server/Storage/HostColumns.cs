@@ -69,7 +69,10 @@ internal static class HostColumns
 
         // What another server (a fleet's) needs to go on judging the host: the pause credit, the gaps it learns from, its next deadline.
         Duration("pause_credit_ms", h => h.PauseCredit, (h, v) => h.PauseCredit = v ?? TimeSpan.Zero),
-        new("gaps", ColumnKind.Text, false, h => FormatGaps(h.Gaps.Samples()), (h, r, i) => h.Gaps = r.IsNull(i) ? default : ParseGaps(r.GetChars(i, stackalloc char[256]))),
+        new("gaps", ColumnKind.Text, false, h => FormatGaps(h.Gaps.Samples()), (h, r, i) => h.Gaps = r.IsNull(i) ? default : ParseGaps(r.GetChars(i, stackalloc char[256])))
+        {
+            Same = (a, b) => a.Gaps.SameAs(b.Gaps),
+        },
         OptionalTime("due_at", h => h.DueAt, (h, v) => h.DueAt = v),
     ];
 

@@ -107,7 +107,8 @@ internal static class PostgresChanges
             return;
         }
 
-        HostColumn[] changed = [.. HostColumns.All.Skip(1).Where(c => hosts.Any(h => !c.Same(h, stored[h.Id])))];
+        var pairs = hosts.ConvertAll(h => (Now: h, Then: stored[h.Id]));
+        HostColumn[] changed = [.. HostColumns.All.Skip(1).Where(c => pairs.Exists(p => !c.Same(p.Now, p.Then)))];
         await using var update = new NpgsqlCommand($"""
             UPDATE hosts SET {string.Join(", ", changed.Select(c => $"{c.Name} = u.{c.Name}").Append("written_by = $1, txid = pg_current_xact_id()"))}
             FROM unnest($2::text[]{string.Concat(changed.Select((c, i) => $", ${i + 3}::{c.PostgresType}[]"))}) AS u(id{string.Concat(changed.Select(c => ", " + c.Name))})
