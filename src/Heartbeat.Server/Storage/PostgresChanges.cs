@@ -28,17 +28,25 @@ internal static class PostgresChanges
         HostChanges changes,
         IReadOnlyList<PendingNotification> notifications,
         string server,
-        IReadOnlyDictionary<string, HostRecord>? stored,
+        IReadOnlyDictionary<string, HostRecord> stored,
         CancellationToken cancellationToken)
     {
         await InsertEventsAsync(connection, transaction, changes.Events, cancellationToken);
-        List<HostRecord> known = [], others = [];
+        List<(HostRecord Now, HostRecord Then)> known = [];
+        List<HostRecord> others = [];
         foreach (var host in changes.Hosts)
         {
-            (stored?.ContainsKey(host.Id) == true ? known : others).Add(host);
+            if (stored.TryGetValue(host.Id, out var then))
+            {
+                known.Add((host, then));
+            }
+            else
+            {
+                others.Add(host);
+            }
         }
 
-        await UpdateChangedColumnsAsync(connection, transaction, known, stored!, server, cancellationToken);
+        await UpdateChangedColumnsAsync(connection, transaction, known, server, cancellationToken);
         await UpsertHostsAsync(connection, transaction, others, changes.SameBodies, server, cancellationToken);
         await InsertAddressChangesAsync(connection, transaction, changes.AddressChanges, cancellationToken);
         await ForgetAsync(connection, transaction, changes.Forgotten, cancellationToken);
@@ -97,17 +105,17 @@ internal static class PostgresChanges
         await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    // Hosts whose rows are as stored has them: only the columns that changed for any of them are sent and set (a
+    // Hosts whose rows hold them as they were then: only the columns that changed for any of them are sent and set (a
     // beat changes a few of the thirty-odd), in a plain UPDATE.
     private static async Task UpdateChangedColumnsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, List<HostRecord> hosts, IReadOnlyDictionary<string, HostRecord> stored, string server, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, List<(HostRecord Now, HostRecord Then)> pairs, string server, CancellationToken cancellationToken)
     {
-        if (hosts.Count == 0)
+        if (pairs.Count == 0)
         {
             return;
         }
 
-        var pairs = hosts.ConvertAll(h => (Now: h, Then: stored[h.Id]));
+        var hosts = pairs.ConvertAll(p => p.Now);
         HostColumn[] changed = [.. HostColumns.All.Skip(1).Where(c => pairs.Exists(p => !c.Same(p.Now, p.Then)))];
         await using var update = new NpgsqlCommand($"""
             UPDATE hosts SET {string.Join(", ", changed.Select(c => $"{c.Name} = u.{c.Name}").Append("written_by = $1, txid = pg_current_xact_id()"))}

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Notify;
@@ -70,7 +71,7 @@ internal sealed class PostgresHostStore : IHostStore
     {
         await using var connection = await _db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await PostgresChanges.WriteAsync(connection, transaction, changes, notifications, _server, stored: null, cancellationToken);
+        await PostgresChanges.WriteAsync(connection, transaction, changes, notifications, _server, stored: FrozenDictionary<string, HostRecord>.Empty, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 
