@@ -86,6 +86,26 @@ internal sealed partial class HostRegistry(HostClock clock, HostTransitions tran
         Index.UpdateAll(mirrored);
     }
 
+    // On a fleet server: up to most hosts whose copy has a sweep look at them by then (the store's rows say which of
+    // them still need it).
+    public List<string> DueBy(DateTimeOffset at, int most)
+    {
+        var due = new List<string>();
+        foreach (var host in _hosts.All)
+        {
+            if (host.Record.DueAt <= at)
+            {
+                due.Add(host.Record.Id);
+                if (due.Count == most)
+                {
+                    break;
+                }
+            }
+        }
+
+        return due;
+    }
+
     public Task RecordBeatAsync(ReceivedHeartbeat heartbeat, string peer)
     {
         var id = IdentityOf(heartbeat, peer);

@@ -198,7 +198,7 @@ internal sealed partial class FleetSync(
     {
         var now = Now.FromWall(time.GetUtcNow());
         HostChanges changes;
-        await using (var transaction = await store.BeginSweepAsync(now.Wall, Liveness.PauseThreshold, SweepLimit, cancellationToken))
+        await using (var transaction = await store.BeginSweepAsync(now.Wall, Liveness.PauseThreshold, registry.DueBy(now.Wall, SweepLimit), cancellationToken))
         {
             if (transaction.Paused is { } paused)
             {

@@ -69,7 +69,7 @@ internal sealed class FleetTransaction : IAsyncDisposable
         await using var current = Command("SELECT pg_current_xact_id()::text");
         var txid = ulong.Parse((string)(await current.ExecuteScalarAsync(cancellationToken))!, CultureInfo.InvariantCulture);
         await Transaction.CommitAsync(cancellationToken);
-        _written.Wrote(changes.Hosts, changes.Forgotten, txid, complete: Paused is null);
+        _written.Wrote(changes.Hosts, changes.Forgotten, txid);
     }
 
     public async ValueTask DisposeAsync()

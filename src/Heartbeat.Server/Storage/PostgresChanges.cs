@@ -48,6 +48,7 @@ internal static class PostgresChanges
 
         await UpdateChangedColumnsAsync(connection, transaction, known, server, cancellationToken);
         await UpsertHostsAsync(connection, transaction, others, changes.SameBodies, server, cancellationToken);
+        await ListWrittenAsync(connection, transaction, changes.Hosts, server, cancellationToken);
         await InsertAddressChangesAsync(connection, transaction, changes.AddressChanges, cancellationToken);
         await ForgetAsync(connection, transaction, changes.Forgotten, cancellationToken);
         await InsertNotificationsAsync(connection, transaction, notifications, cancellationToken);
@@ -147,6 +148,21 @@ internal static class PostgresChanges
         }
 
         await upsert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    // Names the hosts written in the change feed, which the other servers read (see PostgresSchema.ChangeFeed).
+    private static async Task ListWrittenAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<HostRecord> hosts, string server, CancellationToken cancellationToken)
+    {
+        if (hosts.Count == 0)
+        {
+            return;
+        }
+
+        await using var insert = new NpgsqlCommand("INSERT INTO host_writes (written_by, ids) VALUES ($1, $2)", connection, transaction);
+        insert.Parameters.Add(new NpgsqlParameter { Value = server });
+        Add(insert, hosts.Select(h => h.Id));
+        await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
     // One column's values of hosts, as the array parameter unnest takes.

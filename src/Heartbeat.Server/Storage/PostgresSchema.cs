@@ -7,8 +7,9 @@ namespace Heartbeat.Server.Storage;
 internal static class PostgresSchema
 {
     // 2: the hosts table as HostColumns has it (gaps as text, every integer bigint); 3: configured settings;
-    // 4: how many changes an event or address change stands for (see FlushCoalescing).
-    public const int Version = 4;
+    // 4: how many changes an event or address change stands for (see FlushCoalescing); 5: the change feed in a log of
+    // its own (host_writes), so that no index covers a column a beat changes and its update stays in its page (HOT).
+    public const int Version = 5;
 
     // The advisory lock that serialises migrations when several servers start at once ("HBSCHEMA").
     private const long MigrationLock = 0x4842_5343_4845_4D41;
@@ -20,8 +21,6 @@ internal static class PostgresSchema
             txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
             PRIMARY KEY (id)
         );
-        CREATE INDEX hosts_due ON hosts (due_at) WHERE due_at IS NOT NULL;
-        CREATE INDEX hosts_txid ON hosts (txid);
         CREATE TABLE events (
             id bigserial PRIMARY KEY,
             at bigint NOT NULL,
@@ -66,6 +65,23 @@ internal static class PostgresSchema
         CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
         CREATE TABLE fleet (id int PRIMARY KEY, last_sweep_at bigint NOT NULL);
         INSERT INTO fleet VALUES (1, 0);
+        """;
+
+    // Since schema 5: the change feed. Each transaction that writes hosts' rows lists their ids here (none: every row),
+    // for the other servers to read by txid; the sweeps prune it, and fleet.writes_from says from which txid on it is
+    // whole. The hosts table keeps room in each page for the next version of its rows.
+    private const string ChangeFeed = """
+        DROP INDEX IF EXISTS hosts_due;
+        DROP INDEX IF EXISTS hosts_txid;
+        ALTER TABLE hosts SET (fillfactor = 70);
+        CREATE TABLE IF NOT EXISTS host_writes (
+            txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+            at bigint NOT NULL DEFAULT (extract(epoch FROM clock_timestamp()) * 1000)::bigint,
+            written_by text,
+            ids text[]
+        );
+        CREATE INDEX IF NOT EXISTS host_writes_txid ON host_writes (txid);
+        ALTER TABLE fleet ADD COLUMN IF NOT EXISTS writes_from bigint NOT NULL DEFAULT 0
         """;
 
     public static async Task MigrateAsync(NpgsqlDataSource db, CancellationToken cancellationToken)
@@ -116,6 +132,12 @@ internal static class PostgresSchema
                 ALTER TABLE events ADD COLUMN IF NOT EXISTS changes int NOT NULL DEFAULT 1;
                 ALTER TABLE address_changes ADD COLUMN IF NOT EXISTS changes int NOT NULL DEFAULT 1
                 """;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (version < 5)
+        {
+            command.CommandText = ChangeFeed;
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 

@@ -11,14 +11,8 @@ namespace Heartbeat.Server.Storage;
 // Used by one flush at a time (FleetSync's rounds take turns).
 internal sealed class WrittenRows
 {
-    // Reading the fleet's updates skips at most this many of this server's own transactions by their ids.
-    private const int MostSkipped = 32;
-
     // The records themselves, not copies: once written they are the registry's, and nothing changes them after that.
     private readonly Dictionary<string, (ulong Txid, HostRecord Host)> _rows = new(StringComparer.Ordinal);
-
-    // This server's transactions whose every host row is in _rows, oldest first: what the others wrote lies between them.
-    private readonly List<ulong> _transactions = [];
 
     // Whether this server wrote the host's row (it exists, unless another server forgot the host since).
     public bool Knows(string id) => _rows.ContainsKey(id);
@@ -31,8 +25,7 @@ internal sealed class WrittenRows
         return stored is not null;
     }
 
-    // complete: every row the transaction wrote is among hosts (a sweep that moved every deadline wrote more).
-    public void Wrote(IEnumerable<HostRecord> hosts, IEnumerable<string> forgotten, ulong txid, bool complete)
+    public void Wrote(IEnumerable<HostRecord> hosts, IEnumerable<string> forgotten, ulong txid)
     {
         foreach (var host in hosts)
         {
@@ -40,10 +33,6 @@ internal sealed class WrittenRows
         }
 
         Forget(forgotten);
-        if (complete)
-        {
-            _transactions.Add(txid);
-        }
     }
 
     // Hosts another server wrote or forgot: their rows must be read, and the old copies need not be kept.
@@ -53,13 +42,5 @@ internal sealed class WrittenRows
         {
             _rows.Remove(id);
         }
-    }
-
-    // This server's own transactions from cursor on, which reading the fleet's updates need not look at: the newest
-    // few, in order. Older ones are of no more use.
-    public IReadOnlyList<ulong> TransactionsSince(ulong cursor)
-    {
-        _transactions.RemoveAll(txid => txid < cursor);
-        return _transactions[Math.Max(0, _transactions.Count - MostSkipped)..];
     }
 }
