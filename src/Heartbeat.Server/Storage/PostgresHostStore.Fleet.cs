@@ -67,16 +67,19 @@ internal sealed partial class PostgresHostStore
     {
         var found = new List<string>(ids.Length);
         var unknown = new List<string>();
-        await using (var locking = transaction.Command("SELECT id, written_by, txid::text FROM hosts WHERE id = ANY($1) ORDER BY id FOR UPDATE"))
+        // Each row by its place in ids and its txid (unique across the fleet): no string to make but for the few read in full.
+        await using (var locking = transaction.Command("""
+            SELECT u.i, h.txid::text::bigint FROM hosts h JOIN unnest($1::text[]) WITH ORDINALITY AS u(id, i) ON h.id = u.id
+            ORDER BY h.id FOR NO KEY UPDATE OF h
+            """))
         {
             locking.Parameters.Add(new() { Value = ids });
             await using var reader = await locking.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                var id = reader.GetString(0);
+                var id = ids[reader.GetInt64(0) - 1];
                 found.Add(id);
-                var txid = ulong.Parse(reader.GetString(2), CultureInfo.InvariantCulture);
-                if (_written.TryTake(id, reader.IsDBNull(1) ? null : reader.GetString(1), _server, txid, out var stored))
+                if (_written.TryTake(id, (ulong)reader.GetInt64(1), out var stored))
                 {
                     hosts.Add(stored.Copy());
                     transaction.Stored[id] = stored;

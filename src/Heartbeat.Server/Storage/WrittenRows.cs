@@ -19,9 +19,9 @@ internal sealed class WrittenRows
 
     // The host as this server wrote it, if the row's last write is that one: stored is that record, to compare a
     // changed copy with; the caller may change a copy of it.
-    public bool TryTake(string id, string? writtenBy, string server, ulong txid, [NotNullWhen(true)] out HostRecord? stored)
+    public bool TryTake(string id, ulong txid, [NotNullWhen(true)] out HostRecord? stored)
     {
-        stored = writtenBy == server && _rows.TryGetValue(id, out var row) && row.Txid == txid ? row.Host : null;
+        stored = _rows.TryGetValue(id, out var row) && row.Txid == txid ? row.Host : null;
         return stored is not null;
     }
 
