@@ -115,6 +115,19 @@ public abstract class StoreContractTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task AHostForgottenAndWrittenAgainInOneBatchIsKeptAsWritten()
+    {
+        await WriteAsync(new HostChanges([EveryFieldSet("phoenix")], [], [], []));
+        var again = new HostRecord("phoenix") { Peer = "10.0.0.7", FirstSeen = Start.AddHours(1), LastSeen = Start.AddHours(1), Beats = 1 };
+
+        await WriteAsync(new HostChanges([again], [], [], ["phoenix"]));
+
+        var (hosts, _) = await (await OpenAsync()).LoadAsync(TestContext.Current.CancellationToken);
+        var loaded = Assert.Single(hosts);
+        Assert.Equal((1L, "10.0.0.7", Start.AddHours(1)), (loaded.Beats, loaded.Peer, loaded.FirstSeen));
+    }
+
+    [Fact]
     public async Task EachHostKeepsItsNewestHistoryOnly()
     {
         var store = await OpenAsync();

@@ -173,8 +173,11 @@ internal sealed partial class FleetSync(
                         HostTransitions.Log(host, command.Body!);
                         break;
                     case FleetCommandKind.Forget:
+                        // Its history goes with it, what this round made of it so far included.
                         hosts.Remove(host.Id);
                         changed.Remove(host.Id);
+                        outcome.Events.RemoveAll(e => e.HostId == host.Id);
+                        outcome.AddressChanges.RemoveAll(c => c.HostId == host.Id);
                         forgotten.Add(host.Id);
                         continue;
                 }

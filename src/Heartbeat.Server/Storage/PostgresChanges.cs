@@ -31,6 +31,8 @@ internal static class PostgresChanges
         IReadOnlyDictionary<string, HostRecord> stored,
         CancellationToken cancellationToken)
     {
+        // Forgotten hosts go first: whatever else the batch holds for one came after its forget (it beat again, say).
+        await ForgetAsync(connection, transaction, changes.Forgotten, cancellationToken);
         await InsertEventsAsync(connection, transaction, changes.Events, cancellationToken);
         List<(HostRecord Now, HostRecord Then)> known = [];
         List<HostRecord> others = [];
@@ -50,7 +52,6 @@ internal static class PostgresChanges
         await UpsertHostsAsync(connection, transaction, others, changes.SameBodies, server, cancellationToken);
         await ListWrittenAsync(connection, transaction, changes.Hosts, server, cancellationToken);
         await InsertAddressChangesAsync(connection, transaction, changes.AddressChanges, cancellationToken);
-        await ForgetAsync(connection, transaction, changes.Forgotten, cancellationToken);
         await InsertNotificationsAsync(connection, transaction, notifications, cancellationToken);
         await PruneAsync(connection, transaction, [.. changes.Events.Select(e => e.HostId).Concat(changes.AddressChanges.Select(c => c.HostId)).Distinct()], cancellationToken);
     }
