@@ -183,6 +183,11 @@ public sealed class NotificationTests
 
         await server.FlapAsync(time, "flaky", cycles: 4);
         await receiver.WaitForAsync(r => r.Body.Contains("Host flapping - flaky", StringComparison.Ordinal), "the flapping summary");
+
+        // The damper counts a change when the store flush routes it: every down is written before the clock jumps.
+        await using var store = new SqliteConnection($"Data Source={server.Options.Store.Path};Pooling=False");
+        await store.OpenAsync(TestContext.Current.CancellationToken);
+        await Eventually.TrueAsync(async () => await CountDownsAsync(store) == 5, "the five downs in the store");
         time.Advance(TimeSpan.FromMinutes(6));
         var settled = await receiver.WaitForAsync(r => r.Body.Contains("Host stopped flapping - flaky", StringComparison.Ordinal), "the settled summary");
 
@@ -233,12 +238,12 @@ public sealed class NotificationTests
             await using var command = new SqliteCommand(sql, connection);
             await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
         }
+    }
 
-        static async Task<long> CountDownsAsync(SqliteConnection connection)
-        {
-            await using var command = new SqliteCommand("SELECT count(*) FROM events WHERE host_id = 'flaky' AND kind = 'Down'", connection);
-            return (long)(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken))!;
-        }
+    private static async Task<long> CountDownsAsync(SqliteConnection connection)
+    {
+        await using var command = new SqliteCommand("SELECT count(*) FROM events WHERE host_id = 'flaky' AND kind = 'Down'", connection);
+        return (long)(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken))!;
     }
 
     [Fact]
