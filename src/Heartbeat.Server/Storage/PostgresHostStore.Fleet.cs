@@ -67,17 +67,14 @@ internal sealed partial class PostgresHostStore
     {
         var found = new List<string>(ids.Length);
         var unknown = new List<string>();
-        // Each row by its place in ids and its txid (unique across the fleet): no string to make but for the few read in full.
-        await using (var locking = transaction.Command("""
-            SELECT u.i, h.txid::text::bigint FROM hosts h JOIN unnest($1::text[]) WITH ORDINALITY AS u(id, i) ON h.id = u.id
-            ORDER BY h.id FOR NO KEY UPDATE OF h
-            """))
+        // Each row's txid (unique across the fleet) says whether this server wrote it last.
+        await using (var locking = transaction.Command("SELECT id, txid::text::bigint FROM hosts WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE"))
         {
             locking.Parameters.Add(new() { Value = ids });
             await using var reader = await locking.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                var id = ids[reader.GetInt64(0) - 1];
+                var id = reader.GetString(0);
                 found.Add(id);
                 if (_written.TryTake(id, (ulong)reader.GetInt64(1), out var stored))
                 {
