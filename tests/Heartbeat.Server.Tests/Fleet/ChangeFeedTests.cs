@@ -70,6 +70,27 @@ public sealed class ChangeFeedTests(PostgresFixture postgres) : IAsyncDisposable
         Assert.Equal(Start.AddMinutes(2).AddHours(1), Assert.Single(updates.Hosts).DueAt);
     }
 
+    [Fact]
+    public async Task AStoreOfSchemaFourIsUpgradedToTheFeedAndLosesTheIndexesABeatWouldUpdate()
+    {
+        await OpenAsync();
+        await QueryAsync("""
+            DROP TABLE host_writes;
+            ALTER TABLE fleet DROP COLUMN writes_from;
+            CREATE INDEX hosts_due ON hosts (due_at) WHERE due_at IS NOT NULL;
+            CREATE INDEX hosts_txid ON hosts (txid);
+            UPDATE schema_migrations SET version = 4;
+            SELECT 1
+            """);
+
+        var (a, b) = (await OpenAsync(), await OpenAsync());
+        await WriteAsync(a, Host("web1"));
+
+        Assert.Equal(["hosts_pkey"], await QueryAsync<string>("SELECT indexname::text FROM pg_indexes WHERE tablename = 'hosts'"));
+        Assert.Equal(["web1"], (await b.ReadUpdatesAsync(b.LoadCursor, TestContext.Current.CancellationToken)).Hosts.Select(h => h.Id));
+        Assert.Equal([PostgresSchema.Version], await QueryAsync<int>("SELECT max(version) FROM schema_migrations"));
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var store in _opened)
