@@ -141,7 +141,7 @@ internal sealed partial class PostgresHostStore
             }
 
             transaction.Hosts = candidates.Count == 0 ? [] : await ReadHostsAsync(
-                transaction.Connection, transaction.Transaction, "id = ANY($2) AND due_at <= $1 ORDER BY due_at FOR UPDATE SKIP LOCKED", [nowMs, candidates.ToArray()], cancellationToken);
+                transaction.Connection, transaction.Transaction, "id = ANY($2) AND due_at <= $1 ORDER BY due_at FOR NO KEY UPDATE SKIP LOCKED", [nowMs, candidates.ToArray()], cancellationToken);
             return transaction;
         }
         catch
