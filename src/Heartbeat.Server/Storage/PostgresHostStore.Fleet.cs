@@ -153,7 +153,8 @@ internal sealed partial class PostgresHostStore
 
     // What every server wrote since cursor (a transaction id horizon): hosts, events and forgotten hosts, and the next
     // cursor. Rows of transactions still open are read again next time, so none is missed. The hosts are those the
-    // change feed names, unless it no longer reaches back to cursor or names none for a write of every row: then all.
+    // others wrote as the change feed names them, unless it no longer reaches back to cursor or names none for a write
+    // of every row: then every row.
     public async Task<FleetUpdates> ReadUpdatesAsync(ulong cursor, CancellationToken cancellationToken)
     {
         await using var connection = await _db.OpenConnectionAsync(cancellationToken);
@@ -176,7 +177,7 @@ internal sealed partial class PostgresHostStore
                 id IN (SELECT unnest(ids) FROM host_writes WHERE txid >= $2::text::xid8 AND written_by IS DISTINCT FROM $1)
                 AND written_by IS DISTINCT FROM $1
                 """, [_server, from], cancellationToken)
-            : await ReadHostsAsync(connection, transaction, "written_by IS DISTINCT FROM $1", [_server], cancellationToken);
+            : await ReadHostsAsync(connection, transaction, "TRUE", [], cancellationToken); // this server's own too: a shift moved them
         var events = await ReadEventsWhereAsync(connection, transaction, "txid >= $1::text::xid8 ORDER BY id", [from], cancellationToken);
         List<string> forgotten;
         await using (var command = new NpgsqlCommand("SELECT id FROM forgotten_hosts WHERE txid >= $1::text::xid8", connection, transaction))

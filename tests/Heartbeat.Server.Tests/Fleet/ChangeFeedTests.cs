@@ -57,17 +57,20 @@ public sealed class ChangeFeedTests(PostgresFixture postgres) : IAsyncDisposable
     }
 
     [Fact]
-    public async Task WhenTheWholeFleetStoodStillEveryServerReadsEveryDeadlineMoved()
+    public async Task WhenTheWholeFleetStoodStillEveryServerReadsEveryDeadlineMovedItsOwnRowsToo()
     {
         var (a, b) = (await OpenAsync(), await OpenAsync());
         await WriteAsync(a, Host("web1"));
+        await WriteAsync(b, Host("db1"));
         var cursor = (await b.ReadUpdatesAsync(b.LoadCursor, TestContext.Current.CancellationToken)).Cursor;
         await SweepAsync(b, Start);
 
         await SweepAsync(b, Start.AddHours(1));
         var updates = await b.ReadUpdatesAsync(cursor, TestContext.Current.CancellationToken);
 
-        Assert.Equal(Start.AddMinutes(2).AddHours(1), Assert.Single(updates.Hosts).DueAt);
+        Assert.Equal(
+            [("db1", Start.AddMinutes(2).AddHours(1)), ("web1", Start.AddMinutes(2).AddHours(1))],
+            updates.Hosts.Select(h => (h.Id, h.DueAt)).Order());
     }
 
     [Fact]
