@@ -16,7 +16,8 @@
 # lone server on a fresh SQLite file, then one and two servers on a fresh database: warms up, drives them with wrk
 # and bench/heartbeats.lua (with two servers, half the connections each), then waits until the store holds every
 # beat the servers logged. Prints beats/s, each fleet's ratio to the lone SQLite server of its round, p50/p99, how
-# long the store took to catch up after the load stopped, and the CPU seconds the servers and PostgreSQL used.
+# long the store took to catch up after the load stopped, and the CPU seconds the servers and PostgreSQL used; then
+# each fleet's ratio over the rounds (min, median, max).
 # Every load is bounded in time; every process it starts is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds="$2"; shift 2 ;;
     --jit) jit=1; shift ;;
     --server) server_bin=$(realpath "$2"); shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "fleet.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -178,3 +179,15 @@ done
 echo
 echo "Markdown table (for bench/RESULTS.md):"
 cat "$results"
+
+echo
+echo "Each fleet's ratio to the lone SQLite server over the rounds (min, median, max; #19 asks >= 0.8 of one server):"
+awk -F'|' '$3 ~ /PostgreSQL/ { gsub(/ /, "", $4); gsub(/ /, "", $8); r[$4] = r[$4] " " $8 }
+  END {
+    for (n in r) {
+      k = split(substr(r[n], 2), v, " ")
+      for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+      median = k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
+      printf "  %s server(s): %.2f, %.2f, %.2f over %d round(s)\n", n, v[1], median, v[k], k
+    }
+  }' "$results" | sort
