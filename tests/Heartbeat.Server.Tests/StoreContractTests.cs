@@ -118,7 +118,7 @@ public abstract class StoreContractTests : IAsyncDisposable
     public async Task AHostForgottenAndWrittenAgainInOneBatchIsKeptAsWritten()
     {
         await WriteAsync(new HostChanges([EveryFieldSet("phoenix")], [], [], []));
-        var again = new HostRecord("phoenix") { Peer = "10.0.0.7", FirstSeen = Start.AddHours(1), LastSeen = Start.AddHours(1), Beats = 1 };
+        var again = StoredHosts.Seen("phoenix", Start.AddHours(1), due: Start.AddHours(2), peer: "10.0.0.7");
 
         await WriteAsync(new HostChanges([again], [], [], ["phoenix"]));
 

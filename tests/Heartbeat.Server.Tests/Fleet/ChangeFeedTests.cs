@@ -102,15 +102,7 @@ public sealed class ChangeFeedTests(PostgresFixture postgres) : IAsyncDisposable
         }
     }
 
-    private static HostRecord Host(string id) => new(id)
-    {
-        Peer = "10.0.0.9",
-        FirstSeen = Start,
-        LastSeen = Start,
-        StateSince = Start,
-        Beats = 1,
-        DueAt = Start.AddMinutes(2),
-    };
+    private static HostRecord Host(string id) => StoredHosts.Seen(id, Start, due: Start.AddMinutes(2));
 
     private static Task WriteAsync(PostgresHostStore store, params HostRecord[] hosts) =>
         store.WriteAsync(new HostChanges(hosts, [], [], []), [], TestContext.Current.CancellationToken);

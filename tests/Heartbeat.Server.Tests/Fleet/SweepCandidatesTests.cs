@@ -1,6 +1,7 @@
 using Heartbeat.Server.Diagnostics;
 using Heartbeat.Server.Hosts;
 using Heartbeat.Server.Logging;
+using Heartbeat.Server.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -71,13 +72,5 @@ public sealed class SweepCandidatesTests : IAsyncDisposable
         File.Delete(_logPath);
     }
 
-    private static HostRecord Copy(string id, DateTimeOffset? due) => new(id)
-    {
-        Peer = "10.0.0.9",
-        FirstSeen = Start,
-        LastSeen = Start,
-        StateSince = Start,
-        State = due is null ? HostState.Down : HostState.Up,
-        DueAt = due,
-    };
+    private static HostRecord Copy(string id, DateTimeOffset? due) => StoredHosts.Seen(id, Start, due);
 }
